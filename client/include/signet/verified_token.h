@@ -1,0 +1,72 @@
+// The claims of a token whose signature has been checked. Only TokenVerifier makes these, so code
+// that holds one knows the signature verified (see VerifyResult for whether every other check
+// passed too).
+//
+// Example:
+//   signet::VerifyResult r = verifier.Verify(token, keys, &revocations, now);
+//   if (r.valid()) Greet(r.token->subject());
+#ifndef SIGNET_VERIFIED_TOKEN_H_
+#define SIGNET_VERIFIED_TOKEN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "signet/reason.h"
+
+namespace signet {
+
+class TokenVerifier;
+
+class VerifiedToken {
+ public:
+  const std::string& issuer() const { return issuer_; }
+  const std::string& subject() const { return subject_; }
+  // Empty when the token carries no backend claim.
+  const std::string& backend() const { return backend_; }
+  const std::vector<std::string>& audiences() const { return audiences_; }
+  absl::Time issued_at() const { return issued_at_; }
+  absl::Time not_before() const { return not_before_; }
+  absl::Time expires_at() const { return expires_at_; }
+  const std::string& token_id() const { return token_id_; }
+  const std::string& key_id() const { return key_id_; }
+  // The decoded JWT claims set (a JSON object), as signed.
+  const std::string& payload_json() const { return payload_json_; }
+  // The caller claims (every member except the registered ones) as a JSON object: "{}" if none.
+  // Computed on each call from payload_json(); not on the validation hot path.
+  std::string CallerClaimsJson() const;
+
+ private:
+  friend class TokenVerifier;
+  VerifiedToken() = default;
+
+  std::string issuer_;
+  std::string subject_;
+  std::string backend_;
+  std::vector<std::string> audiences_;
+  absl::Time issued_at_;
+  absl::Time not_before_;
+  absl::Time expires_at_;
+  std::string token_id_;
+  std::string key_id_;
+  std::string payload_json_;
+};
+
+// Registered claim names that caller claims may not use: iss sub aud exp nbf iat jti backend.
+bool IsRegisteredClaim(std::string_view name);
+
+struct VerifyResult {
+  // Reason::kValid, or the first check that failed.
+  Reason reason = Reason::kMalformed;
+  // Set whenever the signature verified, even if a later check (time, issuer, audience, key
+  // state, revocation) failed; unset when the token failed before or at the signature.
+  std::optional<VerifiedToken> token;
+
+  bool valid() const { return reason == Reason::kValid; }
+};
+
+}  // namespace signet
+
+#endif  // SIGNET_VERIFIED_TOKEN_H_
