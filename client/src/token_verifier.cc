@@ -1,1 +1,182 @@
-// Placeholder: being written.
+#include "signet/token_verifier.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "signet/base64url.h"
+#include "internal/base64url_internal.h"
+#include "internal/jwt_parts.h"
+
+namespace signet {
+namespace {
+
+constexpr size_t kMinTokenBytes = 256;
+constexpr size_t kMaxTokenBytes = 1024 * 1024;
+constexpr absl::Duration kMaxLeeway = absl::Minutes(5);
+
+// Per-thread buffers reused across calls: decoding and in-situ parsing then allocate nothing once
+// warm. Verify never re-enters itself on a thread, so one set per thread is enough.
+struct Scratch {
+  std::string header;
+  std::string signature;
+  std::string claims;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+struct Segments {
+  std::string_view signing_input;  // "header.payload"
+  std::string_view payload;
+  std::string_view signature;
+};
+
+// Size and shape, then the header. Leaves the decoded header in scratch->header (which *header
+// points into).
+Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scratch,
+                  Segments* segments, internal::HeaderFields* header) {
+  if (token.size() > max_token_bytes) return Reason::kMalformed;
+  const size_t dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return Reason::kMalformed;
+  const size_t dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return Reason::kMalformed;
+  segments->signing_input = token.substr(0, dot2);
+  segments->payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  segments->signature = token.substr(dot2 + 1);  // A third '.' fails the alphabet check.
+  if (!internal::IsCanonicalBase64Url(segments->payload) ||
+      !internal::IsCanonicalBase64Url(segments->signature)) {
+    return Reason::kMalformed;
+  }
+  if (!Base64UrlDecode(token.substr(0, dot1), &scratch->header)) return Reason::kMalformed;
+  return internal::ParseHeader(&scratch->header, header);
+}
+
+bool Contains(const absl::InlinedVector<std::string_view, 2>& values, std::string_view value) {
+  for (std::string_view v : values) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<TokenVerifier> TokenVerifier::Create(ValidationPolicy policy) {
+  if (policy.issuer.empty()) {
+    return absl::InvalidArgumentError("the validation policy needs an issuer");
+  }
+  if (policy.leeway < absl::ZeroDuration() || policy.leeway > kMaxLeeway) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leeway must be between 0 and 5 minutes, not ", absl::FormatDuration(policy.leeway)));
+  }
+  if (policy.max_token_bytes < kMinTokenBytes || policy.max_token_bytes > kMaxTokenBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_token_bytes must be between 256 and 1048576, not ", policy.max_token_bytes));
+  }
+  return TokenVerifier(std::move(policy));
+}
+
+VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
+                                   const RevocationSet* revocations, absl::Time now,
+                                   std::string_view audience) const {
+  VerifyResult result;
+  Scratch& scratch = ThreadScratch();
+  Segments segments;
+  internal::HeaderFields header;
+  result.reason = ReadHeader(token, policy_.max_token_bytes, &scratch, &segments, &header);
+  if (result.reason != Reason::kValid) return result;
+
+  const KeySet::Entry* entry = keys.Find(header.kid);
+  if (entry == nullptr) {
+    result.reason = Reason::kUnknownKey;
+    return result;
+  }
+  if (entry->key->algorithm() != header.algorithm) {
+    result.reason = Reason::kAlgorithmMismatch;
+    return result;
+  }
+  // The segment is canonical base64url (checked above); a wrong length is a bad signature.
+  if (!Base64UrlDecode(segments.signature, &scratch.signature) ||
+      !entry->key->Verify(segments.signing_input, scratch.signature)) {
+    result.reason = Reason::kBadSignature;
+    return result;
+  }
+
+  // Only now is the payload read. It is kept as signed, and parsed from a copy because in-situ
+  // parsing rewrites its buffer.
+  std::string payload_json;
+  if (!Base64UrlDecode(segments.payload, &payload_json)) {
+    result.reason = Reason::kMalformed;
+    return result;
+  }
+  scratch.claims.assign(payload_json);
+  internal::ClaimsFields claims;
+  if (!internal::ParseClaims(&scratch.claims, &claims)) {
+    result.reason = Reason::kMalformed;
+    return result;
+  }
+
+  result.token = VerifiedToken();
+  VerifiedToken& t = *result.token;
+  t.issuer_.assign(claims.issuer);
+  t.subject_.assign(claims.subject);
+  t.backend_.assign(claims.backend);
+  t.audiences_.reserve(claims.audiences.size());
+  for (std::string_view aud : claims.audiences) t.audiences_.emplace_back(aud);
+  t.expires_at_ = claims.expires_at;
+  t.issued_at_ = claims.has_issued_at ? claims.issued_at : absl::InfinitePast();
+  t.not_before_ = claims.has_not_before ? claims.not_before : absl::InfinitePast();
+  t.token_id_.assign(claims.token_id);
+  t.key_id_ = entry->key->kid();
+  t.payload_json_ = std::move(payload_json);
+
+  const absl::Duration leeway = policy_.leeway;
+  if (claims.expires_at + leeway <= now) {
+    result.reason = Reason::kExpired;
+    return result;
+  }
+  if ((claims.has_not_before && claims.not_before - leeway > now) ||
+      (claims.has_issued_at && claims.issued_at - leeway > now)) {
+    result.reason = Reason::kNotYetValid;
+    return result;
+  }
+  if (!claims.has_issuer || claims.issuer != policy_.issuer) {
+    result.reason = Reason::kIssuerMismatch;
+    return result;
+  }
+  if (!audience.empty() && !Contains(claims.audiences, audience)) {
+    result.reason = Reason::kAudienceMismatch;
+    return result;
+  }
+  if (entry->status == KeySet::Status::kRevoked) {
+    result.reason = Reason::kKeyRevoked;
+    return result;
+  }
+  if (revocations != nullptr) {
+    if (claims.has_token_id && revocations->IsTokenRevoked(claims.token_id, now)) {
+      result.reason = Reason::kTokenRevoked;
+      return result;
+    }
+    // A token without iat counts as issued at the beginning of time: revocation fails closed.
+    if (revocations->IsSubjectRevoked(claims.subject, t.issued_at_, now)) {
+      result.reason = Reason::kSubjectRevoked;
+      return result;
+    }
+  }
+  result.reason = Reason::kValid;
+  return result;
+}
+
+absl::StatusOr<TokenHeader> PeekHeader(std::string_view token, size_t max_token_bytes) {
+  Scratch& scratch = ThreadScratch();
+  Segments segments;
+  internal::HeaderFields header;
+  const Reason reason = ReadHeader(token, max_token_bytes, &scratch, &segments, &header);
+  if (reason != Reason::kValid) return absl::InvalidArgumentError(ReasonName(reason));
+  return TokenHeader{header.algorithm, std::string(header.kid)};
+}
+
+}  // namespace signet

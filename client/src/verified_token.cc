@@ -1,1 +1,35 @@
-// Placeholder: being written.
+#include "signet/verified_token.h"
+
+#include <string>
+
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace signet {
+
+bool IsRegisteredClaim(std::string_view name) {
+  return name == "iss" || name == "sub" || name == "aud" || name == "exp" || name == "nbf" ||
+         name == "iat" || name == "jti" || name == "backend";
+}
+
+std::string VerifiedToken::CallerClaimsJson() const {
+  // payload_json_ passed the strict parse (object, bounded depth, UTF-8) when this was made.
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+      payload_json_.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return "{}";
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  for (const auto& member : doc.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    if (IsRegisteredClaim(name)) continue;
+    writer.Key(member.name.GetString(), member.name.GetStringLength());
+    member.value.Accept(writer);
+  }
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace signet

@@ -1,0 +1,50 @@
+#include "server/config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace signet::server {
+
+absl::Status ServerConfig::Validate() const {
+  auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (listen.empty()) return bad("--listen must not be empty");
+  if (issuer.empty()) return bad("--issuer must not be empty");
+  if (store != "sqlite" && store != "postgres") {
+    return bad("--store must be 'sqlite' or 'postgres', got '", store, "'");
+  }
+  if (store == "sqlite" && data_dir.empty()) return bad("--data_dir must not be empty");
+  if (store == "postgres" && postgres_dsn.empty() && postgres_dsn_file.empty()) {
+    return bad("--store=postgres needs --postgres_dsn or --postgres_dsn_file");
+  }
+  if (store == "postgres" && kek_file.empty()) {
+    return bad("--store=postgres needs --kek_file: replicas must share one key-encryption key");
+  }
+  if (max_ttl <= absl::ZeroDuration()) return bad("--max_ttl must be positive");
+  if (default_ttl <= absl::ZeroDuration() || default_ttl > max_ttl) {
+    return bad("--default_ttl must be positive and at most --max_ttl (",
+               absl::FormatDuration(max_ttl), ")");
+  }
+  if (leeway < absl::ZeroDuration() || leeway > absl::Minutes(5)) {
+    return bad("--leeway must be between 0s and 5m");
+  }
+  if (publish_ahead < absl::ZeroDuration()) return bad("--publish_ahead must not be negative");
+  if (rotation_period <= publish_ahead) {
+    return bad("--rotation_period must be longer than --publish_ahead");
+  }
+  if (maintenance_interval <= absl::ZeroDuration()) {
+    return bad("--maintenance_interval must be positive");
+  }
+  if (reload_interval <= absl::ZeroDuration()) return bad("--reload_interval must be positive");
+  if (drain_timeout < absl::ZeroDuration()) return bad("--drain_timeout must not be negative");
+  if (max_token_bytes < 256 || max_token_bytes > 1024 * 1024) {
+    return bad("--max_token_bytes must be between 256 and 1048576");
+  }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return bad("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!client_ca_file.empty() && tls_cert_file.empty()) {
+    return bad("--client_ca_file needs --tls_cert_file and --tls_key_file");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace signet::server

@@ -1,0 +1,64 @@
+// Everything signet-server can be told, with the defaults of DESIGN.md section 8.
+//
+// Example:
+//   signet::server::ServerConfig config;        // embedded defaults
+//   config.listen = "127.0.0.1:0";              // any free port
+//   if (absl::Status s = config.Validate(); !s.ok()) return s;
+#ifndef SIGNET_SERVER_CONFIG_H_
+#define SIGNET_SERVER_CONFIG_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "signet/algorithm.h"
+
+namespace signet::server {
+
+struct ServerConfig {
+  // gRPC listen address (host:port; port 0 picks a free one).
+  std::string listen = "127.0.0.1:50051";
+  // HTTP listen address for JWKS, discovery, metrics and health; empty turns HTTP off.
+  std::string http_listen = "127.0.0.1:8080";
+  // Folder for the SQLite database and, in local mode, the generated KEK.
+  std::string data_dir = "./signet-data";
+  // Key-encryption key file; empty: local mode, data_dir/kek is made on first start.
+  std::string kek_file;
+  // "sqlite" or "postgres".
+  std::string store = "sqlite";
+  std::string postgres_dsn;
+  std::string postgres_dsn_file;
+  // The iss of every token, and the only one accepted.
+  std::string issuer = "signet";
+  // Public base URL for OIDC discovery (jwks_uri); empty: derived from http_listen.
+  std::string public_url;
+  Algorithm algorithm = Algorithm::kEdDSA;
+  absl::Duration default_ttl = absl::Hours(1);
+  absl::Duration max_ttl = absl::Hours(24);
+  absl::Duration leeway = absl::Seconds(30);
+  absl::Duration rotation_period = absl::Hours(24);
+  absl::Duration publish_ahead = absl::Minutes(10);
+  // How often the maintenance loop checks for due rotations and expired entries.
+  absl::Duration maintenance_interval = absl::Seconds(10);
+  // Full reload from a shared store (PostgreSQL), repairing missed notifications.
+  absl::Duration reload_interval = absl::Seconds(30);
+  // On SIGTERM: calls in flight get this long to finish.
+  absl::Duration drain_timeout = absl::Seconds(10);
+  size_t max_token_bytes = 8 * 1024;
+
+  // TLS (see the security docs). Empty: plaintext, allowed on loopback only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string client_ca_file;
+  std::string policy_file;
+  std::string audit_log;
+  bool allow_insecure = false;
+
+  // InvalidArgument naming the first inconsistent setting.
+  absl::Status Validate() const;
+};
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_CONFIG_H_

@@ -1,0 +1,88 @@
+#include "server/flags.h"
+
+#include <string>
+
+#include "absl/flags/flag.h"
+
+namespace {
+const signet::server::ServerConfig kDefaults;
+}  // namespace
+
+ABSL_FLAG(std::string, listen, kDefaults.listen,
+          "gRPC listen address, host:port (port 0 picks a free port) or unix:PATH");
+ABSL_FLAG(std::string, http_listen, kDefaults.http_listen,
+          "HTTP address for JWKS, OIDC discovery, metrics and health; empty turns it off");
+ABSL_FLAG(std::string, data_dir, kDefaults.data_dir,
+          "Folder for the SQLite database and, without --kek_file, the generated KEK");
+ABSL_FLAG(std::string, kek_file, "",
+          "Key-encryption key file (32 raw bytes, 64 hex or base64; mode 0600). Empty: local "
+          "mode, DATA_DIR/kek is made on first start");
+ABSL_FLAG(std::string, store, kDefaults.store, "State store: sqlite or postgres");
+ABSL_FLAG(std::string, postgres_dsn, "", "libpq connection string (--store=postgres)");
+ABSL_FLAG(std::string, postgres_dsn_file, "",
+          "File holding the libpq connection string (a Kubernetes Secret)");
+ABSL_FLAG(std::string, issuer, kDefaults.issuer, "The iss of every token, and the one accepted");
+ABSL_FLAG(std::string, public_url, "",
+          "Public base URL for OIDC discovery (jwks_uri); empty: http://HTTP_LISTEN");
+ABSL_FLAG(std::string, algorithm, "EdDSA", "Signing algorithm of new keys: EdDSA, ES256, HS256");
+ABSL_FLAG(absl::Duration, default_ttl, kDefaults.default_ttl, "Token lifetime when none is asked");
+ABSL_FLAG(absl::Duration, max_ttl, kDefaults.max_ttl, "Longest token lifetime a caller may ask");
+ABSL_FLAG(absl::Duration, leeway, kDefaults.leeway, "Clock skew tolerated on exp/nbf/iat");
+ABSL_FLAG(absl::Duration, rotation_period, kDefaults.rotation_period,
+          "The ACTIVE key is replaced after this long");
+ABSL_FLAG(absl::Duration, publish_ahead, kDefaults.publish_ahead,
+          "A new key is published this long before it signs");
+ABSL_FLAG(absl::Duration, maintenance_interval, kDefaults.maintenance_interval,
+          "How often due rotations and expired entries are looked for");
+ABSL_FLAG(absl::Duration, reload_interval, kDefaults.reload_interval,
+          "Full reload from a shared store (PostgreSQL), repairing missed notifications");
+ABSL_FLAG(absl::Duration, drain_timeout, kDefaults.drain_timeout,
+          "On SIGTERM/SIGINT, calls in flight get this long to finish");
+ABSL_FLAG(int64_t, max_token_bytes, static_cast<int64_t>(kDefaults.max_token_bytes),
+          "Longer tokens are refused as MALFORMED before anything is parsed");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain for the gRPC listener");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for the gRPC listener");
+ABSL_FLAG(std::string, client_ca_file, "", "PEM CA bundle: turns on mutual TLS");
+ABSL_FLAG(std::string, policy_file, "", "JSON policy mapping caller identities to roles");
+ABSL_FLAG(std::string, audit_log, "", "Audit log file (JSON lines); empty: stderr");
+ABSL_FLAG(bool, allow_insecure, false,
+          "Allow plaintext gRPC on a non-loopback address (logs a warning)");
+
+namespace signet::server {
+
+absl::StatusOr<ServerConfig> ConfigFromFlags() {
+  ServerConfig c;
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.data_dir = absl::GetFlag(FLAGS_data_dir);
+  c.kek_file = absl::GetFlag(FLAGS_kek_file);
+  c.store = absl::GetFlag(FLAGS_store);
+  c.postgres_dsn = absl::GetFlag(FLAGS_postgres_dsn);
+  c.postgres_dsn_file = absl::GetFlag(FLAGS_postgres_dsn_file);
+  c.issuer = absl::GetFlag(FLAGS_issuer);
+  c.public_url = absl::GetFlag(FLAGS_public_url);
+  absl::StatusOr<Algorithm> alg = AlgorithmFromName(absl::GetFlag(FLAGS_algorithm));
+  if (!alg.ok()) {
+    return absl::InvalidArgumentError("--algorithm must be EdDSA, ES256 or HS256");
+  }
+  c.algorithm = *alg;
+  c.default_ttl = absl::GetFlag(FLAGS_default_ttl);
+  c.max_ttl = absl::GetFlag(FLAGS_max_ttl);
+  c.leeway = absl::GetFlag(FLAGS_leeway);
+  c.rotation_period = absl::GetFlag(FLAGS_rotation_period);
+  c.publish_ahead = absl::GetFlag(FLAGS_publish_ahead);
+  c.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
+  c.reload_interval = absl::GetFlag(FLAGS_reload_interval);
+  c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  int64_t max_bytes = absl::GetFlag(FLAGS_max_token_bytes);
+  c.max_token_bytes = max_bytes < 0 ? 0 : static_cast<size_t>(max_bytes);
+  c.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.client_ca_file = absl::GetFlag(FLAGS_client_ca_file);
+  c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  c.audit_log = absl::GetFlag(FLAGS_audit_log);
+  c.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
+  return c;
+}
+
+}  // namespace signet::server

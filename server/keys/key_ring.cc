@@ -1,0 +1,369 @@
+#include "server/keys/key_ring.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
+#include "signet/jwk.h"
+
+namespace signet::server {
+namespace {
+
+RevocationSet RevocationsOf(const StoreSnapshot& stored) {
+  std::vector<RevocationSet::TokenEntry> tokens;
+  tokens.reserve(stored.token_revocations.size());
+  for (const TokenRevocationRecord& t : stored.token_revocations) {
+    tokens.push_back({t.token_id, t.expires_at});
+  }
+  std::vector<RevocationSet::SubjectEntry> subjects;
+  subjects.reserve(stored.subject_revocations.size());
+  for (const SubjectRevocationRecord& s : stored.subject_revocations) {
+    subjects.push_back({s.subject, s.not_before, s.expires_at});
+  }
+  return RevocationSet().WithEntries(tokens, subjects);
+}
+
+const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
+  for (const KeyRecord& k : keys) {
+    if (k.state == state) return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+KeyRecord PublicMetadata(KeyRecord record) {
+  OPENSSL_cleanse(record.sealed_private.data(), record.sealed_private.size());
+  record.sealed_private.clear();
+  return record;
+}
+
+std::unique_ptr<KeyRing> KeyRing::Create(Store* store, Envelope envelope,
+                                         LifecycleSettings settings, const Clock* clock) {
+  return std::unique_ptr<KeyRing>(new KeyRing(store, std::move(envelope), settings, clock));
+}
+
+KeyRing::KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock)
+    : store_(store),
+      envelope_(std::move(envelope)),
+      lifecycle_(settings, [this](Algorithm alg, absl::Time now) { return MakeKey(alg, now); }),
+      clock_(clock) {}
+
+KeyRing::~KeyRing() { store_->SetChangeListener(nullptr); }
+
+std::shared_ptr<const StateSnapshot> KeyRing::Current() const {
+  return std::atomic_load(&snapshot_);
+}
+
+void KeyRing::AddListener(StateListener* listener) {
+  absl::MutexLock lock(&writer_mu_);
+  listeners_.push_back(listener);
+}
+
+absl::StatusOr<KeyRecord> KeyRing::MakeKey(Algorithm alg, absl::Time now) const {
+  absl::StatusOr<std::unique_ptr<SigningKey>> key = SigningKey::Generate(alg);
+  if (!key.ok()) return key.status();
+  KeyRecord record;
+  record.kid = (*key)->kid();
+  record.algorithm = alg;
+  record.state = KeyState::kPending;
+  record.created_at = now;
+  if (alg != Algorithm::kHS256) {
+    absl::StatusOr<std::string> jwk = ToJwk(*(*key)->verify_key());
+    if (!jwk.ok()) return jwk.status();
+    record.public_jwk = *std::move(jwk);
+  }
+  std::string secret = (*key)->PrivateBytes();
+  absl::StatusOr<std::string> sealed = envelope_.Seal(secret, record.kid);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (!sealed.ok()) return sealed.status();
+  record.sealed_private = *std::move(sealed);
+  return record;
+}
+
+absl::Status KeyRing::Start() {
+  store_->SetChangeListener([this](const StoreChange& change) { OnStoreChange(change); });
+  {
+    absl::MutexLock lock(&writer_mu_);
+    absl::StatusOr<StoreSnapshot> stored = store_->Load();
+    if (!stored.ok()) return stored.status();
+    if (absl::Status s = PublishKeys(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
+        !s.ok()) {
+      return s;
+    }
+  }
+  absl::Time now = clock_->Now();
+  absl::StatusOr<std::vector<KeyRecord>> keys = ApplyKeyDecision(
+      [&](const std::vector<KeyRecord>& current) { return lifecycle_.Maintain(current, now); });
+  if (!keys.ok()) return keys.status();
+  std::shared_ptr<const StateSnapshot> snap = Current();
+  Log(LogLevel::kInfo, "key_ring_started")
+      .Str("active_kid", snap->active ? snap->active->kid() : "")
+      .Int("keys", static_cast<int64_t>(snap->key_records.size()))
+      .Int("token_revocations", static_cast<int64_t>(snap->revocations.token_count()))
+      .Int("subject_revocations", static_cast<int64_t>(snap->revocations.subject_count()));
+  return absl::OkStatus();
+}
+
+absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool full_reload,
+                                  RevocationSet revocations) {
+  auto next = std::make_shared<StateSnapshot>();
+  KeySet::Builder builder;
+  std::vector<std::shared_ptr<const VerifyKey>> published;
+  absl::flat_hash_map<std::string, std::shared_ptr<const SigningKey>> signing_keys;
+  absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> verify_keys;
+
+  for (const KeyRecord& record : records) {
+    std::shared_ptr<const VerifyKey> verify;
+    // The ACTIVE key signs; HMAC keys verify with their secret: both need the private half.
+    bool needs_private = record.state == KeyState::kActive || record.algorithm == Algorithm::kHS256;
+    if (needs_private) {
+      std::shared_ptr<const SigningKey> signing;
+      if (auto it = signing_keys_.find(record.kid); it != signing_keys_.end()) {
+        signing = it->second;
+      } else {
+        absl::StatusOr<std::string> secret = envelope_.Open(record.sealed_private, record.kid);
+        if (!secret.ok()) {
+          return absl::Status(secret.status().code(),
+                              absl::StrCat("cannot open the private key of ", record.kid, ": ",
+                                           secret.status().message()));
+        }
+        absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
+            SigningKey::FromPrivateBytes(record.algorithm, record.kid, *secret);
+        OPENSSL_cleanse(secret->data(), secret->size());
+        if (!parsed.ok()) {
+          return absl::DataLossError(absl::StrCat("stored private key of ", record.kid,
+                                                  " is invalid: ", parsed.status().message()));
+        }
+        signing = std::move(*parsed);
+      }
+      signing_keys.emplace(record.kid, signing);
+      verify = signing->verify_key();
+      if (record.state == KeyState::kActive) next->active = signing;
+    } else {
+      if (auto it = verify_keys_.find(record.kid); it != verify_keys_.end()) {
+        verify = it->second;
+      } else {
+        absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
+        if (!parsed.ok() || (*parsed)->kid() != record.kid ||
+            (*parsed)->algorithm() != record.algorithm) {
+          return absl::DataLossError(
+              absl::StrCat("stored public key of ", record.kid, " is invalid"));
+        }
+        verify = *std::move(parsed);
+      }
+    }
+    verify_keys.emplace(record.kid, verify);
+    bool revoked = record.state == KeyState::kRevoked;
+    builder.Add(verify, revoked ? KeySet::Status::kRevoked : KeySet::Status::kUsable);
+    if (!revoked && record.algorithm != Algorithm::kHS256) published.push_back(verify);
+    next->key_records.push_back(PublicMetadata(record));
+  }
+  std::sort(next->key_records.begin(), next->key_records.end(),
+            [](const KeyRecord& a, const KeyRecord& b) {
+              return std::tie(a.created_at, a.kid) < std::tie(b.created_at, b.kid);
+            });
+  next->keys = builder.Build();
+  next->jwks_json = ToJwks(published);
+  next->revocations = std::move(revocations);
+
+  StateDelta delta;
+  delta.full = full_reload;
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  if (!full_reload && prev != nullptr) {
+    absl::flat_hash_map<std::string, const KeyRecord*> before;
+    for (const KeyRecord& k : prev->key_records) before.emplace(k.kid, &k);
+    for (const KeyRecord& k : next->key_records) {
+      auto it = before.find(k.kid);
+      if (it == before.end() || !(*it->second == k)) delta.keys.push_back(k);
+      if (it != before.end()) before.erase(it);
+    }
+    for (const auto& [kid, unused] : before) delta.deleted_kids.push_back(kid);
+    if (delta.keys.empty() && delta.deleted_kids.empty()) return absl::OkStatus();
+  } else {
+    delta.full = true;
+  }
+  signing_keys_ = std::move(signing_keys);
+  verify_keys_ = std::move(verify_keys);
+  Publish(std::move(next), delta);
+  return absl::OkStatus();
+}
+
+void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& delta) {
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  next->version = prev == nullptr ? 1 : prev->version + 1;
+  std::shared_ptr<const StateSnapshot> published = std::move(next);
+  std::atomic_store(&snapshot_, published);
+  for (StateListener* listener : listeners_) listener->OnStateChanged(published, delta);
+}
+
+absl::StatusOr<std::vector<KeyRecord>> KeyRing::ApplyKeyDecision(const Store::KeyDecision& decide) {
+  absl::MutexLock lock(&writer_mu_);
+  absl::StatusOr<std::vector<KeyRecord>> records = store_->UpdateKeys(decide);
+  if (!records.ok()) return records.status();
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  if (absl::Status s =
+          PublishKeys(*records, /*full_reload=*/false, prev ? prev->revocations : RevocationSet());
+      !s.ok()) {
+    // The store has the change; this replica could not load it. Say so loudly: the periodic
+    // reload retries, and start-up refuses to serve with keys it cannot open.
+    Log(LogLevel::kError, "key_publish_failed").Str("error", s.ToString());
+    return s;
+  }
+  return records;
+}
+
+absl::StatusOr<KeyRing::RotateResult> KeyRing::Rotate(bool immediate) {
+  absl::Time now = clock_->Now();
+  KeyChanges made;
+  absl::StatusOr<std::vector<KeyRecord>> records =
+      ApplyKeyDecision([&](const std::vector<KeyRecord>& current) -> absl::StatusOr<KeyChanges> {
+        absl::StatusOr<KeyChanges> changes = lifecycle_.Rotate(current, now, immediate);
+        if (changes.ok()) made = *changes;
+        return changes;
+      });
+  if (!records.ok()) return records.status();
+  RotateResult result;
+  for (const KeyRecord& k : made.upserts) {
+    if (k.state == KeyState::kRetired) result.retired = PublicMetadata(k);
+    if (k.state == KeyState::kActive) result.active = PublicMetadata(k);
+    if (k.state == KeyState::kPending) result.pending = PublicMetadata(k);
+  }
+  Log(LogLevel::kInfo, "key_rotated")
+      .Str("active_kid", result.active.kid)
+      .Str("retired_kid", result.retired.kid)
+      .Str("pending_kid", result.pending.kid)
+      .Bool("immediate", immediate);
+  return result;
+}
+
+absl::StatusOr<KeyRing::RevokeKeyResult> KeyRing::RevokeKey(std::string_view kid,
+                                                            std::string_view reason) {
+  absl::Time now = clock_->Now();
+  absl::StatusOr<std::vector<KeyRecord>> records =
+      ApplyKeyDecision([&](const std::vector<KeyRecord>& current) -> absl::StatusOr<KeyChanges> {
+        return lifecycle_.Revoke(current, kid, reason, now);
+      });
+  if (!records.ok()) return records.status();
+  RevokeKeyResult result;
+  for (const KeyRecord& k : *records) {
+    if (k.kid == kid) result.key = PublicMetadata(k);
+  }
+  if (const KeyRecord* active = FindState(*records, KeyState::kActive)) {
+    result.active_kid = active->kid;
+  }
+  Log(LogLevel::kWarning, "key_revoked")
+      .Str("kid", result.key.kid)
+      .Str("active_kid", result.active_kid)
+      .Str("reason", reason);
+  return result;
+}
+
+absl::Status KeyRing::RevokeToken(std::string_view token_id, absl::Time expires_at) {
+  absl::MutexLock lock(&writer_mu_);
+  if (absl::Status s = store_->AddTokenRevocation({std::string(token_id), expires_at}); !s.ok()) {
+    return s;
+  }
+  PublishRevocations({{std::string(token_id), expires_at}}, {});
+  return absl::OkStatus();
+}
+
+absl::Status KeyRing::RevokeSubject(std::string_view subject, absl::Time not_before,
+                                    absl::Time expires_at) {
+  absl::MutexLock lock(&writer_mu_);
+  if (absl::Status s = store_->AddSubjectRevocation({std::string(subject), not_before, expires_at});
+      !s.ok()) {
+    return s;
+  }
+  PublishRevocations({}, {{std::string(subject), not_before, expires_at}});
+  return absl::OkStatus();
+}
+
+void KeyRing::PublishRevocations(std::vector<RevocationSet::TokenEntry> tokens,
+                                 std::vector<RevocationSet::SubjectEntry> subjects) {
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  auto next = std::make_shared<StateSnapshot>(*prev);
+  next->revocations = prev->revocations.WithEntries(tokens, subjects);
+  StateDelta delta;
+  delta.tokens = std::move(tokens);
+  delta.subjects = std::move(subjects);
+  Publish(std::move(next), delta);
+}
+
+absl::Status KeyRing::Maintain() {
+  absl::Time now = clock_->Now();
+  std::shared_ptr<const StateSnapshot> snap = Current();
+  if (snap == nullptr) return absl::FailedPreconditionError("the key ring has not started");
+  if (lifecycle_.MaintenanceDue(snap->key_records, now)) {
+    absl::StatusOr<std::vector<KeyRecord>> records = ApplyKeyDecision(
+        [&](const std::vector<KeyRecord>& current) { return lifecycle_.Maintain(current, now); });
+    if (!records.ok()) return records.status();
+    std::shared_ptr<const StateSnapshot> after = Current();
+    Log(LogLevel::kInfo, "keys_maintained")
+        .Str("active_kid", after->active ? after->active->kid() : "")
+        .Int("keys", static_cast<int64_t>(after->key_records.size()));
+  }
+  RevocationSet pruned = Current()->revocations.Pruned(now);
+  if (pruned.token_count() != snap->revocations.token_count() ||
+      pruned.subject_count() != snap->revocations.subject_count()) {
+    if (absl::Status s = store_->PruneRevocations(now); !s.ok()) return s;
+    absl::MutexLock lock(&writer_mu_);
+    auto next = std::make_shared<StateSnapshot>(*Current());
+    next->revocations = next->revocations.Pruned(now);
+    Publish(std::move(next), StateDelta{});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyRing::Reload() {
+  absl::MutexLock lock(&writer_mu_);
+  absl::StatusOr<StoreSnapshot> stored = store_->Load();
+  if (!stored.ok()) return stored.status();
+  return PublishKeys(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
+}
+
+absl::Status KeyRing::ReloadKeys() {
+  absl::MutexLock lock(&writer_mu_);
+  absl::StatusOr<std::vector<KeyRecord>> keys = store_->LoadKeys();
+  if (!keys.ok()) return keys.status();
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  return PublishKeys(*keys, /*full_reload=*/false, prev ? prev->revocations : RevocationSet());
+}
+
+void KeyRing::OnStoreChange(const StoreChange& change) {
+  if (Current() == nullptr) return;  // Start() loads everything anyway.
+  absl::Status status;
+  switch (change.kind) {
+    case StoreChange::Kind::kKeys:
+      status = ReloadKeys();
+      break;
+    case StoreChange::Kind::kTokenRevocation:
+    case StoreChange::Kind::kSubjectRevocation: {
+      if (!change.token && !change.subject) {
+        status = Reload();
+        break;
+      }
+      absl::MutexLock lock(&writer_mu_);
+      std::vector<RevocationSet::TokenEntry> tokens;
+      std::vector<RevocationSet::SubjectEntry> subjects;
+      if (change.token) tokens.push_back({change.token->token_id, change.token->expires_at});
+      if (change.subject) {
+        subjects.push_back(
+            {change.subject->subject, change.subject->not_before, change.subject->expires_at});
+      }
+      PublishRevocations(std::move(tokens), std::move(subjects));
+      break;
+    }
+    case StoreChange::Kind::kUnknown:
+      status = Reload();
+      break;
+  }
+  if (!status.ok()) {
+    Log(LogLevel::kError, "store_change_apply_failed").Str("error", status.ToString());
+  }
+}
+
+}  // namespace signet::server

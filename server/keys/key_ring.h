@@ -1,0 +1,116 @@
+// The server's keys and revocations: durable in a Store, served from an immutable StateSnapshot.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<KeyRing>> ring =
+//       KeyRing::Create(store.get(), *envelope, lifecycle, &Clock::Real());
+//   if (absl::Status s = (*ring)->Start(); !s.ok()) return s;       // load, then make keys due
+//   std::shared_ptr<const StateSnapshot> now = (*ring)->Current();  // lock-free, any thread
+//   absl::StatusOr<KeyRing::RevokeKeyResult> r = (*ring)->RevokeKey(kid, "leaked");
+//
+// Every change is written to the store first and published (new snapshot, listeners told) only
+// once the store has acknowledged it, so nothing a caller was told is done can be lost.
+// Thread-safe: changes are serialized by a writer mutex; Current() takes no lock.
+#ifndef SIGNET_SERVER_KEYS_KEY_RING_H_
+#define SIGNET_SERVER_KEYS_KEY_RING_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/keys/key_lifecycle.h"
+#include "server/keys/state_snapshot.h"
+#include "server/store/envelope.h"
+#include "server/store/store.h"
+#include "signet/clock.h"
+
+namespace signet::server {
+
+class KeyRing {
+ public:
+  struct RevokeKeyResult {
+    KeyRecord key;  // As it now stands.
+    std::string active_kid;
+  };
+  struct RotateResult {
+    KeyRecord active;
+    KeyRecord pending;
+    KeyRecord retired;
+  };
+
+  // `store`, `clock` must outlive the ring.
+  static std::unique_ptr<KeyRing> Create(Store* store, Envelope envelope,
+                                         LifecycleSettings settings, const Clock* clock);
+  ~KeyRing();
+
+  // Loads the stored state, makes the keys that are due (the first ones on a new store), and
+  // subscribes to the store's changes. Fails (e.g. a wrong KEK, an unreachable store) without
+  // publishing anything.
+  absl::Status Start();
+
+  // The state now. Never null after Start(); null before.
+  std::shared_ptr<const StateSnapshot> Current() const;
+
+  absl::StatusOr<RotateResult> Rotate(bool immediate);
+  absl::StatusOr<RevokeKeyResult> RevokeKey(std::string_view kid, std::string_view reason);
+  // Refuses the token id until expires_at.
+  absl::Status RevokeToken(std::string_view token_id, absl::Time expires_at);
+  // Refuses the subject's tokens issued before not_before, until expires_at.
+  absl::Status RevokeSubject(std::string_view subject, absl::Time not_before,
+                             absl::Time expires_at);
+
+  // The maintenance tick: rotation when due, spent keys deleted, expired revocations pruned.
+  absl::Status Maintain();
+  // Replaces the whole state with the store's (the safety net for missed notifications).
+  absl::Status Reload();
+
+  // Listeners are told of every change after it is durable, in order. Add before Start().
+  void AddListener(StateListener* listener);
+
+  const KeyLifecycle& lifecycle() const { return lifecycle_; }
+
+ private:
+  KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock);
+
+  absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const;
+  // Runs one lifecycle decision in a store transaction and publishes the result.
+  absl::StatusOr<std::vector<KeyRecord>> ApplyKeyDecision(const Store::KeyDecision& decide);
+  // Rebuilds keys from `records` over `base`'s revocations and publishes.
+  absl::Status PublishKeys(const std::vector<KeyRecord>& records, bool full_reload,
+                           RevocationSet revocations) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  void Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // A new snapshot with these revocations added.
+  void PublishRevocations(std::vector<RevocationSet::TokenEntry> tokens,
+                          std::vector<RevocationSet::SubjectEntry> subjects)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  void OnStoreChange(const StoreChange& change);
+  absl::Status ReloadKeys();
+
+  Store* const store_;
+  const Envelope envelope_;
+  const KeyLifecycle lifecycle_;
+  const Clock* const clock_;
+
+  absl::Mutex writer_mu_;
+  // Parsed keys by kid, so a change re-opens only the keys it brings.
+  absl::flat_hash_map<std::string, std::shared_ptr<const SigningKey>> signing_keys_
+      ABSL_GUARDED_BY(writer_mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> verify_keys_
+      ABSL_GUARDED_BY(writer_mu_);
+  std::vector<StateListener*> listeners_ ABSL_GUARDED_BY(writer_mu_);
+  // Read with std::atomic_load, written with std::atomic_store (under writer_mu_).
+  std::shared_ptr<const StateSnapshot> snapshot_;
+};
+
+// A key's metadata without its sealed private material.
+KeyRecord PublicMetadata(KeyRecord record);
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_KEYS_KEY_RING_H_

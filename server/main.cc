@@ -1,0 +1,47 @@
+// signet-server: the token service. See README.md and docs/ for its flags and operation.
+#include <signal.h>
+
+#include <cstdlib>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/flags.h"
+#include "server/log.h"
+#include "server/signet_server.h"
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "signet-server: issues, validates and revokes tokens for a fleet of services.\n"
+      "Embedded defaults: SQLite in ./signet-data, gRPC on 127.0.0.1:50051.");
+  absl::ParseCommandLine(argc, argv);
+  using signet::server::Log;
+  using signet::server::LogLevel;
+
+  // Termination signals are taken synchronously by one thread, so the drain runs outside any
+  // signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<signet::server::ServerConfig> config = signet::server::ConfigFromFlags();
+  if (!config.ok()) {
+    Log(LogLevel::kError, "bad_configuration").Str("error", config.status().ToString());
+    return 2;
+  }
+  signet::server::SignetServer::Options options;
+  options.config = *config;
+  absl::StatusOr<std::unique_ptr<signet::server::SignetServer>> server =
+      signet::server::SignetServer::Start(std::move(options));
+  if (!server.ok()) {
+    Log(LogLevel::kError, "start_failed").Str("error", server.status().ToString());
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  Log(LogLevel::kInfo, "signal_received").Int("signal", received);
+  (*server)->Shutdown(config->drain_timeout);
+  return 0;
+}

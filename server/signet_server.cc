@@ -1,0 +1,176 @@
+#include "server/signet_server.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/log.h"
+#include "server/store/envelope.h"
+
+namespace signet::server {
+namespace {
+
+constexpr char kServiceName[] = "signet.v1.TokenService";
+
+absl::Status EnsureDataDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create data folder ", dir, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config) {
+  absl::StatusOr<std::string> kek;
+  if (!config.kek_file.empty()) {
+    kek = ReadKekFile(config.kek_file);
+  } else {
+    std::string path = config.data_dir + "/kek";
+    bool created = false;
+    kek = LoadOrCreateKekFile(path, &created);
+    if (kek.ok() && created) {
+      Log(LogLevel::kWarning, "kek_created")
+          .Str("path", path)
+          .Str("note",
+               "local mode: a new key-encryption key was made beside the data (mode 0600); "
+               "back it up with the data, or pass --kek_file in production");
+    }
+  }
+  if (!kek.ok()) {
+    return absl::Status(kek.status().code(),
+                        absl::StrCat("key-encryption key: ", kek.status().message()));
+  }
+  return Envelope::Create(*kek);
+}
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:") || absl::StartsWith(listen, "unix-abstract:")) return true;
+  std::string host = listen;
+  if (absl::StartsWith(host, "[")) {
+    size_t end = host.find(']');
+    host = end == std::string::npos ? host : host.substr(1, end - 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options options) {
+  const ServerConfig& config = options.config;
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  if (config.tls_cert_file.empty() && !IsLoopbackAddress(config.listen) && !config.allow_insecure) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing plaintext gRPC on non-loopback address ", config.listen,
+                     ": pass --tls_cert_file and --tls_key_file, or --allow_insecure to accept "
+                     "the risk"));
+  }
+  std::unique_ptr<SignetServer> server(new SignetServer());
+  server->config_ = config;
+  server->clock_ = options.clock;
+
+  if (options.store != nullptr) {
+    server->store_ = std::move(options.store);
+  } else if (config.store == "sqlite") {
+    if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(config.data_dir + "/signet.db");
+    if (!store.ok()) return store.status();
+    server->store_ = *std::move(store);
+  } else {
+    return absl::UnimplementedError("--store=postgres is not available in this build");
+  }
+  if (config.kek_file.empty()) {
+    if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
+  }
+  absl::StatusOr<Envelope> envelope = OpenEnvelope(config);
+  if (!envelope.ok()) return envelope.status();
+
+  LifecycleSettings settings;
+  settings.algorithm = config.algorithm;
+  settings.publish_ahead = config.publish_ahead;
+  settings.rotation_period = config.rotation_period;
+  settings.max_ttl = config.max_ttl;
+  settings.leeway = config.leeway;
+  server->ring_ =
+      KeyRing::Create(server->store_.get(), *std::move(envelope), settings, server->clock_);
+  server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_);
+  server->ring_->AddListener(server->hub_.get());
+  if (absl::Status s = server->ring_->Start(); !s.ok()) return s;
+
+  server->service_ = std::make_unique<TokenService>(config, server->ring_.get(), server->hub_.get(),
+                                                    server->clock_);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  if (options.run_maintenance) {
+    server->maintenance_ = std::thread([s = server.get()] { s->MaintenanceLoop(); });
+  }
+  Log(LogLevel::kInfo, "server_started")
+      .Str("listen", config.listen)
+      .Int("port", server->port_)
+      .Str("store", options.store ? "custom" : config.store)
+      .Str("issuer", config.issuer)
+      .Str("algorithm", AlgorithmName(config.algorithm))
+      .Bool("tls", !config.tls_cert_file.empty());
+  if (config.tls_cert_file.empty()) {
+    Log(LogLevel::kWarning, "insecure_mode")
+        .Str("note", "plaintext gRPC and no caller authentication: every RPC is allowed");
+  }
+  return server;
+}
+
+void SignetServer::MaintenanceLoop() {
+  absl::Time next_reload = clock_->Now() + config_.reload_interval;
+  while (!stop_.WaitForNotificationWithTimeout(config_.maintenance_interval)) {
+    if (absl::Status s = ring_->Maintain(); !s.ok()) {
+      Log(LogLevel::kError, "maintenance_failed").Str("error", s.ToString());
+    }
+    if (shared_store_ && clock_->Now() >= next_reload) {
+      next_reload = clock_->Now() + config_.reload_interval;
+      if (absl::Status s = ring_->Reload(); !s.ok()) {
+        Log(LogLevel::kError, "reload_failed").Str("error", s.ToString());
+      }
+    }
+  }
+}
+
+void SignetServer::Shutdown(absl::Duration deadline) {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  Log(LogLevel::kInfo, "server_draining").Str("deadline", absl::FormatDuration(deadline));
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  stop_.Notify();
+  if (maintenance_.joinable()) maintenance_.join();
+  hub_->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
+  server_->Wait();
+  Log(LogLevel::kInfo, "server_stopped");
+  stopped_.Notify();
+}
+
+void SignetServer::Wait() { stopped_.WaitForNotification(); }
+
+SignetServer::~SignetServer() {
+  if (server_ != nullptr) Shutdown(absl::ZeroDuration());
+}
+
+}  // namespace signet::server

@@ -1,0 +1,297 @@
+#include "server/token_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/keys/token_signer.h"
+#include "server/log.h"
+#include "server/proto_convert.h"
+#include "signet/reason.h"
+
+namespace signet::server {
+namespace {
+
+constexpr size_t kMaxSubjectBytes = 256;
+constexpr size_t kMaxBackendBytes = 256;
+constexpr size_t kMaxAudiences = 16;
+constexpr size_t kMaxAudienceBytes = 256;
+constexpr size_t kMaxClaimsBytes = 4 * 1024;
+constexpr size_t kMaxTokenIdBytes = 256;
+constexpr size_t kMaxRevokeReasonBytes = 1024;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+// A store that fails to write is a service fault the caller may retry: UNAVAILABLE, whatever the
+// store's own code. Decisions (NotFound, FailedPrecondition, Aborted...) pass through.
+grpc::Status ChangeStatus(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("key store unavailable: ", s.message()));
+    default:
+      return ToGrpc(s);
+  }
+}
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, grpc::Status status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
+// Checks a required/optional bounded text field; returns a message naming it, or empty.
+std::string CheckText(const char* field, const std::string& value, size_t max, bool required) {
+  if (required && value.empty()) return absl::StrCat(field, " is required");
+  if (value.size() > max) {
+    return absl::StrCat(field, " is ", value.size(), " bytes; at most ", max, " are allowed");
+  }
+  return "";
+}
+
+}  // namespace
+
+TokenService::TokenService(const ServerConfig& config, KeyRing* ring, WatchHub* hub,
+                           const Clock* clock)
+    : config_(config),
+      ring_(ring),
+      hub_(hub),
+      clock_(clock),
+      verifier_(*TokenVerifier::Create(
+          ValidationPolicy{config.issuer, config.leeway, config.max_token_bytes})) {}
+
+grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* context,
+                                                   const signet::v1::IssueTokenRequest* request,
+                                                   signet::v1::IssueTokenResponse* response) {
+  if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
+      !e.empty()) {
+    return Done(context, Invalid(e));
+  }
+  if (std::string e = CheckText("backend", request->backend(), kMaxBackendBytes, false);
+      !e.empty()) {
+    return Done(context, Invalid(e));
+  }
+  if (static_cast<size_t>(request->audience_size()) > kMaxAudiences) {
+    return Done(context, Invalid(absl::StrCat("at most ", kMaxAudiences, " audiences, got ",
+                                              request->audience_size())));
+  }
+  for (const std::string& aud : request->audience()) {
+    if (std::string e = CheckText("audience", aud, kMaxAudienceBytes, true); !e.empty()) {
+      return Done(context, Invalid(e));
+    }
+  }
+  absl::Duration ttl = config_.default_ttl;
+  if (request->has_ttl()) {
+    const google::protobuf::Duration& d = request->ttl();
+    if (d.seconds() < 0 || d.nanos() < 0) return Done(context, Invalid("ttl must not be negative"));
+    absl::Duration asked = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+    if (asked > absl::ZeroDuration()) {
+      if (asked < absl::Seconds(1)) return Done(context, Invalid("ttl must be at least 1s"));
+      if (asked > config_.max_ttl) {
+        return Done(context, Invalid(absl::StrCat("ttl ", absl::FormatDuration(asked),
+                                                  " exceeds the maximum of ",
+                                                  absl::FormatDuration(config_.max_ttl))));
+      }
+      ttl = absl::Seconds(absl::ToInt64Seconds(asked));
+    }
+  }
+  std::string claims_json;
+  if (request->has_claims() && request->claims().fields_size() > 0) {
+    google::protobuf::util::JsonPrintOptions options;
+    if (!google::protobuf::util::MessageToJsonString(request->claims(), &claims_json, options)
+             .ok()) {
+      return Done(context, Invalid("claims cannot be encoded as JSON"));
+    }
+    if (claims_json.size() > kMaxClaimsBytes) {
+      return Done(context, Invalid(absl::StrCat("claims are ", claims_json.size(),
+                                                " bytes as JSON; at most ", kMaxClaimsBytes,
+                                                " are allowed")));
+    }
+  }
+
+  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  if (snap == nullptr || snap->active == nullptr) {
+    return Done(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no active signing key"));
+  }
+  TokenClaims claims;
+  claims.issuer = config_.issuer;
+  claims.subject = request->subject();
+  claims.backend = request->backend();
+  claims.audiences.assign(request->audience().begin(), request->audience().end());
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_->Now()));
+  claims.expires_at = claims.issued_at + ttl;
+  claims.token_id = NewTokenId();
+  claims.caller_claims_json = std::move(claims_json);
+  absl::StatusOr<std::string> token = SignToken(*snap->active, claims);
+  if (!token.ok()) return Done(context, ToGrpc(token.status()));
+
+  response->set_token(*std::move(token));
+  response->set_token_id(claims.token_id);
+  response->set_key_id(snap->active->kid());
+  *response->mutable_issued_at() = ToProtoTime(claims.issued_at);
+  *response->mutable_expires_at() = ToProtoTime(claims.expires_at);
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::ValidateToken(
+    grpc::CallbackServerContext* context, const signet::v1::ValidateTokenRequest* request,
+    signet::v1::ValidateTokenResponse* response) {
+  if (request->token().empty()) return Done(context, Invalid("token is required"));
+  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  VerifyResult result = verifier_.Verify(request->token(), snap->keys, &snap->revocations,
+                                         clock_->Now(), request->audience());
+  response->set_valid(result.valid());
+  response->set_reason(ToProtoReason(result.reason));
+  if (result.valid()) {
+    const VerifiedToken& t = *result.token;
+    response->set_subject(t.subject());
+    response->set_backend(t.backend());
+    for (const std::string& aud : t.audiences()) response->add_audience(aud);
+    *response->mutable_issued_at() = ToProtoTime(t.issued_at());
+    *response->mutable_expires_at() = ToProtoTime(t.expires_at());
+    response->set_token_id(t.token_id());
+    response->set_key_id(t.key_id());
+    std::string caller_claims = t.CallerClaimsJson();
+    if (caller_claims != "{}") {
+      google::protobuf::util::JsonParseOptions options;
+      if (!google::protobuf::util::JsonStringToMessage(caller_claims, response->mutable_claims(),
+                                                       options)
+               .ok()) {
+        // A signed token whose claims protobuf cannot hold (it was not minted by signet).
+        response->clear_claims();
+      }
+    }
+  }
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* context,
+                                                  const signet::v1::RevokeKeyRequest* request,
+                                                  signet::v1::RevokeKeyResponse* response) {
+  if (request->key_id().empty()) return Done(context, Invalid("key_id is required"));
+  if (std::string e = CheckText("reason", request->reason(), kMaxRevokeReasonBytes, false);
+      !e.empty()) {
+    return Done(context, Invalid(e));
+  }
+  absl::StatusOr<KeyRing::RevokeKeyResult> result =
+      ring_->RevokeKey(request->key_id(), request->reason());
+  if (!result.ok()) return Done(context, ChangeStatus(result.status()));
+  ToProtoKey(result->key, response->mutable_key());
+  response->set_active_key_id(result->active_kid);
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::RotateKey(grpc::CallbackServerContext* context,
+                                                  const signet::v1::RotateKeyRequest* request,
+                                                  signet::v1::RotateKeyResponse* response) {
+  absl::StatusOr<KeyRing::RotateResult> result = ring_->Rotate(request->immediate());
+  if (!result.ok()) return Done(context, ChangeStatus(result.status()));
+  ToProtoKey(result->active, response->mutable_active());
+  ToProtoKey(result->pending, response->mutable_pending());
+  ToProtoKey(result->retired, response->mutable_retired());
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::ListKeys(grpc::CallbackServerContext* context,
+                                                 const signet::v1::ListKeysRequest* request,
+                                                 signet::v1::ListKeysResponse* response) {
+  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  for (const KeyRecord& k : snap->key_records) {
+    if (k.state == KeyState::kRevoked && !request->include_revoked()) continue;
+    ToProtoKey(k, response->add_keys());
+  }
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::GetJwks(grpc::CallbackServerContext* context,
+                                                const signet::v1::GetJwksRequest*,
+                                                signet::v1::GetJwksResponse* response) {
+  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  response->set_jwks_json(snap->jwks_json);
+  for (const KeyRecord& k : snap->key_records) {
+    if (k.state == KeyState::kRevoked || k.algorithm == Algorithm::kHS256) continue;
+    ToProtoKey(k, response->add_keys());
+  }
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys(
+    grpc::CallbackServerContext* context, const signet::v1::WatchKeysRequest*) {
+  return hub_->Watch(context);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext* context,
+                                                    const signet::v1::RevokeTokenRequest* request,
+                                                    signet::v1::RevokeTokenResponse* response) {
+  absl::Time now = clock_->Now();
+  std::string token_id;
+  absl::Time expires_at;
+  switch (request->target_case()) {
+    case signet::v1::RevokeTokenRequest::kToken: {
+      std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+      VerifyResult r = verifier_.Verify(request->token(), snap->keys, nullptr, now);
+      if (!r.token.has_value()) {
+        return Done(context, Invalid(absl::StrCat("token is not signed by a known key (",
+                                                  std::string(ReasonName(r.reason)), ")")));
+      }
+      if (r.token->token_id().empty()) return Done(context, Invalid("token has no jti"));
+      token_id = r.token->token_id();
+      expires_at = r.token->expires_at() + config_.leeway;
+      break;
+    }
+    case signet::v1::RevokeTokenRequest::kTokenId:
+      if (std::string e = CheckText("token_id", request->token_id(), kMaxTokenIdBytes, true);
+          !e.empty()) {
+        return Done(context, Invalid(e));
+      }
+      token_id = request->token_id();
+      expires_at = now + config_.max_ttl + config_.leeway;
+      break;
+    case signet::v1::RevokeTokenRequest::TARGET_NOT_SET:
+      return Done(context, Invalid("token or token_id is required"));
+  }
+  if (absl::Status s = ring_->RevokeToken(token_id, expires_at); !s.ok()) {
+    return Done(context, ChangeStatus(s));
+  }
+  response->set_token_id(token_id);
+  *response->mutable_expires_at() = ToProtoTime(expires_at);
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeSubject(
+    grpc::CallbackServerContext* context, const signet::v1::RevokeSubjectRequest* request,
+    signet::v1::RevokeSubjectResponse* response) {
+  if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
+      !e.empty()) {
+    return Done(context, Invalid(e));
+  }
+  absl::Time now = clock_->Now();
+  absl::Time not_before = now;
+  if (request->has_not_before()) {
+    not_before = FromProtoTime(request->not_before());
+    if (not_before > now + config_.leeway) {
+      return Done(context, Invalid("not_before is in the future; revoke when that time comes"));
+    }
+  }
+  absl::Time expires_at = not_before + config_.max_ttl + config_.leeway;
+  if (absl::Status s = ring_->RevokeSubject(request->subject(), not_before, expires_at); !s.ok()) {
+    return Done(context, ChangeStatus(s));
+  }
+  response->set_subject(request->subject());
+  *response->mutable_not_before() = ToProtoTime(not_before);
+  *response->mutable_expires_at() = ToProtoTime(expires_at);
+  return Done(context, grpc::Status::OK);
+}
+
+}  // namespace signet::server

@@ -1,0 +1,64 @@
+// The signet.v1.TokenService handlers: thin adapters from the API to the KeyRing, the signer and
+// the verifier.
+//
+// Example:
+//   TokenService service(config, ring.get(), &hub, &Clock::Real());
+//   grpc::ServerBuilder builder;
+//   builder.RegisterService(&service);
+#ifndef SIGNET_SERVER_TOKEN_SERVICE_H_
+#define SIGNET_SERVER_TOKEN_SERVICE_H_
+
+#include "grpcpp/grpcpp.h"
+#include "server/config.h"
+#include "server/keys/key_ring.h"
+#include "server/watch_hub.h"
+#include "signet/clock.h"
+#include "signet/token_verifier.h"
+#include "signet/v1/token_service.grpc.pb.h"
+
+namespace signet::server {
+
+// Thread-safe.
+class TokenService final : public signet::v1::TokenService::CallbackService {
+ public:
+  // `config` must validate; `ring`, `hub` and `clock` must outlive the service.
+  TokenService(const ServerConfig& config, KeyRing* ring, WatchHub* hub, const Clock* clock);
+
+  grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* context,
+                                       const signet::v1::IssueTokenRequest* request,
+                                       signet::v1::IssueTokenResponse* response) override;
+  grpc::ServerUnaryReactor* ValidateToken(grpc::CallbackServerContext* context,
+                                          const signet::v1::ValidateTokenRequest* request,
+                                          signet::v1::ValidateTokenResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeKey(grpc::CallbackServerContext* context,
+                                      const signet::v1::RevokeKeyRequest* request,
+                                      signet::v1::RevokeKeyResponse* response) override;
+  grpc::ServerUnaryReactor* RotateKey(grpc::CallbackServerContext* context,
+                                      const signet::v1::RotateKeyRequest* request,
+                                      signet::v1::RotateKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* context,
+                                     const signet::v1::ListKeysRequest* request,
+                                     signet::v1::ListKeysResponse* response) override;
+  grpc::ServerUnaryReactor* GetJwks(grpc::CallbackServerContext* context,
+                                    const signet::v1::GetJwksRequest* request,
+                                    signet::v1::GetJwksResponse* response) override;
+  grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* WatchKeys(
+      grpc::CallbackServerContext* context, const signet::v1::WatchKeysRequest* request) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
+                                        const signet::v1::RevokeTokenRequest* request,
+                                        signet::v1::RevokeTokenResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeSubject(grpc::CallbackServerContext* context,
+                                          const signet::v1::RevokeSubjectRequest* request,
+                                          signet::v1::RevokeSubjectResponse* response) override;
+
+ private:
+  const ServerConfig config_;
+  KeyRing* const ring_;
+  WatchHub* const hub_;
+  const Clock* const clock_;
+  const TokenVerifier verifier_;
+};
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_TOKEN_SERVICE_H_

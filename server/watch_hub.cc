@@ -1,0 +1,156 @@
+#include "server/watch_hub.h"
+
+#include <deque>
+#include <utility>
+
+#include "server/proto_convert.h"
+
+namespace signet::server {
+
+using signet::v1::WatchKeysResponse;
+
+// One WatchKeys stream. Owned by gRPC: deletes itself in OnDone, after leaving the hub.
+class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysResponse> {
+ public:
+  explicit Watcher(WatchHub* hub) : hub_(hub) {}
+
+  // Called under the hub's mutex, so never after Remove() returned.
+  void Enqueue(WatchKeysResponse msg, uint64_t version) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || version <= sent_version_) return;
+    if (resync_) return;  // A full state is coming that includes this change.
+    if (queue_.size() >= hub_->options_.max_queued_messages) {
+      queue_.clear();
+      resync_ = true;
+    } else {
+      queue_.push_back(std::move(msg));
+    }
+    MaybeWriteLocked();
+  }
+
+  void SendSnapshot(WatchKeysResponse msg) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(msg));
+    MaybeWriteLocked();
+  }
+
+  void End(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    queue_.clear();
+    if (!writing_) Finish(status);
+    pending_finish_ = status;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      // The client is gone; OnCancel/OnDone follow.
+      if (!finished_) {
+        finished_ = true;
+        Finish(grpc::Status::CANCELLED);
+      }
+      return;
+    }
+    if (finished_) {
+      Finish(pending_finish_);
+      return;
+    }
+    MaybeWriteLocked();
+  }
+
+  void OnCancel() override {}
+
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
+
+ private:
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_) return;
+    if (resync_) {
+      std::shared_ptr<const StateSnapshot> snap = hub_->ring_->Current();
+      queue_.clear();
+      queue_.push_back(SnapshotMessage(*snap, hub_->clock_->Now()));
+      resync_ = false;
+    }
+    if (queue_.empty()) return;
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    sent_version_ = std::max(sent_version_, current_.version());
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  WatchHub* const hub_;
+  absl::Mutex mu_;
+  std::deque<WatchKeysResponse> queue_ ABSL_GUARDED_BY(mu_);
+  WatchKeysResponse current_ ABSL_GUARDED_BY(mu_);
+  uint64_t sent_version_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool resync_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status pending_finish_ ABSL_GUARDED_BY(mu_);
+};
+
+WatchHub::WatchHub(KeyRing* ring, const Clock* clock, Options options)
+    : ring_(ring), clock_(clock), options_(options) {}
+
+WatchHub::~WatchHub() { Shutdown(); }
+
+grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServerContext*) {
+  auto* watcher = new Watcher(this);
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    watcher->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    watchers_.insert(watcher);  // Removed again in OnDone.
+    return watcher;
+  }
+  if (watchers_.size() >= options_.max_watchers) {
+    watcher->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "too many WatchKeys streams on this replica; retry later"));
+    watchers_.insert(watcher);
+    return watcher;
+  }
+  watchers_.insert(watcher);
+  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  watcher->SendSnapshot(SnapshotMessage(*snap, clock_->Now()));
+  return watcher;
+}
+
+void WatchHub::OnStateChanged(const std::shared_ptr<const StateSnapshot>& snapshot,
+                              const StateDelta& delta) {
+  WatchKeysResponse msg;
+  if (delta.full) {
+    msg = SnapshotMessage(*snapshot, clock_->Now());
+  } else {
+    bool has_content = false;
+    msg = DeltaMessage(*snapshot, delta, &has_content);
+    if (!has_content) return;
+  }
+  absl::MutexLock lock(&mu_);
+  for (Watcher* w : watchers_) w->Enqueue(msg, snapshot->version);
+}
+
+void WatchHub::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  shut_down_ = true;
+  for (Watcher* w : watchers_) {
+    w->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  }
+}
+
+size_t WatchHub::watcher_count() const {
+  absl::MutexLock lock(&mu_);
+  return watchers_.size();
+}
+
+void WatchHub::Remove(Watcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  watchers_.erase(watcher);
+}
+
+}  // namespace signet::server
