@@ -1,0 +1,173 @@
+// signet-server as operators run it: a child process with flags, killed with -9 or drained with
+// SIGTERM, refusing bad start-up settings with a clear message.
+#include <sys/stat.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_support.h"
+
+namespace signet {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ActiveKid(v1::TokenService::Stub* stub) {
+  v1::ListKeysResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(stub->ListKeys(&ctx, v1::ListKeysRequest(), &resp).ok());
+  for (const v1::Key& k : resp.keys()) {
+    if (k.state() == v1::KEY_STATE_ACTIVE) return k.key_id();
+  }
+  return "";
+}
+
+TEST(ServerProcess, KillNineRightAfterRevocationsLosesNothing) {
+  testing::TempDir dir;
+  std::string log = dir.path() + "/server.log";
+  std::vector<std::string> args = {"--data_dir=" + dir.path() + "/data", "--http_listen="};
+  auto proc = testing::ServerProcess::Start(args, log);
+  ASSERT_NE(proc->port(), 0);
+  auto stub = testing::NewStub(proc->port());
+
+  v1::IssueTokenRequest ireq;
+  ireq.set_subject("alice");
+  v1::IssueTokenResponse kept, revoked;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->IssueToken(&ctx, ireq, &kept).ok());
+  }
+  std::string old_active = ActiveKid(stub.get());
+  {
+    v1::RevokeKeyRequest req;
+    req.set_key_id(old_active);
+    v1::RevokeKeyResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->RevokeKey(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->IssueToken(&ctx, ireq, &kept).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->IssueToken(&ctx, ireq, &revoked).ok());
+  }
+  {
+    v1::RevokeTokenRequest req;
+    req.set_token(revoked.token());
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->RevokeToken(&ctx, req, &resp).ok());
+  }
+  proc->Kill9();
+
+  auto again = testing::ServerProcess::Start(args, log);
+  ASSERT_NE(again->port(), 0);
+  auto stub2 = testing::NewStub(again->port());
+  v1::ListKeysRequest lreq;
+  lreq.set_include_revoked(true);
+  v1::ListKeysResponse keys;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub2->ListKeys(&ctx, lreq, &keys).ok());
+  bool revoked_seen = false;
+  for (const v1::Key& k : keys.keys()) {
+    revoked_seen |= k.key_id() == old_active && k.state() == v1::KEY_STATE_REVOKED;
+  }
+  EXPECT_TRUE(revoked_seen);
+  EXPECT_NE(ActiveKid(stub2.get()), old_active);
+
+  auto validate = [&](const std::string& token) {
+    v1::ValidateTokenRequest req;
+    req.set_token(token);
+    v1::ValidateTokenResponse resp;
+    grpc::ClientContext c;
+    EXPECT_TRUE(stub2->ValidateToken(&c, req, &resp).ok());
+    return resp.reason();
+  };
+  EXPECT_EQ(validate(kept.token()), v1::REASON_UNSPECIFIED);
+  EXPECT_EQ(validate(revoked.token()), v1::REASON_TOKEN_REVOKED);
+
+  EXPECT_EQ(again->Terminate(absl::Seconds(15)), 0);
+  std::string output = again->Log();
+  EXPECT_THAT(output, HasSubstr("server_stopped"));
+  // Logs never carry a token.
+  EXPECT_THAT(output, ::testing::Not(HasSubstr(kept.token())));
+  EXPECT_THAT(output, ::testing::Not(HasSubstr(revoked.token())));
+}
+
+TEST(ServerProcess, LocalModeMakesAPrivateKekAndSaysSo) {
+  testing::TempDir dir;
+  std::string data = dir.path() + "/data";
+  auto proc = testing::ServerProcess::Start({"--data_dir=" + data, "--http_listen="},
+                                            dir.path() + "/log");
+  ASSERT_NE(proc->port(), 0);
+  struct stat st;
+  ASSERT_EQ(stat((data + "/kek").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0);
+  EXPECT_THAT(proc->Log(), HasSubstr("kek_created"));
+}
+
+TEST(ServerProcess, WrongKekIsAClearStartUpError) {
+  testing::TempDir dir;
+  std::string data = dir.path() + "/data";
+  std::string kek1 = dir.path() + "/kek1";
+  std::string kek2 = dir.path() + "/kek2";
+  testing::WriteFile(kek1, std::string(64, 'a'));
+  testing::WriteFile(kek2, std::string(64, 'b'));
+  {
+    auto proc = testing::ServerProcess::Start(
+        {"--data_dir=" + data, "--kek_file=" + kek1, "--http_listen="}, dir.path() + "/log");
+    ASSERT_NE(proc->port(), 0);
+    EXPECT_EQ(proc->Terminate(absl::Seconds(15)), 0);
+  }
+  std::string out;
+  int code = testing::RunServerOnce(
+      {"--data_dir=" + data, "--kek_file=" + kek2, "--http_listen=", "--listen=127.0.0.1:0"},
+      &out);
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("start_failed"));
+  EXPECT_THAT(out, HasSubstr("key-encryption key"));
+}
+
+TEST(ServerProcess, BadSettingsAreRefusedWithAMessage) {
+  testing::TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {{"--algorithm=RS256"}, "--algorithm must be"},
+      {{"--default_ttl=48h"}, "--default_ttl"},
+      {{"--store=redis"}, "--store must be"},
+      {{"--listen=0.0.0.0:0"}, "refusing plaintext"},
+      {{"--leeway=10m"}, "--leeway"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.push_back("--data_dir=" + dir.path() + "/data");
+    args.push_back("--http_listen=");
+    bool has_listen = false;
+    for (const auto& a : args) has_listen |= a.rfind("--listen", 0) == 0;
+    if (!has_listen) args.push_back("--listen=127.0.0.1:0");
+    std::string out;
+    EXPECT_EQ(testing::RunServerOnce(args, &out), 2) << out;
+    EXPECT_THAT(out, HasSubstr(c.message));
+  }
+}
+
+TEST(ServerProcess, WorldReadableKekIsRefused) {
+  testing::TempDir dir;
+  std::string kek = dir.path() + "/kek";
+  testing::WriteFile(kek, std::string(64, 'c'), 0644);
+  std::string out;
+  int code = testing::RunServerOnce({"--data_dir=" + dir.path() + "/data", "--kek_file=" + kek,
+                                     "--http_listen=", "--listen=127.0.0.1:0"},
+                                    &out);
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("0600"));
+}
+
+}  // namespace
+}  // namespace signet

@@ -1,0 +1,529 @@
+// The token service end to end, in process: real gRPC on a loopback port, real SQLite, a fake
+// clock.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/keys/signing_key.h"
+#include "server/keys/token_signer.h"
+#include "server/proto_convert.h"
+#include "signet/base64url.h"
+#include "signet/clock.h"
+#include "tests/integration/test_support.h"
+
+namespace signet {
+namespace {
+
+using ::signet::v1::Reason;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kPublishAhead = absl::Minutes(10);
+
+class TokenServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    server::SignetServer::Options options;
+    options.config = testing::TestConfig(dir_.path());
+    options.config.publish_ahead = kPublishAhead;
+    options.clock = &clock_;
+    options.run_maintenance = false;
+    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
+        server::SignetServer::Start(std::move(options));
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = *std::move(s);
+    stub_ = testing::NewStub(server_->port());
+  }
+
+  void RestartServer() {
+    stub_.reset();
+    server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    StartServer();
+  }
+
+  v1::IssueTokenResponse Issue(const std::string& subject,
+                               const std::vector<std::string>& audiences = {}) {
+    v1::IssueTokenRequest req;
+    req.set_subject(subject);
+    req.set_backend("django.contrib.auth.backends.ModelBackend");
+    for (const auto& a : audiences) req.add_audience(a);
+    v1::IssueTokenResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->IssueToken(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  grpc::Status TryIssue(const v1::IssueTokenRequest& req, v1::IssueTokenResponse* resp) {
+    grpc::ClientContext ctx;
+    return stub_->IssueToken(&ctx, req, resp);
+  }
+
+  v1::ValidateTokenResponse Validate(const std::string& token, const std::string& audience = "") {
+    v1::ValidateTokenRequest req;
+    req.set_token(token);
+    req.set_audience(audience);
+    v1::ValidateTokenResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->ValidateToken(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  Reason ReasonOf(const std::string& token, const std::string& audience = "") {
+    return Validate(token, audience).reason();
+  }
+
+  v1::ListKeysResponse Keys(bool include_revoked = true) {
+    v1::ListKeysRequest req;
+    req.set_include_revoked(include_revoked);
+    v1::ListKeysResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub_->ListKeys(&ctx, req, &resp).ok());
+    return resp;
+  }
+
+  std::string KidInState(v1::KeyState state) {
+    for (const v1::Key& k : Keys().keys()) {
+      if (k.state() == state) return k.key_id();
+    }
+    return "";
+  }
+
+  // A token signed by the server's ACTIVE key with claims of the test's choosing.
+  std::string SignWithActive(const server::TokenClaims& claims) {
+    absl::StatusOr<std::string> t =
+        server::SignToken(*server_->key_ring()->Current()->active, claims);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? *t : "";
+  }
+
+  server::TokenClaims BaseClaims() {
+    server::TokenClaims c;
+    c.issuer = "signet";
+    c.subject = "42";
+    c.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now()));
+    c.expires_at = c.issued_at + absl::Hours(1);
+    c.token_id = server::NewTokenId();
+    return c;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  std::unique_ptr<server::SignetServer> server_;
+  std::unique_ptr<v1::TokenService::Stub> stub_;
+};
+
+TEST_F(TokenServiceTest, IssuedTokenValidatesWithItsIdentity) {
+  v1::IssueTokenRequest req;
+  req.set_subject("user-42");
+  req.set_backend("ldap");
+  req.add_audience("orders");
+  req.add_audience("billing");
+  req.mutable_ttl()->set_seconds(600);
+  (*req.mutable_claims()->mutable_fields())["role"].set_string_value("admin");
+  v1::IssueTokenResponse issued;
+  ASSERT_TRUE(TryIssue(req, &issued).ok());
+  EXPECT_EQ(issued.key_id(), KidInState(v1::KEY_STATE_ACTIVE));
+  EXPECT_EQ(issued.expires_at().seconds() - issued.issued_at().seconds(), 600);
+  EXPECT_EQ(issued.token_id().size(), 22u);
+
+  v1::ValidateTokenResponse v = Validate(issued.token(), "billing");
+  EXPECT_TRUE(v.valid());
+  EXPECT_EQ(v.reason(), v1::REASON_UNSPECIFIED);
+  EXPECT_EQ(v.subject(), "user-42");
+  EXPECT_EQ(v.backend(), "ldap");
+  EXPECT_THAT(v.audience(), ::testing::ElementsAre("orders", "billing"));
+  EXPECT_EQ(v.token_id(), issued.token_id());
+  EXPECT_EQ(v.key_id(), issued.key_id());
+  EXPECT_EQ(v.issued_at().seconds(), issued.issued_at().seconds());
+  EXPECT_EQ(v.expires_at().seconds(), issued.expires_at().seconds());
+  EXPECT_EQ(v.claims().fields().at("role").string_value(), "admin");
+}
+
+TEST_F(TokenServiceTest, DefaultTtlIsOneHour) {
+  v1::IssueTokenResponse issued = Issue("u");
+  EXPECT_EQ(issued.expires_at().seconds() - issued.issued_at().seconds(), 3600);
+}
+
+TEST_F(TokenServiceTest, BadIssueRequestsAreInvalidArgumentAndChangeNothing) {
+  v1::ListKeysResponse before = Keys();
+  struct Case {
+    std::string name;
+    std::function<void(v1::IssueTokenRequest*)> mutate;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"empty subject", [](auto* r) { r->clear_subject(); }, "subject is required"},
+      {"long subject", [](auto* r) { r->set_subject(std::string(257, 'x')); }, "subject is 257"},
+      {"long backend", [](auto* r) { r->set_backend(std::string(300, 'b')); }, "backend"},
+      {"negative ttl", [](auto* r) { r->mutable_ttl()->set_seconds(-5); }, "negative"},
+      {"ttl over max", [](auto* r) { r->mutable_ttl()->set_seconds(25 * 3600); }, "exceeds"},
+      {"sub-second ttl", [](auto* r) { r->mutable_ttl()->set_nanos(5000); }, "at least 1s"},
+      {"empty audience", [](auto* r) { r->add_audience(""); }, "audience is required"},
+      {"too many audiences",
+       [](auto* r) {
+         for (int i = 0; i < 17; ++i) r->add_audience("a" + std::to_string(i));
+       },
+       "at most 16"},
+      {"registered claim",
+       [](auto* r) { (*r->mutable_claims()->mutable_fields())["exp"].set_number_value(1); },
+       "exp"},
+      {"oversized claims",
+       [](auto* r) {
+         (*r->mutable_claims()->mutable_fields())["blob"].set_string_value(std::string(5000, 'x'));
+       },
+       "at most 4096"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::IssueTokenRequest req;
+    req.set_subject("u");
+    c.mutate(&req);
+    v1::IssueTokenResponse resp;
+    grpc::Status st = TryIssue(req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr(c.message));
+    EXPECT_TRUE(resp.token().empty());
+  }
+  EXPECT_EQ(Keys().DebugString(), before.DebugString());
+}
+
+TEST_F(TokenServiceTest, EmptyTokenIsInvalidArgument) {
+  v1::ValidateTokenRequest req;
+  v1::ValidateTokenResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->ValidateToken(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TokenServiceTest, EveryReasonIsReachableThroughTheRpc) {
+  std::string good = Issue("42", {"orders"}).token();
+  std::vector<std::string> parts = absl::StrSplit(good, '.');
+  ASSERT_EQ(parts.size(), 3u);
+
+  EXPECT_EQ(ReasonOf("not-a-token"), v1::REASON_MALFORMED);
+  EXPECT_EQ(ReasonOf(std::string(9000, 'a')), v1::REASON_MALFORMED);
+
+  std::string none_header = Base64UrlEncode(R"({"alg":"none","kid":"x","typ":"JWT"})");
+  EXPECT_EQ(ReasonOf(none_header + "." + parts[1] + "."), v1::REASON_UNSUPPORTED_ALGORITHM);
+
+  std::string active = KidInState(v1::KEY_STATE_ACTIVE);
+  std::string es_header =
+      Base64UrlEncode(R"({"alg":"ES256","kid":")" + active + R"(","typ":"JWT"})");
+  EXPECT_EQ(ReasonOf(es_header + "." + parts[1] + "." + parts[2]), v1::REASON_ALGORITHM_MISMATCH);
+
+  absl::StatusOr<std::unique_ptr<server::SigningKey>> stranger =
+      server::SigningKey::Generate(Algorithm::kEdDSA);
+  ASSERT_TRUE(stranger.ok());
+  absl::StatusOr<std::string> foreign = server::SignToken(**stranger, BaseClaims());
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(ReasonOf(*foreign), v1::REASON_UNKNOWN_KEY);
+
+  std::string tampered = good;
+  tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(ReasonOf(tampered), v1::REASON_BAD_SIGNATURE);
+
+  server::TokenClaims other_issuer = BaseClaims();
+  other_issuer.issuer = "impostor";
+  EXPECT_EQ(ReasonOf(SignWithActive(other_issuer)), v1::REASON_ISSUER_MISMATCH);
+
+  EXPECT_EQ(ReasonOf(good, "billing"), v1::REASON_AUDIENCE_MISMATCH);
+  EXPECT_EQ(ReasonOf(good, "orders"), v1::REASON_UNSPECIFIED);
+
+  server::TokenClaims future = BaseClaims();
+  future.issued_at += absl::Minutes(5);
+  future.expires_at += absl::Minutes(5);
+  EXPECT_EQ(ReasonOf(SignWithActive(future)), v1::REASON_NOT_YET_VALID);
+
+  {
+    v1::RevokeTokenRequest req;
+    req.set_token(good);
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeToken(&ctx, req, &resp).ok());
+    EXPECT_EQ(ReasonOf(good), v1::REASON_TOKEN_REVOKED);
+  }
+  {
+    std::string of_7 = Issue("7").token();
+    clock_.Advance(absl::Seconds(2));
+    v1::RevokeSubjectRequest req;
+    req.set_subject("7");
+    v1::RevokeSubjectResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeSubject(&ctx, req, &resp).ok());
+    EXPECT_EQ(ReasonOf(of_7), v1::REASON_SUBJECT_REVOKED);
+    clock_.Advance(absl::Seconds(2));
+    EXPECT_EQ(ReasonOf(Issue("7").token()), v1::REASON_UNSPECIFIED);
+  }
+  {
+    std::string before = Issue("9").token();
+    v1::RevokeKeyRequest req;
+    req.set_key_id(active);
+    v1::RevokeKeyResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeKey(&ctx, req, &resp).ok());
+    EXPECT_EQ(ReasonOf(before), v1::REASON_KEY_REVOKED);
+  }
+  std::string expiring = Issue("8").token();
+  clock_.Advance(absl::Hours(1) + absl::Seconds(31));
+  EXPECT_EQ(ReasonOf(expiring), v1::REASON_EXPIRED);
+}
+
+TEST_F(TokenServiceTest, RevokeKeyPromotesThePublishedKeyAndMakesANewOne) {
+  std::string active = KidInState(v1::KEY_STATE_ACTIVE);
+  std::string pending = KidInState(v1::KEY_STATE_PENDING);
+  ASSERT_FALSE(active.empty());
+  ASSERT_FALSE(pending.empty());
+  std::string old_token = Issue("1").token();
+
+  v1::RevokeKeyRequest req;
+  req.set_key_id(active);
+  req.set_reason("leaked in a log");
+  v1::RevokeKeyResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->RevokeKey(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.key().state(), v1::KEY_STATE_REVOKED);
+  EXPECT_EQ(resp.key().revoke_reason(), "leaked in a log");
+  EXPECT_EQ(resp.active_key_id(), pending);
+
+  EXPECT_EQ(ReasonOf(old_token), v1::REASON_KEY_REVOKED);
+  v1::IssueTokenResponse fresh = Issue("1");
+  EXPECT_EQ(fresh.key_id(), pending);
+  EXPECT_TRUE(Validate(fresh.token()).valid());
+  std::string new_pending = KidInState(v1::KEY_STATE_PENDING);
+  EXPECT_FALSE(new_pending.empty());
+  EXPECT_NE(new_pending, pending);
+
+  v1::GetJwksResponse jwks;
+  grpc::ClientContext jctx;
+  ASSERT_TRUE(stub_->GetJwks(&jctx, v1::GetJwksRequest(), &jwks).ok());
+  EXPECT_THAT(jwks.jwks_json(), ::testing::Not(HasSubstr(active)));
+  EXPECT_THAT(jwks.jwks_json(), HasSubstr(pending));
+  EXPECT_THAT(jwks.jwks_json(), HasSubstr(new_pending));
+
+  // Revoking again is OK and changes nothing.
+  std::string keys_before = Keys().DebugString();
+  v1::RevokeKeyResponse again;
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(stub_->RevokeKey(&ctx2, req, &again).ok());
+  EXPECT_EQ(again.key().state(), v1::KEY_STATE_REVOKED);
+  EXPECT_EQ(Keys().DebugString(), keys_before);
+}
+
+TEST_F(TokenServiceTest, RevokeUnknownKeyIsNotFound) {
+  v1::RevokeKeyRequest req;
+  req.set_key_id("no-such-kid");
+  v1::RevokeKeyResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub_->RevokeKey(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(st.error_message(), HasSubstr("no-such-kid"));
+}
+
+TEST_F(TokenServiceTest, RotationWaitsForPublishAheadThenKeepsOldTokensValid) {
+  std::string old_active = KidInState(v1::KEY_STATE_ACTIVE);
+  std::string pending = KidInState(v1::KEY_STATE_PENDING);
+  std::string old_token = Issue("5").token();
+
+  v1::RotateKeyResponse resp;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->RotateKey(&ctx, v1::RotateKeyRequest(), &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(st.error_message(), HasSubstr("publish_ahead"));
+  }
+  clock_.Advance(kPublishAhead);
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RotateKey(&ctx, v1::RotateKeyRequest(), &resp).ok());
+  }
+  EXPECT_EQ(resp.active().key_id(), pending);
+  EXPECT_EQ(resp.retired().key_id(), old_active);
+  EXPECT_EQ(resp.retired().state(), v1::KEY_STATE_RETIRED);
+  EXPECT_EQ(resp.pending().state(), v1::KEY_STATE_PENDING);
+  EXPECT_TRUE(Validate(old_token).valid());
+  EXPECT_EQ(Issue("5").key_id(), pending);
+
+  // The retired key verifies until its last token expires, then leaves the store.
+  clock_.Advance(absl::Hours(24) + absl::Seconds(31));
+  ASSERT_TRUE(server_->key_ring()->Maintain().ok());
+  for (const v1::Key& k : Keys().keys()) EXPECT_NE(k.key_id(), old_active);
+}
+
+TEST_F(TokenServiceTest, ImmediateRotationSkipsPublishAhead) {
+  std::string pending = KidInState(v1::KEY_STATE_PENDING);
+  v1::RotateKeyRequest req;
+  req.set_immediate(true);
+  v1::RotateKeyResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->RotateKey(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.active().key_id(), pending);
+}
+
+TEST_F(TokenServiceTest, TimerRotatesAfterTheRotationPeriod) {
+  std::string pending = KidInState(v1::KEY_STATE_PENDING);
+  clock_.Advance(absl::Hours(23));
+  ASSERT_TRUE(server_->key_ring()->Maintain().ok());
+  EXPECT_NE(KidInState(v1::KEY_STATE_ACTIVE), pending);
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(server_->key_ring()->Maintain().ok());
+  EXPECT_EQ(KidInState(v1::KEY_STATE_ACTIVE), pending);
+  EXPECT_FALSE(KidInState(v1::KEY_STATE_RETIRED).empty());
+}
+
+TEST_F(TokenServiceTest, RevokeTokenByIdAndBadRevocationRequests) {
+  v1::IssueTokenResponse issued = Issue("3");
+  {
+    v1::RevokeTokenRequest req;
+    req.set_token_id(issued.token_id());
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeToken(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.token_id(), issued.token_id());
+  }
+  EXPECT_EQ(ReasonOf(issued.token()), v1::REASON_TOKEN_REVOKED);
+
+  auto code_of = [&](const v1::RevokeTokenRequest& req) {
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext ctx;
+    return stub_->RevokeToken(&ctx, req, &resp).error_code();
+  };
+  EXPECT_EQ(code_of(v1::RevokeTokenRequest()), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::RevokeTokenRequest garbage;
+  garbage.set_token("a.b.c");
+  EXPECT_EQ(code_of(garbage), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::RevokeSubjectRequest future;
+  future.set_subject("3");
+  *future.mutable_not_before() = server::ToProtoTime(clock_.Now() + absl::Hours(1));
+  v1::RevokeSubjectResponse sresp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->RevokeSubject(&ctx, future, &sresp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TokenServiceTest, KeysAndRevocationsSurviveARestart) {
+  v1::IssueTokenResponse a = Issue("a");
+  v1::IssueTokenResponse b = Issue("b");
+  {
+    v1::RevokeTokenRequest req;
+    req.set_token(a.token());
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeToken(&ctx, req, &resp).ok());
+  }
+  std::string keys_before = Keys().DebugString();
+  RestartServer();
+  EXPECT_EQ(Keys().DebugString(), keys_before);
+  EXPECT_EQ(ReasonOf(a.token()), v1::REASON_TOKEN_REVOKED);
+  EXPECT_TRUE(Validate(b.token()).valid());
+}
+
+TEST_F(TokenServiceTest, ListKeysHidesRevokedUnlessAsked) {
+  std::string active = KidInState(v1::KEY_STATE_ACTIVE);
+  v1::RevokeKeyRequest req;
+  req.set_key_id(active);
+  v1::RevokeKeyResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->RevokeKey(&ctx, req, &resp).ok());
+  for (const v1::Key& k : Keys(false).keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
+  bool seen = false;
+  for (const v1::Key& k : Keys(true).keys()) seen |= k.key_id() == active;
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader =
+      stub_->WatchKeys(&ctx, v1::WatchKeysRequest());
+  v1::WatchKeysResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.snapshot());
+  EXPECT_EQ(msg.keys_size(), 2);
+  EXPECT_FALSE(msg.jwks_json().empty());
+
+  v1::IssueTokenResponse t = Issue("w");
+  {
+    v1::RevokeTokenRequest req;
+    req.set_token_id(t.token_id());
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->RevokeToken(&c, req, &resp).ok());
+  }
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_FALSE(msg.snapshot());
+  ASSERT_EQ(msg.token_revocations_size(), 1);
+  EXPECT_EQ(msg.token_revocations(0).token_id(), t.token_id());
+
+  {
+    v1::RevokeSubjectRequest req;
+    req.set_subject("w");
+    v1::RevokeSubjectResponse resp;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->RevokeSubject(&c, req, &resp).ok());
+  }
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_EQ(msg.subject_revocations_size(), 1);
+  EXPECT_EQ(msg.subject_revocations(0).subject(), "w");
+
+  std::string active = KidInState(v1::KEY_STATE_ACTIVE);
+  {
+    v1::RevokeKeyRequest req;
+    req.set_key_id(active);
+    v1::RevokeKeyResponse resp;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->RevokeKey(&c, req, &resp).ok());
+  }
+  ASSERT_TRUE(reader->Read(&msg));
+  bool revoked_seen = false;
+  for (const v1::Key& k : msg.keys()) {
+    revoked_seen |= k.key_id() == active && k.state() == v1::KEY_STATE_REVOKED;
+  }
+  EXPECT_TRUE(revoked_seen);
+  EXPECT_THAT(msg.jwks_json(), ::testing::Not(HasSubstr(active)));
+
+  // A second watcher starts from the state as it now is.
+  grpc::ClientContext ctx2;
+  auto reader2 = stub_->WatchKeys(&ctx2, v1::WatchKeysRequest());
+  ASSERT_TRUE(reader2->Read(&msg));
+  EXPECT_TRUE(msg.snapshot());
+  EXPECT_EQ(msg.token_revocations_size(), 1);
+  EXPECT_EQ(msg.subject_revocations_size(), 1);
+  ctx.TryCancel();
+  ctx2.TryCancel();
+}
+
+TEST_F(TokenServiceTest, HealthIsServing) {
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer unused;
+  auto channel = testing::NewChannel(server_->port());
+  // grpc.health.v1.Health/Check with an empty request ("" = the whole server).
+  grpc::GenericStub generic(channel);
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  absl::Notification done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = s;
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status: SERVING(1)} is field 1, varint 1.
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+}  // namespace
+}  // namespace signet
