@@ -10,7 +10,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/log.h"
+#include "server/security.h"
 #include "server/store/envelope.h"
+#include "server/store/open_store.h"
 
 namespace signet::server {
 namespace {
@@ -74,16 +76,16 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   std::unique_ptr<SignetServer> server(new SignetServer());
   server->config_ = config;
   server->clock_ = options.clock;
+  server->authorizer_ = *std::move(authorizer);
+  server->audit_ = *std::move(audit);
+  server->shared_store_ = IsSharedStore(config);
 
   if (options.store != nullptr) {
     server->store_ = std::move(options.store);
-  } else if (config.store == "sqlite") {
-    if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(config.data_dir + "/signet.db");
+  } else {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenConfiguredStore(config);
     if (!store.ok()) return store.status();
     server->store_ = *std::move(store);
-  } else {
-    return absl::UnimplementedError("--store=postgres is not available in this build");
   }
   if (config.kek_file.empty()) {
     if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
@@ -108,7 +110,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {

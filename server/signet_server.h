@@ -19,8 +19,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
+#include "server/audit_log.h"
 #include "server/config.h"
 #include "server/keys/key_ring.h"
+#include "server/policy/authorizer.h"
 #include "server/store/store.h"
 #include "server/token_service.h"
 #include "server/watch_hub.h"
@@ -65,6 +67,8 @@ class SignetServer {
 
   ServerConfig config_;
   const Clock* clock_ = nullptr;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<KeyRing> ring_;
   std::unique_ptr<WatchHub> hub_;

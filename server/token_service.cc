@@ -62,18 +62,33 @@ std::string CheckText(const char* field, const std::string& value, size_t max, b
 
 }  // namespace
 
-TokenService::TokenService(const ServerConfig& config, KeyRing* ring, WatchHub* hub,
-                           const Clock* clock)
-    : config_(config),
-      ring_(ring),
-      hub_(hub),
-      clock_(clock),
-      verifier_(*TokenVerifier::Create(
-          ValidationPolicy{config.issuer, config.leeway, config.max_token_bytes})) {}
+TokenService::TokenService(Deps deps)
+    : deps_(std::move(deps)),
+      validator_(deps_.ring,
+                 *TokenVerifier::Create(ValidationPolicy{deps_.config.issuer, deps_.config.leeway,
+                                                         deps_.config.max_token_bytes}),
+                 deps_.clock) {}
+
+absl::StatusOr<Caller> TokenService::Admit(const grpc::CallbackServerContext& context, Rpc rpc) {
+  Caller caller = deps_.authorizer->Identify(context);
+  if (absl::Status s = deps_.authorizer->Authorize(caller, rpc); !s.ok()) {
+    deps_.audit->Record(AuditEvent("refused", caller, context.peer())
+                            .Str("rpc", RpcName(rpc))
+                            .Str("why", s.message()));
+    return s;
+  }
+  return caller;
+}
+
+void TokenService::AuditChange(AuditEvent event, const absl::Status& status) {
+  deps_.audit->Record(event.Str("result", status.ok() ? "ok" : status.ToString()));
+}
 
 grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* context,
                                                    const signet::v1::IssueTokenRequest* request,
                                                    signet::v1::IssueTokenResponse* response) {
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kIssueToken);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
       !e.empty()) {
     return Done(context, Invalid(e));
@@ -120,7 +135,14 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
     }
   }
 
-  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  IssueRequestView view{{request->audience().begin(), request->audience().end()}, ttl};
+  if (absl::Status s = deps_.authorizer->AuthorizeIssue(*caller, view); !s.ok()) {
+    deps_.audit->Record(AuditEvent("refused", *caller, context->peer())
+                            .Str("rpc", "IssueToken")
+                            .Str("why", s.message()));
+    return Done(context, ToGrpc(s));
+  }
+  std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   if (snap == nullptr || snap->active == nullptr) {
     return Done(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no active signing key"));
   }
@@ -129,13 +151,19 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
   claims.subject = request->subject();
   claims.backend = request->backend();
   claims.audiences.assign(request->audience().begin(), request->audience().end());
-  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_->Now()));
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(deps_.clock->Now()));
   claims.expires_at = claims.issued_at + ttl;
   claims.token_id = NewTokenId();
   claims.caller_claims_json = std::move(claims_json);
   absl::StatusOr<std::string> token = SignToken(*snap->active, claims);
   if (!token.ok()) return Done(context, ToGrpc(token.status()));
 
+  deps_.audit->Record(AuditEvent("issue", *caller, context->peer())
+                          .Str("sub", claims.subject)
+                          .Strs("aud", claims.audiences)
+                          .Str("jti", claims.token_id)
+                          .Str("kid", snap->active->kid())
+                          .Int("ttl_s", absl::ToInt64Seconds(ttl)));
   response->set_token(*std::move(token));
   response->set_token_id(claims.token_id);
   response->set_key_id(snap->active->kid());
@@ -147,10 +175,10 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* TokenService::ValidateToken(
     grpc::CallbackServerContext* context, const signet::v1::ValidateTokenRequest* request,
     signet::v1::ValidateTokenResponse* response) {
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kValidateToken);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   if (request->token().empty()) return Done(context, Invalid("token is required"));
-  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
-  VerifyResult result = verifier_.Verify(request->token(), snap->keys, &snap->revocations,
-                                         clock_->Now(), request->audience());
+  VerifyResult result = validator_.Validate(request->token(), request->audience());
   response->set_valid(result.valid());
   response->set_reason(ToProtoReason(result.reason));
   if (result.valid()) {
@@ -179,13 +207,20 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(
 grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* context,
                                                   const signet::v1::RevokeKeyRequest* request,
                                                   signet::v1::RevokeKeyResponse* response) {
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeKey);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   if (request->key_id().empty()) return Done(context, Invalid("key_id is required"));
   if (std::string e = CheckText("reason", request->reason(), kMaxRevokeReasonBytes, false);
       !e.empty()) {
     return Done(context, Invalid(e));
   }
   absl::StatusOr<KeyRing::RevokeKeyResult> result =
-      ring_->RevokeKey(request->key_id(), request->reason());
+      deps_.ring->RevokeKey(request->key_id(), request->reason());
+  AuditChange(AuditEvent("revoke_key", *caller, context->peer())
+                  .Str("kid", request->key_id())
+                  .Str("reason", request->reason())
+                  .Str("active_kid", result.ok() ? result->active_kid : ""),
+              result.status());
   if (!result.ok()) return Done(context, ChangeStatus(result.status()));
   ToProtoKey(result->key, response->mutable_key());
   response->set_active_key_id(result->active_kid);
@@ -195,7 +230,14 @@ grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* TokenService::RotateKey(grpc::CallbackServerContext* context,
                                                   const signet::v1::RotateKeyRequest* request,
                                                   signet::v1::RotateKeyResponse* response) {
-  absl::StatusOr<KeyRing::RotateResult> result = ring_->Rotate(request->immediate());
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRotateKey);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  absl::StatusOr<KeyRing::RotateResult> result = deps_.ring->Rotate(request->immediate());
+  AuditChange(AuditEvent("rotate_key", *caller, context->peer())
+                  .Str("immediate", request->immediate() ? "true" : "false")
+                  .Str("active_kid", result.ok() ? result->active.kid : "")
+                  .Str("retired_kid", result.ok() ? result->retired.kid : ""),
+              result.status());
   if (!result.ok()) return Done(context, ChangeStatus(result.status()));
   ToProtoKey(result->active, response->mutable_active());
   ToProtoKey(result->pending, response->mutable_pending());
@@ -206,7 +248,9 @@ grpc::ServerUnaryReactor* TokenService::RotateKey(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* TokenService::ListKeys(grpc::CallbackServerContext* context,
                                                  const signet::v1::ListKeysRequest* request,
                                                  signet::v1::ListKeysResponse* response) {
-  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kListKeys);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   for (const KeyRecord& k : snap->key_records) {
     if (k.state == KeyState::kRevoked && !request->include_revoked()) continue;
     ToProtoKey(k, response->add_keys());
@@ -217,7 +261,9 @@ grpc::ServerUnaryReactor* TokenService::ListKeys(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* TokenService::GetJwks(grpc::CallbackServerContext* context,
                                                 const signet::v1::GetJwksRequest*,
                                                 signet::v1::GetJwksResponse* response) {
-  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kGetJwks);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   response->set_jwks_json(snap->jwks_json);
   for (const KeyRecord& k : snap->key_records) {
     if (k.state == KeyState::kRevoked || k.algorithm == Algorithm::kHS256) continue;
@@ -228,19 +274,22 @@ grpc::ServerUnaryReactor* TokenService::GetJwks(grpc::CallbackServerContext* con
 
 grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys(
     grpc::CallbackServerContext* context, const signet::v1::WatchKeysRequest*) {
-  return hub_->Watch(context);
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kWatchKeys);
+  if (!caller.ok()) return WatchHub::Refuse(ToGrpc(caller.status()));
+  return deps_.hub->Watch(context);
 }
 
 grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext* context,
                                                     const signet::v1::RevokeTokenRequest* request,
                                                     signet::v1::RevokeTokenResponse* response) {
-  absl::Time now = clock_->Now();
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeToken);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  absl::Time now = deps_.clock->Now();
   std::string token_id;
   absl::Time expires_at;
   switch (request->target_case()) {
     case signet::v1::RevokeTokenRequest::kToken: {
-      std::shared_ptr<const StateSnapshot> snap = ring_->Current();
-      VerifyResult r = verifier_.Verify(request->token(), snap->keys, nullptr, now);
+      VerifyResult r = validator_.VerifySignedBy(request->token());
       if (!r.token.has_value()) {
         return Done(context, Invalid(absl::StrCat("token is not signed by a known key (",
                                                   std::string(ReasonName(r.reason)), ")")));
@@ -261,9 +310,12 @@ grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext*
     case signet::v1::RevokeTokenRequest::TARGET_NOT_SET:
       return Done(context, Invalid("token or token_id is required"));
   }
-  if (absl::Status s = ring_->RevokeToken(token_id, expires_at); !s.ok()) {
-    return Done(context, ChangeStatus(s));
-  }
+  absl::Status s = deps_.ring->RevokeToken(token_id, expires_at);
+  AuditChange(AuditEvent("revoke_token", *caller, context->peer())
+                  .Str("jti", token_id)
+                  .Time("until", expires_at),
+              s);
+  if (!s.ok()) return Done(context, ChangeStatus(s));
   response->set_token_id(token_id);
   *response->mutable_expires_at() = ToProtoTime(expires_at);
   return Done(context, grpc::Status::OK);
@@ -272,11 +324,13 @@ grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* TokenService::RevokeSubject(
     grpc::CallbackServerContext* context, const signet::v1::RevokeSubjectRequest* request,
     signet::v1::RevokeSubjectResponse* response) {
+  absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeSubject);
+  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
       !e.empty()) {
     return Done(context, Invalid(e));
   }
-  absl::Time now = clock_->Now();
+  absl::Time now = deps_.clock->Now();
   absl::Time not_before = now;
   if (request->has_not_before()) {
     not_before = FromProtoTime(request->not_before());
@@ -285,9 +339,12 @@ grpc::ServerUnaryReactor* TokenService::RevokeSubject(
     }
   }
   absl::Time expires_at = not_before + config_.max_ttl + config_.leeway;
-  if (absl::Status s = ring_->RevokeSubject(request->subject(), not_before, expires_at); !s.ok()) {
-    return Done(context, ChangeStatus(s));
-  }
+  absl::Status s = deps_.ring->RevokeSubject(request->subject(), not_before, expires_at);
+  AuditChange(AuditEvent("revoke_subject", *caller, context->peer())
+                  .Str("sub", request->subject())
+                  .Time("not_before", not_before),
+              s);
+  if (!s.ok()) return Done(context, ChangeStatus(s));
   response->set_subject(request->subject());
   *response->mutable_not_before() = ToProtoTime(not_before);
   *response->mutable_expires_at() = ToProtoTime(expires_at);

@@ -2,15 +2,19 @@
 // the verifier.
 //
 // Example:
-//   TokenService service(config, ring.get(), &hub, &Clock::Real());
+//   TokenService service({config, ring.get(), &hub, &Clock::Real(), authorizer.get(),
+//                         audit.get()});
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 #ifndef SIGNET_SERVER_TOKEN_SERVICE_H_
 #define SIGNET_SERVER_TOKEN_SERVICE_H_
 
 #include "grpcpp/grpcpp.h"
+#include "server/audit_log.h"
 #include "server/config.h"
 #include "server/keys/key_ring.h"
+#include "server/policy/authorizer.h"
+#include "server/token_validator.h"
 #include "server/watch_hub.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
@@ -21,8 +25,16 @@ namespace signet::server {
 // Thread-safe.
 class TokenService final : public signet::v1::TokenService::CallbackService {
  public:
-  // `config` must validate; `ring`, `hub` and `clock` must outlive the service.
-  TokenService(const ServerConfig& config, KeyRing* ring, WatchHub* hub, const Clock* clock);
+  // Everything the handlers use; the pointers must outlive the service.
+  struct Deps {
+    ServerConfig config;  // Must validate.
+    KeyRing* ring;
+    WatchHub* hub;
+    const Clock* clock;
+    const Authorizer* authorizer;
+    AuditLog* audit;
+  };
+  explicit TokenService(Deps deps);
 
   grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* context,
                                        const signet::v1::IssueTokenRequest* request,
@@ -52,11 +64,13 @@ class TokenService final : public signet::v1::TokenService::CallbackService {
                                           signet::v1::RevokeSubjectResponse* response) override;
 
  private:
-  const ServerConfig config_;
-  KeyRing* const ring_;
-  WatchHub* const hub_;
-  const Clock* const clock_;
-  const TokenVerifier verifier_;
+  // The caller, or an error status when it may not call `rpc` (audited as a refusal).
+  absl::StatusOr<Caller> Admit(const grpc::CallbackServerContext& context, Rpc rpc);
+  void AuditChange(AuditEvent event, const absl::Status& status);
+
+  const Deps deps_;
+  const ServerConfig& config_ = deps_.config;
+  const TokenValidator validator_;
 };
 
 }  // namespace signet::server

@@ -96,6 +96,20 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
   grpc::Status pending_finish_ ABSL_GUARDED_BY(mu_);
 };
 
+namespace {
+
+class RefusedWatch final : public grpc::ServerWriteReactor<WatchKeysResponse> {
+ public:
+  explicit RefusedWatch(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Refuse(grpc::Status status) {
+  return new RefusedWatch(std::move(status));
+}
+
 WatchHub::WatchHub(KeyRing* ring, const Clock* clock, Options options)
     : ring_(ring), clock_(clock), options_(options) {}
 

@@ -41,6 +41,9 @@ class WatchHub final : public StateListener {
   grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* Watch(
       grpc::CallbackServerContext* context);
 
+  // A reactor that ends the call at once with `status` (a refused caller).
+  static grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* Refuse(grpc::Status status);
+
   // Ends every stream with UNAVAILABLE ("server shutting down") and refuses new ones.
   void Shutdown();
 

@@ -81,12 +81,14 @@ absl::StatusOr<std::string> ParseKek(std::string_view text, const std::string& p
     Cleanser cleanse_decoded(&decoded);
     std::string canonical;
     Cleanser cleanse_canonical(&canonical);
-    if (absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded) && decoded.size() == kKekSize) {
+    if (absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded) &&
+        decoded.size() == kKekSize) {
       canonical = absl::Base64Escape(decoded);
       if (canonical == text) return std::string(decoded);
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "key-encryption key file ", path, " holds 44 characters that are not standard base64 of 32 bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("key-encryption key file ", path,
+                     " holds 44 characters that are not standard base64 of 32 bytes"));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("key-encryption key file ", path, " holds ", text.size(),
@@ -98,8 +100,8 @@ absl::StatusOr<std::string> ParseKek(std::string_view text, const std::string& p
 
 absl::StatusOr<Envelope> Envelope::Create(std::string_view kek) {
   if (kek.size() != kKekSize) {
-    return absl::InvalidArgumentError(absl::StrCat("a key-encryption key must be 32 bytes, not ",
-                                                   kek.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a key-encryption key must be 32 bytes, not ", kek.size()));
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
@@ -247,8 +249,7 @@ absl::StatusOr<std::string> LoadOrCreateKekFile(const std::string& path, bool* c
   if (fd < 0) {
     const int err = errno;
     if (err == EEXIST) return ReadKekFile(path);
-    return internal::ErrnoStatus(err,
-                                 absl::StrCat("cannot create key-encryption key file ", path));
+    return internal::ErrnoStatus(err, absl::StrCat("cannot create key-encryption key file ", path));
   }
 
   std::string kek(kKekSize, '\0');

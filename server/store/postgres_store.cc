@@ -30,6 +30,7 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/store/internal/store_rules.h"
 
 namespace signet::server {
 namespace {
@@ -97,21 +98,14 @@ const std::vector<Migration>& Migrations() {
 
 int LatestSchemaVersion() { return Migrations().back().version; }
 
-// ---------------------------------------------------------------------------------------------
-// Time <-> microseconds. Saturating: the infinities map to the int64 limits and back.
+// Times are stored as microseconds by the rules every store shares; key times that mean "never"
+// (absl::InfinitePast()) are NULL.
+using internal::FromStoredMicros;
+using internal::ToStoredMicros;
 
-int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-
-absl::Time FromMicros(int64_t micros) {
-  if (micros == std::numeric_limits<int64_t>::min()) return absl::InfinitePast();
-  if (micros == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
-  return absl::FromUnixMicros(micros);
-}
-
-// Key timestamps: NULL means "never" (absl::InfinitePast()).
 std::optional<int64_t> ToNullableMicros(absl::Time t) {
   if (t == absl::InfinitePast()) return std::nullopt;
-  return ToMicros(t);
+  return ToStoredMicros(t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,11 +191,10 @@ struct ConnectSettings {
 absl::StatusOr<ConnPtr> Connect(const ConnectSettings& settings) {
   // Settings listed before "dbname" are defaults: the DSN, expanded in its place, overrides them.
   const std::string timeout = std::to_string(settings.connect_timeout_seconds);
-  const char* const keywords[] = {"connect_timeout",   "fallback_application_name",
-                                  "keepalives",        "keepalives_idle",
-                                  "keepalives_interval", "keepalives_count",
-                                  "dbname",            nullptr};
-  const char* const values[] = {timeout.c_str(), "signet", "1", "30", "10", "3",
+  const char* const keywords[] = {
+      "connect_timeout",     "fallback_application_name", "keepalives", "keepalives_idle",
+      "keepalives_interval", "keepalives_count",          "dbname",     nullptr};
+  const char* const values[] = {timeout.c_str(),      "signet", "1", "30", "10", "3",
                                 settings.dsn.c_str(), nullptr};
   ConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
@@ -256,8 +249,8 @@ absl::Status ErrorStatus(PGconn* conn, const PGresult* result, absl::string_view
   if (sqlstate == "XX001" || sqlstate == "XX002") {
     return absl::DataLossError(absl::StrCat(what, ": PostgreSQL: ", message));
   }
-  return absl::InternalError(absl::StrCat(what, ": PostgreSQL error ",
-                                          sqlstate.empty() ? "" : sqlstate + " ", message));
+  return absl::InternalError(
+      absl::StrCat(what, ": PostgreSQL error ", sqlstate.empty() ? "" : sqlstate + " ", message));
 }
 
 // One use of a connection by one call; records whether the connection was lost and whether a
@@ -327,8 +320,8 @@ std::string Bytes(const PGresult* r, int row, int col) {
 
 absl::StatusOr<uint64_t> BigEndian(const PGresult* r, int row, int col, int size) {
   if (IsNull(r, row, col) || PQgetlength(r, row, col) != size) {
-    return absl::InternalError(absl::StrCat("PostgreSQL returned an unexpected value in column ",
-                                            PQfname(r, col)));
+    return absl::InternalError(
+        absl::StrCat("PostgreSQL returned an unexpected value in column ", PQfname(r, col)));
   }
   const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
   uint64_t v = 0;
@@ -336,29 +329,29 @@ absl::StatusOr<uint64_t> BigEndian(const PGresult* r, int row, int col, int size
   return v;
 }
 
-absl::StatusOr<int64_t> Int64(const PGresult* r, int row, int col) {
+absl::StatusOr<int64_t> Int64Column(const PGresult* r, int row, int col) {
   absl::StatusOr<uint64_t> v = BigEndian(r, row, col, 8);
   if (!v.ok()) return v.status();
   return static_cast<int64_t>(*v);
 }
 
-absl::StatusOr<int32_t> Int32(const PGresult* r, int row, int col) {
+absl::StatusOr<int32_t> Int32Column(const PGresult* r, int row, int col) {
   absl::StatusOr<uint64_t> v = BigEndian(r, row, col, 4);
   if (!v.ok()) return v.status();
   return static_cast<int32_t>(static_cast<uint32_t>(*v));
 }
 
-absl::StatusOr<absl::Time> NullableTime(const PGresult* r, int row, int col) {
+absl::StatusOr<absl::Time> NullableTimeColumn(const PGresult* r, int row, int col) {
   if (IsNull(r, row, col)) return absl::InfinitePast();
-  absl::StatusOr<int64_t> micros = Int64(r, row, col);
+  absl::StatusOr<int64_t> micros = Int64Column(r, row, col);
   if (!micros.ok()) return micros.status();
-  return FromMicros(*micros);
+  return FromStoredMicros(*micros);
 }
 
-absl::StatusOr<absl::Time> Time(const PGresult* r, int row, int col) {
-  absl::StatusOr<int64_t> micros = Int64(r, row, col);
+absl::StatusOr<absl::Time> TimeColumn(const PGresult* r, int row, int col) {
+  absl::StatusOr<int64_t> micros = Int64Column(r, row, col);
   if (!micros.ok()) return micros.status();
-  return FromMicros(*micros);
+  return FromStoredMicros(*micros);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,24 +370,22 @@ absl::StatusOr<std::vector<KeyRecord>> ReadKeys(Session& session) {
   for (int row = 0; row < PQntuples(r); ++row) {
     KeyRecord key;
     key.kid = Bytes(r, row, 0);
-    absl::StatusOr<int32_t> algorithm = Int32(r, row, 1);
+    absl::StatusOr<int32_t> algorithm = Int32Column(r, row, 1);
     if (!algorithm.ok()) return algorithm.status();
-    if (*algorithm < static_cast<int>(Algorithm::kEdDSA) ||
-        *algorithm > static_cast<int>(Algorithm::kHS256)) {
+    if (!internal::IsKnownAlgorithm(*algorithm)) {
       return absl::DataLossError(
           absl::StrCat("key ", key.kid, " has an unknown algorithm ", *algorithm));
     }
     key.algorithm = static_cast<Algorithm>(*algorithm);
-    absl::StatusOr<int32_t> state = Int32(r, row, 2);
+    absl::StatusOr<int32_t> state = Int32Column(r, row, 2);
     if (!state.ok()) return state.status();
-    if (*state < static_cast<int>(KeyState::kPending) ||
-        *state > static_cast<int>(KeyState::kRevoked)) {
+    if (!internal::IsKnownKeyState(*state)) {
       return absl::DataLossError(absl::StrCat("key ", key.kid, " has an unknown state ", *state));
     }
     key.state = static_cast<KeyState>(*state);
     absl::Time* times[] = {&key.created_at, &key.activated_at, &key.retired_at, &key.revoked_at};
     for (int i = 0; i < 4; ++i) {
-      absl::StatusOr<absl::Time> t = NullableTime(r, row, 3 + i);
+      absl::StatusOr<absl::Time> t = NullableTimeColumn(r, row, 3 + i);
       if (!t.ok()) return t.status();
       *times[i] = *t;
     }
@@ -415,7 +406,7 @@ absl::StatusOr<std::vector<TokenRevocationRecord>> ReadTokenRevocations(Session&
   std::vector<TokenRevocationRecord> records;
   records.reserve(PQntuples(r));
   for (int row = 0; row < PQntuples(r); ++row) {
-    absl::StatusOr<absl::Time> expires_at = Time(r, row, 1);
+    absl::StatusOr<absl::Time> expires_at = TimeColumn(r, row, 1);
     if (!expires_at.ok()) return expires_at.status();
     records.push_back({Bytes(r, row, 0), *expires_at});
   }
@@ -431,9 +422,9 @@ absl::StatusOr<std::vector<SubjectRevocationRecord>> ReadSubjectRevocations(Sess
   std::vector<SubjectRevocationRecord> records;
   records.reserve(PQntuples(r));
   for (int row = 0; row < PQntuples(r); ++row) {
-    absl::StatusOr<absl::Time> not_before = Time(r, row, 1);
+    absl::StatusOr<absl::Time> not_before = TimeColumn(r, row, 1);
     if (!not_before.ok()) return not_before.status();
-    absl::StatusOr<absl::Time> expires_at = Time(r, row, 2);
+    absl::StatusOr<absl::Time> expires_at = TimeColumn(r, row, 2);
     if (!expires_at.ok()) return expires_at.status();
     records.push_back({Bytes(r, row, 0), *not_before, *expires_at});
   }
@@ -483,7 +474,7 @@ std::string TokenPayload(const TokenRevocationRecord& record) {
   writer.Key("token_id");
   writer.String(record.token_id.data(), static_cast<rapidjson::SizeType>(record.token_id.size()));
   writer.Key("expires_at");
-  writer.Int64(ToMicros(record.expires_at));
+  writer.Int64(ToStoredMicros(record.expires_at));
   writer.EndObject();
   return FitPayload(buffer);
 }
@@ -497,9 +488,9 @@ std::string SubjectPayload(const SubjectRevocationRecord& record) {
   writer.Key("subject");
   writer.String(record.subject.data(), static_cast<rapidjson::SizeType>(record.subject.size()));
   writer.Key("not_before");
-  writer.Int64(ToMicros(record.not_before));
+  writer.Int64(ToStoredMicros(record.not_before));
   writer.Key("expires_at");
-  writer.Int64(ToMicros(record.expires_at));
+  writer.Int64(ToStoredMicros(record.expires_at));
   writer.EndObject();
   return FitPayload(buffer);
 }
@@ -513,7 +504,7 @@ std::optional<std::string> StringMember(const rapidjson::Value& object, const ch
 std::optional<absl::Time> TimeMember(const rapidjson::Value& object, const char* name) {
   auto it = object.FindMember(name);
   if (it == object.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
-  return FromMicros(it->value.GetInt64());
+  return FromStoredMicros(it->value.GetInt64());
 }
 
 StoreChange ParseChange(std::string_view payload) {
@@ -580,15 +571,15 @@ class PostgresStore final : public Store {
   absl::Status Migrate() {
     absl::MutexLock lock(&mu_);
     Session session(conn_.get());
-    absl::Status status = session.Command("taking the migration lock",
-                                          "SELECT pg_advisory_lock($1)",
-                                          Params().Int64(kMigrationLockKey));
+    absl::Status status =
+        session.Command("taking the migration lock", "SELECT pg_advisory_lock($1)",
+                        Params().Int64(kMigrationLockKey));
     if (!status.ok()) return status;
     status = MigrateLocked(session);
     if (!session.lost()) {
-      absl::Status unlocked = session.Command("releasing the migration lock",
-                                              "SELECT pg_advisory_unlock($1)",
-                                              Params().Int64(kMigrationLockKey));
+      absl::Status unlocked =
+          session.Command("releasing the migration lock", "SELECT pg_advisory_unlock($1)",
+                          Params().Int64(kMigrationLockKey));
       if (status.ok()) status = unlocked;
     }
     return status;
@@ -604,8 +595,7 @@ class PostgresStore final : public Store {
           absl::StatusOr<std::vector<KeyRecord>> keys = ReadKeys(session);
           if (!keys.ok()) return keys.status();
           snapshot.keys = *std::move(keys);
-          absl::StatusOr<std::vector<TokenRevocationRecord>> tokens =
-              ReadTokenRevocations(session);
+          absl::StatusOr<std::vector<TokenRevocationRecord>> tokens = ReadTokenRevocations(session);
           if (!tokens.ok()) return tokens.status();
           snapshot.token_revocations = *std::move(tokens);
           absl::StatusOr<std::vector<SubjectRevocationRecord>> subjects =
@@ -645,9 +635,8 @@ class PostgresStore final : public Store {
             if (!status.ok()) return status;
             return current;
           }
-          for (const KeyRecord& key : changes->upserts) {
-            if (key.kid.empty()) return absl::InvalidArgumentError("a key record has no kid");
-          }
+          status = internal::CheckKeyChanges(*changes);
+          if (!status.ok()) return status;
           for (const std::string& kid : changes->deletes) {
             status = session.Command("deleting a key", "DELETE FROM keys WHERE kid = $1",
                                      Params().Text(kid));
@@ -675,6 +664,7 @@ class PostgresStore final : public Store {
   }
 
   absl::Status AddTokenRevocation(const TokenRevocationRecord& record) override {
+    if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
     const std::string& channel = options_.channel;
     return Run<bool>(
                /*idempotent=*/true,
@@ -687,9 +677,9 @@ class PostgresStore final : public Store {
                      "ON CONFLICT (token_id) DO UPDATE SET expires_at = "
                      "GREATEST(token_revocations.expires_at, EXCLUDED.expires_at) "
                      "RETURNING expires_at",
-                     Params().Text(record.token_id).Int64(ToMicros(record.expires_at)));
+                     Params().Text(record.token_id).Int64(ToStoredMicros(record.expires_at)));
                  if (!stored.ok()) return stored.status();
-                 absl::StatusOr<absl::Time> expires_at = Time(stored->get(), 0, 0);
+                 absl::StatusOr<absl::Time> expires_at = TimeColumn(stored->get(), 0, 0);
                  if (!expires_at.ok()) return expires_at.status();
                  // Receivers get the row as stored, so they may replace rather than merge.
                  status = session.Command(
@@ -705,6 +695,7 @@ class PostgresStore final : public Store {
   }
 
   absl::Status AddSubjectRevocation(const SubjectRevocationRecord& record) override {
+    if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
     const std::string& channel = options_.channel;
     return Run<bool>(
                /*idempotent=*/true,
@@ -722,12 +713,12 @@ class PostgresStore final : public Store {
                      "RETURNING not_before, expires_at",
                      Params()
                          .Text(record.subject)
-                         .Int64(ToMicros(record.not_before))
-                         .Int64(ToMicros(record.expires_at)));
+                         .Int64(ToStoredMicros(record.not_before))
+                         .Int64(ToStoredMicros(record.expires_at)));
                  if (!stored.ok()) return stored.status();
-                 absl::StatusOr<absl::Time> not_before = Time(stored->get(), 0, 0);
+                 absl::StatusOr<absl::Time> not_before = TimeColumn(stored->get(), 0, 0);
                  if (!not_before.ok()) return not_before.status();
-                 absl::StatusOr<absl::Time> expires_at = Time(stored->get(), 0, 1);
+                 absl::StatusOr<absl::Time> expires_at = TimeColumn(stored->get(), 0, 1);
                  if (!expires_at.ok()) return expires_at.status();
                  status = session.Command(
                      "notifying the replicas", "SELECT pg_notify($1, $2)",
@@ -743,24 +734,23 @@ class PostgresStore final : public Store {
 
   absl::Status PruneRevocations(absl::Time now) override {
     // Every replica prunes by the same rule on its own: no notification.
-    return Run<bool>(/*idempotent=*/true,
-                     [now](Session& session) -> absl::StatusOr<bool> {
-                       absl::Status status = session.Begin();
-                       if (!status.ok()) return status;
-                       status = session.Command(
-                           "pruning token revocations",
-                           "DELETE FROM token_revocations WHERE expires_at <= $1",
-                           Params().Int64(ToMicros(now)));
-                       if (!status.ok()) return status;
-                       status = session.Command(
-                           "pruning subject revocations",
-                           "DELETE FROM subject_revocations WHERE expires_at <= $1",
-                           Params().Int64(ToMicros(now)));
-                       if (!status.ok()) return status;
-                       status = session.Commit();
-                       if (!status.ok()) return status;
-                       return true;
-                     })
+    return Run<bool>(
+               /*idempotent=*/true,
+               [now](Session& session) -> absl::StatusOr<bool> {
+                 absl::Status status = session.Begin();
+                 if (!status.ok()) return status;
+                 status = session.Command("pruning token revocations",
+                                          "DELETE FROM token_revocations WHERE expires_at <= $1",
+                                          Params().Int64(ToStoredMicros(now)));
+                 if (!status.ok()) return status;
+                 status = session.Command("pruning subject revocations",
+                                          "DELETE FROM subject_revocations WHERE expires_at <= $1",
+                                          Params().Int64(ToStoredMicros(now)));
+                 if (!status.ok()) return status;
+                 status = session.Commit();
+                 if (!status.ok()) return status;
+                 return true;
+               })
         .status();
   }
 
@@ -771,23 +761,23 @@ class PostgresStore final : public Store {
     // LISTEN before returning, so that every change committed after this call is heard. When this
     // first attempt fails, the thread retries and reports kUnknown once it is connected.
     absl::StatusOr<ConnPtr> conn = ConnectAndListen();
-    listener_thread_ = std::thread(
-        [this, initial = conn.ok() ? *std::move(conn) : nullptr]() mutable {
+    listener_thread_ =
+        std::thread([this, initial = conn.ok() ? *std::move(conn) : nullptr]() mutable {
           ListenLoop(std::move(initial));
         });
   }
 
  private:
   absl::Status MigrateLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    absl::Status status = session.Command(
-        "creating the schema_version table",
-        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
-        "applied_at timestamptz NOT NULL DEFAULT now())");
+    absl::Status status =
+        session.Command("creating the schema_version table",
+                        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
+                        "applied_at timestamptz NOT NULL DEFAULT now())");
     if (!status.ok()) return status;
     absl::StatusOr<Result> result = session.Exec(
         "reading the schema version", "SELECT COALESCE(max(version), 0) FROM schema_version");
     if (!result.ok()) return result.status();
-    absl::StatusOr<int32_t> current = Int32(result->get(), 0, 0);
+    absl::StatusOr<int32_t> current = Int32Column(result->get(), 0, 0);
     if (!current.ok()) return current.status();
     if (*current > LatestSchemaVersion()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -833,9 +823,9 @@ class PostgresStore final : public Store {
       }
       broken_ = true;
       if (!idempotent && session.commit_sent()) {
-        return absl::UnavailableError(
-            absl::StrCat(result.status().message(), " (whether the change was committed is "
-                                                    "unknown)"));
+        return absl::UnavailableError(absl::StrCat(result.status().message(),
+                                                   " (whether the change was committed is "
+                                                   "unknown)"));
       }
       if (attempt > 0) return result;
     }
@@ -867,7 +857,8 @@ class PostgresStore final : public Store {
     absl::StatusOr<ConnPtr> conn = Connect(settings_);
     if (!conn.ok()) return conn.status();
     // LISTEN takes an identifier, not a parameter: libpq quotes it.
-    char* quoted = PQescapeIdentifier(conn->get(), options_.channel.data(), options_.channel.size());
+    char* quoted =
+        PQescapeIdentifier(conn->get(), options_.channel.data(), options_.channel.size());
     if (quoted == nullptr) {
       return absl::InternalError(
           absl::StrCat("cannot quote the channel name: ", ConnectionError(conn->get())));
@@ -879,9 +870,8 @@ class PostgresStore final : public Store {
     if (!status.ok()) return status;
     // PQconsumeInput must not block when more arrives than poll() announced.
     if (PQsetnonblocking(conn->get(), 1) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot make the listener connection non-blocking: ",
-                       ConnectionError(conn->get())));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot make the listener connection non-blocking: ", ConnectionError(conn->get())));
     }
     return conn;
   }
@@ -1000,9 +990,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& dsn,
 
   ConnectSettings settings;
   settings.dsn = dsn;
-  settings.connect_timeout_seconds = static_cast<int>(
-      std::max<int64_t>(2, absl::ToInt64Seconds(absl::Ceil(options.connect_timeout,
-                                                           absl::Seconds(1)))));
+  settings.connect_timeout_seconds = static_cast<int>(std::max<int64_t>(
+      2, absl::ToInt64Seconds(absl::Ceil(options.connect_timeout, absl::Seconds(1)))));
   absl::StatusOr<ConnPtr> conn = Connect(settings);
   if (!conn.ok()) return conn.status();
 

@@ -3,7 +3,8 @@
 //
 // Example:
 //   absl::StatusOr<std::string> dsn =
-//       signet::server::ReadDsnFile("/var/run/secrets/signet/postgres-dsn");  // a Kubernetes Secret
+//       signet::server::ReadDsnFile("/var/run/secrets/signet/postgres-dsn");  // a Kubernetes
+//       Secret
 //   if (!dsn.ok()) return dsn.status();
 //   absl::StatusOr<std::unique_ptr<signet::server::Store>> store =
 //       signet::server::OpenPostgresStore(*dsn);  // applies schema migrations

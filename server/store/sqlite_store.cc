@@ -1,6 +1,8 @@
-// The SQLite Store: one connection behind a mutex, WAL with synchronous=FULL so every OK is durable,
-// BEGIN IMMEDIATE to serialize key transitions across processes, and schema migrations numbered by
-// PRAGMA user_version.
+// The SQLite Store: one connection behind a mutex, WAL with synchronous=FULL so every OK is
+// durable, BEGIN IMMEDIATE to serialize key transitions across processes, and schema migrations
+// numbered by PRAGMA user_version.
+#include "server/store/internal/sqlite_store.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -22,7 +24,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/internal/files.h"
-#include "server/store/internal/sqlite_store.h"
 #include "server/store/internal/store_rules.h"
 #include "server/store/store.h"
 
@@ -192,7 +193,8 @@ absl::Status SchemaTooNew(const std::string& path, int64_t version) {
 absl::Status Migrate(sqlite3* db, const std::string& path) {
   absl::StatusOr<int64_t> version = QueryInt(db, path, "PRAGMA user_version", "reading version");
   if (!version.ok()) return version.status();
-  if (*version > internal::kSqliteSchemaVersion || *version < 0) return SchemaTooNew(path, *version);
+  if (*version > internal::kSqliteSchemaVersion || *version < 0)
+    return SchemaTooNew(path, *version);
   if (*version == internal::kSqliteSchemaVersion) return absl::OkStatus();
 
   if (absl::Status status = Exec(db, path, "BEGIN IMMEDIATE", "cannot begin the migration");
@@ -278,6 +280,7 @@ class SqliteStore final : public Store {
     absl::MutexLock lock(&mu_);
     StoreSnapshot snapshot;
     absl::Status status = InTransaction(stmts_.begin_deferred.get(), [&]() -> absl::Status {
+      mu_.AssertHeld();  // InTransaction runs the body under mu_.
       absl::StatusOr<std::vector<KeyRecord>> keys = ReadKeys();
       if (!keys.ok()) return keys.status();
       snapshot.keys = *std::move(keys);
@@ -297,6 +300,7 @@ class SqliteStore final : public Store {
     absl::MutexLock lock(&mu_);
     std::vector<KeyRecord> after;
     absl::Status status = InTransaction(stmts_.begin_immediate.get(), [&]() -> absl::Status {
+      mu_.AssertHeld();  // InTransaction runs the body under mu_.
       absl::StatusOr<std::vector<KeyRecord>> current = ReadKeys();
       if (!current.ok()) return current.status();
       absl::StatusOr<KeyChanges> changes = decide(*current);
@@ -346,6 +350,7 @@ class SqliteStore final : public Store {
     const int64_t now_micros = internal::ToStoredMicros(now);
     absl::MutexLock lock(&mu_);
     return InTransaction(stmts_.begin_immediate.get(), [&]() -> absl::Status {
+      mu_.AssertHeld();  // InTransaction runs the body under mu_.
       for (sqlite3_stmt* stmt : {stmts_.prune_tokens.get(), stmts_.prune_subjects.get()}) {
         ScopedReset reset(stmt);
         sqlite3_bind_int64(stmt, 1, now_micros);
@@ -467,8 +472,8 @@ class SqliteStore final : public Store {
     ScopedReset reset(stmt);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      out->push_back({ColumnString(stmt, 0),
-                      internal::FromStoredMicros(sqlite3_column_int64(stmt, 1))});
+      out->push_back(
+          {ColumnString(stmt, 0), internal::FromStoredMicros(sqlite3_column_int64(stmt, 1))});
     }
     if (rc != SQLITE_DONE) return Error(rc, "cannot read the token revocations");
     return absl::OkStatus();
@@ -536,10 +541,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   if (absl::Status status = PrepareFiles(path); !status.ok()) return status;
 
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                                     SQLITE_OPEN_EXRESCODE,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) return SqliteError(rc, db.get(), path, "cannot open");
   // SQLite falls back to read-only when the file is write-protected; a store must write.
@@ -547,8 +551,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
     return absl::UnavailableError(
         absl::StrCat("SQLite database ", path, ": the file is read-only to this process"));
   }
-  sqlite3_busy_timeout(db.get(),
-                       static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
+  sqlite3_busy_timeout(db.get(), static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
 
   // The first read of the file: a file that is not a database fails here with DATA_LOSS.
   absl::StatusOr<std::string> journal_mode =
@@ -559,9 +562,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                ": cannot switch to WAL mode (journal mode is ",
                                                *journal_mode, ")"));
   }
-  if (absl::Status status = Exec(db.get(), path,
-                                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                                 "cannot set pragmas");
+  if (absl::Status status =
+          Exec(db.get(), path, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+               "cannot set pragmas");
       !status.ok()) {
     return status;
   }

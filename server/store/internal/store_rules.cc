@@ -68,8 +68,7 @@ absl::Status CheckKeyChanges(const KeyChanges& changes) {
   }
   for (const std::string& kid : changes.deletes) {
     if (upserted.contains(kid)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("key ", kid, " is both upserted and deleted"));
+      return absl::InvalidArgumentError(absl::StrCat("key ", kid, " is both upserted and deleted"));
     }
   }
   return absl::OkStatus();

@@ -1,0 +1,59 @@
+// The audit trail: every token issued, every refused call, every key or revocation change, as
+// JSON lines. Never a token, never a key.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open("");  // "" = stderr
+//   (*audit)->Record(AuditEvent("issue", caller, context->peer()).Str("sub", "42").Str("jti",
+//   jti));
+#ifndef SIGNET_SERVER_AUDIT_LOG_H_
+#define SIGNET_SERVER_AUDIT_LOG_H_
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/policy/authorizer.h"
+
+namespace signet::server {
+
+// One audit record under construction.
+class AuditEvent {
+ public:
+  // `peer`: the caller's address, e.g. from ServerContext::peer().
+  AuditEvent(std::string_view action, const Caller& caller, std::string_view peer);
+  AuditEvent& Str(std::string_view key, std::string_view value);
+  AuditEvent& Strs(std::string_view key, const std::vector<std::string>& values);
+  AuditEvent& Int(std::string_view key, int64_t value);
+  AuditEvent& Time(std::string_view key, absl::Time value);
+  // The JSON object, without a newline.
+  std::string Json() const;
+
+ private:
+  std::string body_;
+};
+
+// Thread-safe.
+class AuditLog {
+ public:
+  // `path` empty: stderr. The file is opened for append, created 0600.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  ~AuditLog();
+  // Written and flushed before it returns, so an admin change is on record before its RPC
+  // answers.
+  void Record(const AuditEvent& event);
+
+ private:
+  explicit AuditLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+  absl::Mutex mu_;
+  std::FILE* const file_;
+  const bool owned_;
+};
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_AUDIT_LOG_H_

@@ -1,0 +1,66 @@
+// Who is calling, and may they call this RPC? One interface; the default allows everything
+// (local plaintext mode), the policy-file implementation enforces roles under mutual TLS.
+//
+// Example:
+//   std::unique_ptr<Authorizer> authz = NewAllowAllAuthorizer();
+//   Caller caller = authz->Identify(context);
+//   if (absl::Status s = authz->Authorize(caller, Rpc::kRevokeKey); !s.ok()) return Refuse(s);
+#ifndef SIGNET_SERVER_POLICY_AUTHORIZER_H_
+#define SIGNET_SERVER_POLICY_AUTHORIZER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace signet::server {
+
+enum class Rpc {
+  kIssueToken,
+  kValidateToken,
+  kRevokeKey,
+  kRotateKey,
+  kListKeys,
+  kGetJwks,
+  kWatchKeys,
+  kRevokeToken,
+  kRevokeSubject,
+};
+
+// The RPC's method name, e.g. "IssueToken".
+const char* RpcName(Rpc rpc);
+
+struct Caller {
+  // The authenticated identity (SPIFFE URI SAN, else DNS SAN, else CN); empty when the call
+  // carried no client certificate.
+  std::string identity;
+};
+
+// What an issuer may ask for; unset limits allow anything.
+struct IssueRequestView {
+  std::vector<std::string> audiences;
+  absl::Duration ttl;
+};
+
+// Thread-safe.
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual Caller Identify(const grpc::CallbackServerContext& context) const = 0;
+  // OK, UNAUTHENTICATED (no identity where one is needed) or PERMISSION_DENIED (a message naming
+  // the missing role).
+  virtual absl::Status Authorize(const Caller& caller, Rpc rpc) const = 0;
+  // Issuer limits (audiences, maximum TTL). Called after Authorize(kIssueToken) passed.
+  virtual absl::Status AuthorizeIssue(const Caller& caller,
+                                      const IssueRequestView& request) const = 0;
+};
+
+// Allows every call: local plaintext mode.
+std::unique_ptr<Authorizer> NewAllowAllAuthorizer();
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_POLICY_AUTHORIZER_H_
