@@ -201,6 +201,10 @@ absl::StatusOr<ConnPtr> Connect(const ConnectSettings& settings) {
     return absl::UnavailableError(
         absl::StrCat("cannot connect to PostgreSQL: ", ConnectionError(conn.get())));
   }
+  // libpq prints notices (and a server's goodbye) on stderr by default; failures reach callers as
+  // statuses instead. The processor survives PQreset.
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 

@@ -182,6 +182,10 @@ absl::StatusOr<int64_t> QueryInt(sqlite3* db, const std::string& path, const cha
 }
 
 absl::Status SchemaTooNew(const std::string& path, int64_t version) {
+  if (version < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("SQLite database ", path, " has unknown schema version ", version));
+  }
   return absl::FailedPreconditionError(absl::StrCat(
       "SQLite database ", path, " has schema version ", version,
       ", newer than the versions this signet knows (up to ", internal::kSqliteSchemaVersion,
@@ -193,8 +197,9 @@ absl::Status SchemaTooNew(const std::string& path, int64_t version) {
 absl::Status Migrate(sqlite3* db, const std::string& path) {
   absl::StatusOr<int64_t> version = QueryInt(db, path, "PRAGMA user_version", "reading version");
   if (!version.ok()) return version.status();
-  if (*version > internal::kSqliteSchemaVersion || *version < 0)
+  if (*version > internal::kSqliteSchemaVersion || *version < 0) {
     return SchemaTooNew(path, *version);
+  }
   if (*version == internal::kSqliteSchemaVersion) return absl::OkStatus();
 
   if (absl::Status status = Exec(db, path, "BEGIN IMMEDIATE", "cannot begin the migration");
@@ -205,7 +210,9 @@ absl::Status Migrate(sqlite3* db, const std::string& path) {
     // Read again under the write lock: another process may have migrated meanwhile.
     version = QueryInt(db, path, "PRAGMA user_version", "reading version");
     if (!version.ok()) return version.status();
-    if (*version > internal::kSqliteSchemaVersion) return SchemaTooNew(path, *version);
+    if (*version > internal::kSqliteSchemaVersion || *version < 0) {
+      return SchemaTooNew(path, *version);
+    }
     for (const Migration& migration : kMigrations) {
       if (migration.version <= *version) continue;
       const std::string what = absl::StrCat("migration to schema version ", migration.version);

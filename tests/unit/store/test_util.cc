@@ -34,6 +34,14 @@ void PrintTo(const SubjectRevocationRecord& r, std::ostream* os) {
       << " expires_at=" << r.expires_at << "}";
 }
 
+bool operator==(const TokenRevocationRecord& a, const TokenRevocationRecord& b) {
+  return a.token_id == b.token_id && a.expires_at == b.expires_at;
+}
+
+bool operator==(const SubjectRevocationRecord& a, const SubjectRevocationRecord& b) {
+  return a.subject == b.subject && a.not_before == b.not_before && a.expires_at == b.expires_at;
+}
+
 namespace testing {
 
 TempFolder::TempFolder() {

@@ -20,6 +20,10 @@ void PrintTo(const KeyRecord& record, std::ostream* os);
 void PrintTo(const TokenRevocationRecord& record, std::ostream* os);
 void PrintTo(const SubjectRevocationRecord& record, std::ostream* os);
 
+// Field-by-field equality, for matchers.
+bool operator==(const TokenRevocationRecord& a, const TokenRevocationRecord& b);
+bool operator==(const SubjectRevocationRecord& a, const SubjectRevocationRecord& b);
+
 namespace testing {
 
 // A fresh folder under ::testing::TempDir(), removed with everything in it on destruction.
