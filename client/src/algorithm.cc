@@ -1,5 +1,7 @@
 #include "signet/algorithm.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -23,7 +25,8 @@ absl::StatusOr<Algorithm> AlgorithmFromName(std::string_view name) {
   if (name == "HS256") return Algorithm::kHS256;
   // The name comes from untrusted input: bound what is echoed back.
   return absl::InvalidArgumentError(
-      absl::StrCat("unsupported algorithm \"", name.substr(0, 16), "\""));
+      absl::StrCat("unsupported algorithm \"",
+                   absl::string_view(name.data(), std::min<size_t>(name.size(), 16)), "\""));
 }
 
 }  // namespace signet

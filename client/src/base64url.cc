@@ -38,6 +38,10 @@ bool IsCanonicalBase64Url(std::string_view encoded) {
   return (last & unused_mask) == 0;
 }
 
+bool DecodeCheckedBase64Url(std::string_view encoded, std::string* out) {
+  return absl::WebSafeBase64Unescape(absl::string_view(encoded.data(), encoded.size()), out);
+}
+
 }  // namespace internal
 
 std::string Base64UrlEncode(std::string_view data) {
@@ -47,8 +51,7 @@ std::string Base64UrlEncode(std::string_view data) {
 }
 
 bool Base64UrlDecode(std::string_view encoded, std::string* out) {
-  if (!internal::IsCanonicalBase64Url(encoded)) return false;
-  return absl::WebSafeBase64Unescape(absl::string_view(encoded.data(), encoded.size()), out);
+  return internal::IsCanonicalBase64Url(encoded) && internal::DecodeCheckedBase64Url(encoded, out);
 }
 
 }  // namespace signet

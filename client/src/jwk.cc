@@ -112,8 +112,8 @@ absl::StatusOr<std::string> RequiredBytes(const rapidjson::Value& obj, const cha
   }
   std::string bytes;
   if (!Base64UrlDecode(View(**v), &bytes) || bytes.size() != size) {
-    return absl::InvalidArgumentError(absl::StrCat("JWK member \"", name, "\" is not ", size,
-                                                   " bytes of canonical base64url"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("JWK member \"", name, "\" is not ", size, " bytes of canonical base64url"));
   }
   return bytes;
 }
@@ -172,8 +172,7 @@ absl::Status ParseStrict(std::string_view json, rapidjson::Document* doc) {
         "not a strict JSON object (UTF-8, no duplicate members, bounded nesting)");
   }
   const std::string copy(json);
-  doc->Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
-      copy.c_str());
+  doc->Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(copy.c_str());
   if (doc->HasParseError() || !doc->IsObject()) {
     return absl::InvalidArgumentError("not a JSON object");
   }

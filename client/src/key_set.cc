@@ -14,7 +14,7 @@ KeySet KeySet::Builder::Build() { return KeySet(entries_); }
 
 const KeySet::Entry* KeySet::Find(std::string_view kid) const {
   // absl's string hash is transparent: no std::string is made for the lookup.
-  auto it = entries_.find(kid);
+  auto it = entries_.find(absl::string_view(kid.data(), kid.size()));
   return it == entries_.end() ? nullptr : &it->second;
 }
 

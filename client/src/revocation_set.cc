@@ -10,8 +10,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "signet/base64url.h"
 #include "internal/base64url_internal.h"
+#include "signet/base64url.h"
 
 namespace signet {
 namespace {
@@ -41,7 +41,9 @@ absl::Time FromNanos(int64_t n) {
 
 // The top byte of the hash picks the shard: the low bits are what the shard's own table uses.
 size_t ShardOfString(std::string_view id) {
-  return static_cast<size_t>(absl::Hash<std::string_view>{}(id) >> 56) % RevocationSet::kShards;
+  return static_cast<size_t>(
+             absl::Hash<absl::string_view>{}(absl::string_view(id.data(), id.size())) >> 56) %
+         RevocationSet::kShards;
 }
 size_t ShardOfCompact(const CompactId& id) { return id[0] % RevocationSet::kShards; }
 
@@ -174,7 +176,7 @@ bool RevocationSet::IsTokenRevoked(std::string_view token_id, absl::Time now) co
   }
   const auto& shard = token_shards_[ShardOfString(token_id)];
   if (shard == nullptr) return false;
-  auto it = shard->other.find(token_id);
+  auto it = shard->other.find(absl::string_view(token_id.data(), token_id.size()));
   return it != shard->other.end() && FromNanos(it->second) > now;
 }
 
@@ -182,7 +184,7 @@ bool RevocationSet::IsSubjectRevoked(std::string_view subject, absl::Time issued
                                      absl::Time now) const {
   const auto& shard = subject_shards_[ShardOfString(subject)];
   if (shard == nullptr) return false;
-  auto it = shard->entries.find(subject);
+  auto it = shard->entries.find(absl::string_view(subject.data(), subject.size()));
   if (it == shard->entries.end()) return false;
   return it->second.expires_at > now && issued_at < it->second.not_before;
 }

@@ -5,7 +5,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "signet/base64url.h"
 #include "internal/base64url_internal.h"
 #include "internal/jwt_parts.h"
 
@@ -44,14 +43,16 @@ Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scrat
   if (dot1 == std::string_view::npos) return Reason::kMalformed;
   const size_t dot2 = token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos) return Reason::kMalformed;
+  const std::string_view header_b64 = token.substr(0, dot1);
   segments->signing_input = token.substr(0, dot2);
   segments->payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
   segments->signature = token.substr(dot2 + 1);  // A third '.' fails the alphabet check.
-  if (!internal::IsCanonicalBase64Url(segments->payload) ||
+  if (!internal::IsCanonicalBase64Url(header_b64) ||
+      !internal::IsCanonicalBase64Url(segments->payload) ||
       !internal::IsCanonicalBase64Url(segments->signature)) {
     return Reason::kMalformed;
   }
-  if (!Base64UrlDecode(token.substr(0, dot1), &scratch->header)) return Reason::kMalformed;
+  if (!internal::DecodeCheckedBase64Url(header_b64, &scratch->header)) return Reason::kMalformed;
   return internal::ParseHeader(&scratch->header, header);
 }
 
@@ -69,8 +70,8 @@ absl::StatusOr<TokenVerifier> TokenVerifier::Create(ValidationPolicy policy) {
     return absl::InvalidArgumentError("the validation policy needs an issuer");
   }
   if (policy.leeway < absl::ZeroDuration() || policy.leeway > kMaxLeeway) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("leeway must be between 0 and 5 minutes, not ", absl::FormatDuration(policy.leeway)));
+    return absl::InvalidArgumentError(absl::StrCat("leeway must be between 0 and 5 minutes, not ",
+                                                   absl::FormatDuration(policy.leeway)));
   }
   if (policy.max_token_bytes < kMinTokenBytes || policy.max_token_bytes > kMaxTokenBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -99,7 +100,7 @@ VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
     return result;
   }
   // The segment is canonical base64url (checked above); a wrong length is a bad signature.
-  if (!Base64UrlDecode(segments.signature, &scratch.signature) ||
+  if (!internal::DecodeCheckedBase64Url(segments.signature, &scratch.signature) ||
       !entry->key->Verify(segments.signing_input, scratch.signature)) {
     result.reason = Reason::kBadSignature;
     return result;
@@ -108,7 +109,7 @@ VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
   // Only now is the payload read. It is kept as signed, and parsed from a copy because in-situ
   // parsing rewrites its buffer.
   std::string payload_json;
-  if (!Base64UrlDecode(segments.payload, &payload_json)) {
+  if (!internal::DecodeCheckedBase64Url(segments.payload, &payload_json)) {
     result.reason = Reason::kMalformed;
     return result;
   }
@@ -175,7 +176,10 @@ absl::StatusOr<TokenHeader> PeekHeader(std::string_view token, size_t max_token_
   Segments segments;
   internal::HeaderFields header;
   const Reason reason = ReadHeader(token, max_token_bytes, &scratch, &segments, &header);
-  if (reason != Reason::kValid) return absl::InvalidArgumentError(ReasonName(reason));
+  if (reason != Reason::kValid) {
+    const std::string_view name = ReasonName(reason);
+    return absl::InvalidArgumentError(absl::string_view(name.data(), name.size()));
+  }
   return TokenHeader{header.algorithm, std::string(header.kid)};
 }
 

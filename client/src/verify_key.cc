@@ -38,8 +38,8 @@ class Ed25519Key final : public VerifyKey {
 
   bool Verify(std::string_view signing_input, std::string_view signature) const override {
     if (signature.size() != crypto_sign_BYTES) return false;
-    return crypto_sign_verify_detached(Bytes(signature), Bytes(signing_input),
-                                       signing_input.size(), public_key_) == 0;
+    return crypto_sign_verify_detached(Bytes(signature), Bytes(signing_input), signing_input.size(),
+                                       public_key_) == 0;
   }
 
   std::string PublicBytes() const override {
@@ -86,8 +86,7 @@ class P256Key final : public VerifyKey {
 
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (ctx == nullptr) return false;
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, internal::Sha256Md(), nullptr, pkey_.get()) !=
-        1) {
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, internal::Sha256Md(), nullptr, pkey_.get()) != 1) {
       return false;
     }
     return EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(der_len), Bytes(signing_input),

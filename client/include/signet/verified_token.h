@@ -27,6 +27,7 @@ class VerifiedToken {
   // Empty when the token carries no backend claim.
   const std::string& backend() const { return backend_; }
   const std::vector<std::string>& audiences() const { return audiences_; }
+  // absl::InfinitePast() when the token has no iat (resp. nbf) claim.
   absl::Time issued_at() const { return issued_at_; }
   absl::Time not_before() const { return not_before_; }
   absl::Time expires_at() const { return expires_at_; }

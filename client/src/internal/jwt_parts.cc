@@ -38,7 +38,7 @@ class HeaderHandler {
           kid_is_string_ = true;
           break;
         case Member::kTyp:
-          typ_ok_ = absl::EqualsIgnoreCase(value, "JWT");
+          typ_ok_ = absl::EqualsIgnoreCase(absl::string_view(value.data(), value.size()), "JWT");
           break;
         case Member::kOther:
           break;

@@ -17,9 +17,9 @@
 
 namespace signet::internal {
 
-inline constexpr unsigned kStrictParseFlags =
-    rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
-    rapidjson::kParseIterativeFlag;
+inline constexpr unsigned kStrictParseFlags = rapidjson::kParseInsituFlag |
+                                              rapidjson::kParseValidateEncodingFlag |
+                                              rapidjson::kParseIterativeFlag;
 
 // Containers deeper than this are refused: no claim needs more, and it bounds the work per byte.
 inline constexpr int kMaxJsonDepth = 64;

@@ -1,0 +1,363 @@
+#include "signet/local_validator.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "signet/jwk.h"
+#include "signet/key_set.h"
+#include "signet/revocation_set.h"
+#include "signet/validation_policy.h"
+#include "signet/verified_token.h"
+
+namespace signet {
+namespace {
+
+constexpr int64_t kStreamUp = std::numeric_limits<int64_t>::min();
+// Revocation entries past their expiry are harmless (their tokens fail as EXPIRED); pruning them
+// only saves memory, so it runs now and then rather than on every change.
+constexpr absl::Duration kPruneInterval = absl::Minutes(1);
+
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// Codes that another attempt will not fix (until someone changes the server's policy).
+bool IsPermanent(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kInvalidArgument:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Validation ToValidation(const VerifyResult& r) {
+  Validation v;
+  v.reason = r.reason;
+  if (r.valid() && r.token.has_value()) {
+    const VerifiedToken& t = *r.token;
+    Identity& id = v.identity;
+    id.subject = t.subject();
+    id.backend = t.backend();
+    id.audiences = t.audiences();
+    id.issued_at = t.issued_at();
+    id.expires_at = t.expires_at();
+    id.token_id = t.token_id();
+    id.key_id = t.key_id();
+    id.claims_json = t.CallerClaimsJson();
+  }
+  return v;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const VerifyKey>>> ParseKeys(std::string_view jwks) {
+  absl::StatusOr<std::vector<std::shared_ptr<const VerifyKey>>> keys = ParseJwks(jwks);
+  if (!keys.ok()) {
+    return absl::DataLossError(absl::StrCat("signet-server sent a JWK Set that does not parse: ",
+                                            keys.status().message()));
+  }
+  return keys;
+}
+
+}  // namespace
+
+struct LocalValidator::State {
+  // What Verify reads, built from the two fields below.
+  KeySet keys;
+  RevocationSet revocations;
+  // The usable public keys (the server's JWK Set, plus keys a refetch added).
+  std::vector<std::shared_ptr<const VerifyKey>> usable;
+  // Revoked kids, with their public key when the server sent it (null otherwise).
+  absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> revoked;
+  uint64_t version = 0;
+
+  void BuildKeySet() {
+    KeySet::Builder builder;
+    for (const std::shared_ptr<const VerifyKey>& key : usable) {
+      if (!revoked.contains(key->kid())) builder.Add(key);
+    }
+    for (const auto& [kid, key] : revoked) {
+      if (key != nullptr) builder.Add(key, KeySet::Status::kRevoked);
+    }
+    keys = builder.Build();
+  }
+};
+
+LocalValidator::LocalValidator(LocalValidatorOptions options, TokenVerifier verifier)
+    : options_(std::move(options)), verifier_(std::move(verifier)), down_since_(kStreamUp) {
+  ClientOptions watch;
+  watch.call_credentials = options_.call_credentials;
+  client_ = Client::Create(options_.channel, watch);
+  ClientOptions refetch = watch;
+  refetch.deadline = options_.refetch_timeout;
+  refetch_client_ = Client::Create(options_.channel, refetch);
+}
+
+absl::StatusOr<std::unique_ptr<LocalValidator>> LocalValidator::Create(
+    LocalValidatorOptions options) {
+  if (options.channel == nullptr) return absl::InvalidArgumentError("channel is required");
+  if (options.clock == nullptr) return absl::InvalidArgumentError("clock is required");
+  if (options.stale_after <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stale_after must be positive");
+  }
+  if (options.initial_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("initial_timeout must be positive");
+  }
+  if (options.refetch_interval < absl::ZeroDuration() ||
+      options.refetch_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "refetch_interval must not be negative and refetch_timeout must be positive");
+  }
+  if (options.initial_backoff <= absl::ZeroDuration() ||
+      options.max_backoff < options.initial_backoff) {
+    return absl::InvalidArgumentError(
+        "initial_backoff must be positive and no greater than max_backoff");
+  }
+  if (options.fallback_when_stale && options.fallback == nullptr) {
+    return absl::InvalidArgumentError("fallback_when_stale needs a fallback");
+  }
+  ValidationPolicy policy;
+  policy.issuer = options.issuer;
+  policy.leeway = options.leeway;
+  policy.max_token_bytes = options.max_token_bytes;
+  absl::StatusOr<TokenVerifier> verifier = TokenVerifier::Create(std::move(policy));
+  if (!verifier.ok()) return verifier.status();
+
+  absl::Duration initial_timeout = options.initial_timeout;
+  std::unique_ptr<LocalValidator> v(new LocalValidator(std::move(options), *std::move(verifier)));
+  v->stream_thread_ = std::thread(&LocalValidator::StreamLoop, v.get());
+
+  absl::Status failure;
+  {
+    absl::MutexLock lock(&v->mu_);
+    auto ready = [&v]() { return v->have_state_ || !v->fatal_.ok(); };
+    v->mu_.AwaitWithTimeout(absl::Condition(&ready), initial_timeout);
+    if (v->have_state_) return v;
+    if (!v->fatal_.ok()) {
+      failure = v->fatal_;
+    } else if (!v->last_error_.ok()) {
+      failure = absl::Status(
+          v->last_error_.code(),
+          absl::StrCat("no key state from signet-server within ",
+                       absl::FormatDuration(initial_timeout), ": ", v->last_error_.message()));
+    } else {
+      failure = absl::DeadlineExceededError(absl::StrCat("no key state from signet-server within ",
+                                                         absl::FormatDuration(initial_timeout)));
+    }
+  }
+  return failure;  // `v` is destroyed here: its stream is cancelled and its thread joined.
+}
+
+LocalValidator::~LocalValidator() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  cancellation_.Cancel();
+  if (stream_thread_.joinable()) stream_thread_.join();
+}
+
+void LocalValidator::StreamLoop() {
+  absl::BitGen jitter;
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    bool first = true;
+    absl::Status apply_error;
+    absl::Status status = client_->WatchKeys(
+        [&](const v1::WatchKeysResponse& message) {
+          if (first) {
+            absl::MutexLock lock(&mu_);
+            ++stats_.stream_connects;
+          }
+          apply_error = Apply(message, &first);
+          return apply_error.ok();
+        },
+        &cancellation_);
+    bool delivered = !first;
+    if (!apply_error.ok()) {
+      status = apply_error;
+    } else if (status.ok()) {
+      status = absl::UnavailableError("WatchKeys stream ended");
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      ++stats_.stream_failures;
+      stats_.stream_up = false;
+      last_error_ = status;
+      if (!have_state_ && (IsPermanent(status.code()) || !apply_error.ok())) fatal_ = status;
+    }
+    MarkDown(options_.clock->Now());
+    if (delivered) backoff = options_.initial_backoff;
+    // Real time: this only paces reconnects; token logic reads the injected clock.
+    absl::Duration wait = backoff * absl::Uniform(jitter, 0.5, 1.0);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+  }
+}
+
+void LocalValidator::MarkDown(absl::Time now) {
+  int64_t expected = kStreamUp;
+  down_since_.compare_exchange_strong(expected, absl::ToUnixNanos(now));
+}
+
+absl::Status LocalValidator::Apply(const v1::WatchKeysResponse& message, bool* first_on_stream) {
+  bool first = *first_on_stream;
+  *first_on_stream = false;
+  absl::Time now = options_.clock->Now();
+  {
+    absl::MutexLock write(&write_mu_);
+    std::shared_ptr<const State> current = std::atomic_load(&state_);
+    auto next = std::make_shared<State>();
+    if (message.snapshot()) {
+      if (!message.jwks_json().empty()) {
+        absl::StatusOr<std::vector<std::shared_ptr<const VerifyKey>>> keys =
+            ParseKeys(message.jwks_json());
+        if (!keys.ok()) return keys.status();
+        next->usable = *std::move(keys);
+      }
+      last_prune_ = now;
+    } else {
+      if (current == nullptr) {
+        return absl::DataLossError("signet-server sent a change before the full state");
+      }
+      *next = *current;
+      if (!message.jwks_json().empty()) {
+        absl::StatusOr<std::vector<std::shared_ptr<const VerifyKey>>> keys =
+            ParseKeys(message.jwks_json());
+        if (!keys.ok()) return keys.status();
+        next->usable = *std::move(keys);
+      }
+      if (now - last_prune_ >= kPruneInterval) {
+        next->revocations = next->revocations.Pruned(now);
+        last_prune_ = now;
+      }
+    }
+    for (const v1::Key& key : message.keys()) {
+      if (key.state() != v1::KEY_STATE_REVOKED) continue;
+      std::shared_ptr<const VerifyKey> parsed;
+      if (!key.public_jwk().empty()) {
+        absl::StatusOr<std::shared_ptr<const VerifyKey>> jwk = ParseJwk(key.public_jwk());
+        // A revoked key we cannot parse still names a revoked kid.
+        if (jwk.ok() && (*jwk)->kid() == key.key_id()) parsed = *std::move(jwk);
+      }
+      next->revoked[key.key_id()] = std::move(parsed);
+    }
+    if (message.token_revocations_size() > 0 || message.subject_revocations_size() > 0) {
+      std::vector<RevocationSet::TokenEntry> tokens;
+      tokens.reserve(message.token_revocations_size());
+      for (const v1::TokenRevocation& t : message.token_revocations()) {
+        tokens.push_back({t.token_id(), FromProtoTime(t.expires_at())});
+      }
+      std::vector<RevocationSet::SubjectEntry> subjects;
+      subjects.reserve(message.subject_revocations_size());
+      for (const v1::SubjectRevocation& s : message.subject_revocations()) {
+        subjects.push_back(
+            {s.subject(), FromProtoTime(s.not_before()), FromProtoTime(s.expires_at())});
+      }
+      next->revocations = next->revocations.WithEntries(tokens, subjects);
+    }
+    next->version = message.version();
+    next->BuildKeySet();
+    std::atomic_store(&state_, std::shared_ptr<const State>(std::move(next)));
+  }
+  if (message.snapshot()) down_since_.store(kStreamUp);
+  absl::MutexLock lock(&mu_);
+  if (message.snapshot()) {
+    ++stats_.snapshots;
+    stats_.stream_up = true;
+    have_state_ = true;
+  } else {
+    ++stats_.deltas;
+    // A stream whose first message is not a full state leaves the old state incomplete.
+    if (first) stats_.stream_up = false;
+  }
+  stats_.version = message.version();
+  return absl::OkStatus();
+}
+
+bool LocalValidator::RefetchFor(std::string_view kid, absl::Time now) {
+  absl::MutexLock lock(&refetch_mu_);
+  // Another caller may have fetched it while this one waited.
+  if (std::atomic_load(&state_)->keys.Find(kid) != nullptr) return true;
+  if (now < last_refetch_ + options_.refetch_interval) return false;
+  last_refetch_ = now;
+  {
+    absl::MutexLock stats_lock(&mu_);
+    ++stats_.refetches;
+  }
+  absl::StatusOr<v1::GetJwksResponse> jwks = refetch_client_->GetJwks();
+  if (!jwks.ok()) return false;
+  absl::StatusOr<std::vector<std::shared_ptr<const VerifyKey>>> keys = ParseJwks(jwks->jwks_json());
+  if (!keys.ok()) return false;
+  absl::MutexLock write(&write_mu_);
+  std::shared_ptr<const State> current = std::atomic_load(&state_);
+  auto next = std::make_shared<State>(*current);
+  // Only additions: the stream is the authority on removals and revocations, and may be newer
+  // than this answer.
+  bool added = false;
+  for (std::shared_ptr<const VerifyKey>& key : *keys) {
+    if (next->revoked.contains(key->kid())) continue;
+    bool known = std::any_of(next->usable.begin(), next->usable.end(),
+                             [&](const auto& k) { return k->kid() == key->kid(); });
+    if (known) continue;
+    next->usable.push_back(std::move(key));
+    added = true;
+  }
+  if (!added) return false;
+  next->BuildKeySet();
+  std::atomic_store(&state_, std::shared_ptr<const State>(std::move(next)));
+  return true;
+}
+
+absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
+                                                    std::string_view audience) {
+  absl::Time now = options_.clock->Now();
+  int64_t down_since = down_since_.load(std::memory_order_acquire);
+  if (down_since != kStreamUp && now - absl::FromUnixNanos(down_since) > options_.stale_after) {
+    if (options_.fallback_when_stale) return options_.fallback->Validate(token, audience);
+    return absl::UnavailableError(
+        absl::StrCat("signet keys are stale: the WatchKeys stream has been down for over ",
+                     absl::FormatDuration(options_.stale_after)));
+  }
+  std::shared_ptr<const State> state = std::atomic_load(&state_);
+  VerifyResult result = verifier_.Verify(token, state->keys, &state->revocations, now, audience);
+  if (result.reason != Reason::kUnknownKey) return ToValidation(result);
+
+  absl::StatusOr<TokenHeader> header = PeekHeader(token, options_.max_token_bytes);
+  if (!header.ok()) return ToValidation(result);
+  if (header->algorithm == Algorithm::kHS256) {
+    if (options_.fallback != nullptr) return options_.fallback->Validate(token, audience);
+    return absl::FailedPreconditionError("HS256 tokens need a remote validator");
+  }
+  // Revoked, and the server did not send its public key: refused without a signature check.
+  if (state->revoked.contains(header->kid)) return Validation{Reason::kKeyRevoked, {}};
+  if (!RefetchFor(header->kid, now)) return ToValidation(result);
+  state = std::atomic_load(&state_);
+  return ToValidation(verifier_.Verify(token, state->keys, &state->revocations, now, audience));
+}
+
+LocalValidator::Stats LocalValidator::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+bool LocalValidator::WaitForVersion(uint64_t version, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [this, version]() { return have_state_ && stats_.version >= version; };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+}  // namespace signet
