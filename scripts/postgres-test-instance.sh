@@ -55,12 +55,16 @@ write_env() {
   cat "$dir/env"
 }
 
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # A port nothing listens on now (the start below retries if another process takes it first).
 free_port() {
   local port
   for _ in $(seq 1 50); do
     port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if ! port_in_use "$port"; then
       echo "$port"
       return 0
     fi
@@ -100,8 +104,13 @@ start() {
   local port started=0
   local server_options="-c listen_addresses=127.0.0.1 -k '$dir' -c fsync=off"
   server_options+=" -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-  for _ in 1 2 3 4 5; do
-    port=$(free_port)
+  for attempt in 1 2 3 4 5; do
+    # Keep the port of an earlier start so that an exported DSN stays valid.
+    if [ "$attempt" -eq 1 ] && [ -f "$dir/port" ] && ! port_in_use "$(cat "$dir/port")"; then
+      port=$(cat "$dir/port")
+    else
+      port=$(free_port)
+    fi
     if as_user "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
       -o "$server_options -p $port" start >/dev/null; then
       started=1

@@ -247,7 +247,8 @@ absl::Status ErrorStatus(PGconn* conn, const PGresult* result, absl::string_view
   if (state_class == "23") {
     return absl::FailedPreconditionError(absl::StrCat(what, ": PostgreSQL: ", message));
   }
-  if (state_class == "22") {
+  if (state_class == "22" || state_class == "54") {
+    // Bad data, or a value too large (such as an index entry over the B-tree limit).
     return absl::InvalidArgumentError(absl::StrCat(what, ": PostgreSQL: ", message));
   }
   if (sqlstate == "XX001" || sqlstate == "XX002") {

@@ -2,9 +2,9 @@
 // other replicas through LISTEN/NOTIFY on one channel.
 //
 // Example:
+//   // The DSN comes from a mounted Kubernetes Secret.
 //   absl::StatusOr<std::string> dsn =
-//       signet::server::ReadDsnFile("/var/run/secrets/signet/postgres-dsn");  // a Kubernetes
-//       Secret
+//       signet::server::ReadDsnFile("/var/run/secrets/signet/postgres-dsn");
 //   if (!dsn.ok()) return dsn.status();
 //   absl::StatusOr<std::unique_ptr<signet::server::Store>> store =
 //       signet::server::OpenPostgresStore(*dsn);  // applies schema migrations
@@ -14,7 +14,8 @@
 //   });
 //   absl::StatusOr<signet::server::StoreSnapshot> snapshot = (*store)->Load();
 //
-// Set the listener before the first Load() so that no change falls between the two.
+// Set the listener before the first Load() so that no change falls between the two. UpdateKeys runs
+// `decide` while holding the store's connection: `decide` must not call the store.
 //
 // Notifications: every replica, this one included, hears every change (a process cannot tell its
 // own NOTIFY from another's without extra state, and applying a change twice is harmless: key

@@ -1,0 +1,762 @@
+// The PostgreSQL store against a real server. Every test gets a database of its own, created from
+// SIGNET_TEST_POSTGRES_DSN and dropped afterwards.
+#include "server/store/postgres_store.h"
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace signet::server {
+
+// gtest prints records through these (found by ADL): the sealed private key as its size only.
+void PrintTo(const KeyRecord& r, std::ostream* os) {
+  *os << "{kid=" << r.kid << " algorithm=" << static_cast<int>(r.algorithm)
+      << " state=" << static_cast<int>(r.state) << " created_at=" << r.created_at
+      << " activated_at=" << r.activated_at << " retired_at=" << r.retired_at
+      << " revoked_at=" << r.revoked_at << " revoke_reason=\"" << r.revoke_reason
+      << "\" public_jwk=" << r.public_jwk << " sealed_private=<" << r.sealed_private.size()
+      << " bytes>}";
+}
+void PrintTo(const TokenRevocationRecord& r, std::ostream* os) {
+  *os << "{token_id=" << r.token_id << " expires_at=" << r.expires_at << "}";
+}
+void PrintTo(const SubjectRevocationRecord& r, std::ostream* os) {
+  *os << "{subject=" << r.subject << " not_before=" << r.not_before
+      << " expires_at=" << r.expires_at << "}";
+}
+void PrintTo(const StoreChange& c, std::ostream* os) {
+  *os << "{kind=" << static_cast<int>(c.kind);
+  if (c.token.has_value()) PrintTo(*c.token, os);
+  if (c.subject.has_value()) PrintTo(*c.subject, os);
+  *os << "}";
+}
+
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::FieldsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::Optional;
+
+constexpr char kSkipMessage[] =
+    "SIGNET_TEST_POSTGRES_DSN is not set: run scripts/test.sh, or start a server with "
+    "`scripts/postgres-test-instance.sh start DIR` and `source DIR/env`";
+
+// How long a notification may take to arrive before the test fails.
+constexpr absl::Duration kDeliveryDeadline = absl::Seconds(5);
+
+absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1700000000 + seconds); }
+
+struct ConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+
+// Runs administrative SQL (test code only; the store under test never builds SQL from values).
+// Returns the first column of the first row as text, "" when there is none, or "ERROR: ...".
+std::string Sql(PGconn* conn, const std::string& sql) {
+  PGresult* result = PQexec(conn, sql.c_str());
+  std::string out;
+  const ExecStatusType status = PQresultStatus(result);
+  if (status == PGRES_TUPLES_OK) {
+    if (PQntuples(result) > 0 && !PQgetisnull(result, 0, 0)) out = PQgetvalue(result, 0, 0);
+  } else if (status != PGRES_COMMAND_OK) {
+    out = absl::StrCat("ERROR: ", PQresultErrorMessage(result));
+  }
+  PQclear(result);
+  return out;
+}
+
+// `dsn` with its database replaced by `database`.
+std::string WithDatabase(const std::string& dsn, const std::string& database) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  std::string out;
+  for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || std::string(o->keyword) == "dbname") continue;
+    std::string value;
+    for (const char* c = o->val; *c != '\0'; ++c) {
+      if (*c == '\'' || *c == '\\') value.push_back('\\');
+      value.push_back(*c);
+    }
+    absl::StrAppend(&out, o->keyword, "='", value, "' ");
+  }
+  PQconninfoFree(options);
+  return absl::StrCat(out, "dbname='", database, "'");
+}
+
+PostgresStoreOptions TestOptions() {
+  PostgresStoreOptions options;
+  options.connect_timeout = absl::Seconds(5);
+  options.reconnect_min_backoff = absl::Milliseconds(20);
+  options.reconnect_max_backoff = absl::Milliseconds(200);
+  options.listener_poll_interval = absl::Milliseconds(200);
+  return options;
+}
+
+KeyRecord Key(const std::string& kid, KeyState state, Algorithm algorithm = Algorithm::kEdDSA) {
+  KeyRecord key;
+  key.kid = kid;
+  key.algorithm = algorithm;
+  key.state = state;
+  key.created_at = T(1);
+  if (state == KeyState::kActive) key.activated_at = T(2);
+  key.public_jwk =
+      R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
+  key.sealed_private = std::string("\x01\x00\xffsealed", 9);
+  return key;
+}
+
+Store::KeyDecision Write(std::vector<KeyRecord> upserts, std::vector<std::string> deletes = {}) {
+  return [upserts, deletes](const std::vector<KeyRecord>&) -> absl::StatusOr<KeyChanges> {
+    return KeyChanges{upserts, deletes};
+  };
+}
+
+std::vector<std::string> Kids(const std::vector<KeyRecord>& keys) {
+  std::vector<std::string> kids;
+  for (const KeyRecord& key : keys) kids.push_back(key.kid);
+  return kids;
+}
+
+// Collects what a store's listener hears; waits on a condition variable.
+class ChangeRecorder {
+ public:
+  std::function<void(const StoreChange&)> Listener() {
+    return [this](const StoreChange& change) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        changes_.push_back(change);
+      }
+      cv_.notify_all();
+    };
+  }
+
+  // The first change not yet taken for which `match` holds, after dropping every change before it;
+  // nullopt when none arrives within kDeliveryDeadline.
+  std::optional<StoreChange> Take(const std::function<bool(const StoreChange&)>& match) {
+    std::unique_lock<std::mutex> lock(mu_);
+    std::optional<StoreChange> found;
+    cv_.wait_for(lock, absl::ToChronoMilliseconds(kDeliveryDeadline), [&] {
+      while (next_ < changes_.size()) {
+        const StoreChange& change = changes_[next_++];
+        if (match(change)) {
+          found = change;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  std::optional<StoreChange> TakeKind(StoreChange::Kind kind) {
+    return Take([kind](const StoreChange& c) { return c.kind == kind; });
+  }
+
+  // The next change, whatever it is.
+  std::optional<StoreChange> Next() {
+    return Take([](const StoreChange&) { return true; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<StoreChange> changes_;
+  size_t next_ = 0;
+};
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* env = std::getenv("SIGNET_TEST_POSTGRES_DSN");
+    if (env == nullptr || *env == '\0') GTEST_SKIP() << kSkipMessage;
+    admin_.reset(PQconnectdb(env));
+    ASSERT_EQ(PQstatus(admin_.get()), CONNECTION_OK) << PQerrorMessage(admin_.get());
+    std::random_device random;
+    database_ = absl::StrCat("signet_t_", absl::Hex(random(), absl::kZeroPad8),
+                             absl::Hex(random(), absl::kZeroPad8));
+    ASSERT_EQ(Sql(admin_.get(), "CREATE DATABASE " + database_), "");
+    dsn_ = WithDatabase(env, database_);
+  }
+
+  void TearDown() override {
+    if (database_.empty()) return;
+    EXPECT_EQ(Sql(admin_.get(), "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)"), "");
+  }
+
+  absl::StatusOr<std::unique_ptr<Store>> Open() { return OpenPostgresStore(dsn_, TestOptions()); }
+
+  // SQL on this test's database.
+  std::string TestDbSql(const std::string& sql) {
+    Conn conn(PQconnectdb(dsn_.c_str()));
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+      return absl::StrCat("ERROR: ", PQerrorMessage(conn.get()));
+    }
+    return Sql(conn.get(), sql);
+  }
+
+  // Ends every client connection to this test's database (the stores' and their listeners') and
+  // waits until the backends are gone. Returns how many there were.
+  std::string TerminateConnections() {
+    // Client backends only: an autovacuum worker may visit the database at any time.
+    return Sql(admin_.get(), absl::StrCat("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                                          "pg_stat_activity WHERE backend_type = 'client backend' "
+                                          "AND datname = '",
+                                          database_, "' AND pid <> pg_backend_pid()"));
+  }
+
+  Conn admin_;
+  std::string database_;
+  std::string dsn_;
+};
+
+#define ASSERT_OPEN(var)                               \
+  absl::StatusOr<std::unique_ptr<Store>> var = Open(); \
+  ASSERT_TRUE(var.ok()) << var.status()
+
+// --- Opening -------------------------------------------------------------------------------------
+
+TEST(PostgresStoreOpenTest, UnreachableServerIsUnavailableAndTheMessageOmitsThePassword) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(
+      "host=127.0.0.1 port=1 dbname=signet user=signet password=hunter2-secret connect_timeout=2");
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr("cannot connect to PostgreSQL"));
+  EXPECT_THAT(store.status().message(), Not(HasSubstr("hunter2")));
+}
+
+TEST(PostgresStoreOpenTest, MalformedDsnIsInvalidArgumentAndTheMessageOmitsIt) {
+  for (const std::string dsn : {"host=localhost password='hunter2-secret",
+                                "postgresql://signet:hunter2-secret@localhost/db?sslmode"}) {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(dsn);
+    ASSERT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument) << store.status();
+    EXPECT_THAT(store.status().message(), Not(HasSubstr("hunter2")));
+  }
+}
+
+TEST(PostgresStoreOpenTest, BadOptionsAreInvalidArgument) {
+  PostgresStoreOptions empty_channel;
+  empty_channel.channel = "";
+  EXPECT_EQ(OpenPostgresStore("host=127.0.0.1 port=1", empty_channel).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  PostgresStoreOptions long_channel;
+  long_channel.channel = std::string(64, 'c');
+  EXPECT_EQ(OpenPostgresStore("host=127.0.0.1 port=1", long_channel).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  PostgresStoreOptions inverted_backoff;
+  inverted_backoff.reconnect_min_backoff = absl::Seconds(2);
+  inverted_backoff.reconnect_max_backoff = absl::Seconds(1);
+  EXPECT_EQ(OpenPostgresStore("host=127.0.0.1 port=1", inverted_backoff).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PostgresStoreTest, OpenAppliesEachMigrationOnce) {
+  { ASSERT_OPEN(first); }
+  ASSERT_OPEN(second);
+  EXPECT_EQ(TestDbSql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+            "1");
+}
+
+TEST_F(PostgresStoreTest, FourReplicasOpeningAtOnceAllSucceedAndMigrateOnce) {
+  std::vector<absl::Status> statuses(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([this, i, &statuses] { statuses[i] = Open().status(); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& status : statuses) EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(TestDbSql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+            "1");
+  EXPECT_EQ(TestDbSql("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                      "'keys_one_active_per_algorithm'"),
+            "1");
+}
+
+TEST_F(PostgresStoreTest, SchemaNewerThanThisBinaryIsFailedPrecondition) {
+  { ASSERT_OPEN(store); }
+  ASSERT_EQ(TestDbSql("INSERT INTO schema_version (version) VALUES (999)"), "");
+  absl::StatusOr<std::unique_ptr<Store>> store = Open();
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr("999"));
+}
+
+// --- Keys ----------------------------------------------------------------------------------------
+
+TEST_F(PostgresStoreTest, UpdateKeysSeesTheCurrentKeysAndReturnsThemAfterCommit) {
+  ASSERT_OPEN(store);
+  absl::StatusOr<std::vector<KeyRecord>> first =
+      (*store)->UpdateKeys(Write({Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(*first, ElementsAre(Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)));
+
+  KeyRecord retired = Key("k1", KeyState::kRetired);
+  retired.retired_at = T(10);
+  std::vector<KeyRecord> seen;
+  absl::StatusOr<std::vector<KeyRecord>> second = (*store)->UpdateKeys(
+      [&](const std::vector<KeyRecord>& current) -> absl::StatusOr<KeyChanges> {
+        seen = current;
+        return KeyChanges{{retired, Key("k3", KeyState::kActive)}, {"k2"}};
+      });
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(seen, ElementsAre(Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)));
+  EXPECT_THAT(*second, ElementsAre(retired, Key("k3", KeyState::kActive)));
+  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(*loaded, ElementsAre(retired, Key("k3", KeyState::kActive)));
+}
+
+TEST_F(PostgresStoreTest, KeyRecordsRoundTripEveryField) {
+  ASSERT_OPEN(store);
+  KeyRecord key = Key("es-1", KeyState::kRevoked, Algorithm::kES256);
+  key.created_at = T(1) + absl::Microseconds(123);
+  key.activated_at = T(2) + absl::Microseconds(1);
+  key.retired_at = T(3);
+  key.revoked_at = absl::InfiniteFuture();
+  key.revoke_reason = "compromised: laptop stolen";
+  key.public_jwk = R"({"kty":"EC","crv":"P-256","x":"a","y":"b"})";
+  key.sealed_private = std::string("\x00\x01\x02\xfe\xff\x00", 6);
+  KeyRecord hmac = Key("hs-1", KeyState::kPending, Algorithm::kHS256);
+  hmac.created_at = absl::InfinitePast();
+  hmac.public_jwk = "";
+  ASSERT_TRUE((*store)->UpdateKeys(Write({key, hmac})).ok());
+
+  absl::StatusOr<std::unique_ptr<Store>> other = Open();
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<std::vector<KeyRecord>> loaded = (*other)->LoadKeys();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(*loaded, ElementsAre(key, hmac));
+  // "Never" is NULL in SQL.
+  EXPECT_EQ(TestDbSql("SELECT count(*) FROM keys WHERE kid = 'hs-1' AND created_at IS NULL AND "
+                      "activated_at IS NULL AND retired_at IS NULL AND revoked_at IS NULL"),
+            "1");
+}
+
+TEST_F(PostgresStoreTest, UpdateKeysWritesNothingWhenDecideFails) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
+  absl::StatusOr<std::vector<KeyRecord>> result =
+      (*store)->UpdateKeys([](const std::vector<KeyRecord>&) -> absl::StatusOr<KeyChanges> {
+        return absl::FailedPreconditionError("no key to rotate");
+      });
+  EXPECT_EQ(result.status(), absl::FailedPreconditionError("no key to rotate"));
+  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(*loaded, ElementsAre(Key("k1", KeyState::kActive)));
+}
+
+TEST_F(PostgresStoreTest, UpdateKeysRefusesAKidBothUpsertedAndDeleted) {
+  ASSERT_OPEN(store);
+  absl::StatusOr<std::vector<KeyRecord>> result = (*store)->UpdateKeys(
+      Write({Key("k1", KeyState::kPending), Key("k2", KeyState::kPending)}, {"k2"}));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(*loaded, ElementsAre());
+}
+
+TEST_F(PostgresStoreTest, EmptyDecisionLeavesTheKeysAsTheyAre) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
+  absl::StatusOr<std::vector<KeyRecord>> result = (*store)->UpdateKeys(Write({}));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(*result, ElementsAre(Key("k1", KeyState::kActive)));
+}
+
+TEST_F(PostgresStoreTest, SecondActiveKeyForOneAlgorithmIsAborted) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("ed-1", KeyState::kActive)})).ok());
+
+  absl::StatusOr<std::vector<KeyRecord>> second =
+      (*store)->UpdateKeys(Write({Key("ed-2", KeyState::kActive)}));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted) << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr("ACTIVE"));
+
+  // Another algorithm may have its own ACTIVE key.
+  absl::StatusOr<std::vector<KeyRecord>> es =
+      (*store)->UpdateKeys(Write({Key("es-1", KeyState::kActive, Algorithm::kES256)}));
+  ASSERT_TRUE(es.ok()) << es.status();
+  EXPECT_THAT(Kids(*es), ElementsAre("ed-1", "es-1"));
+}
+
+TEST_F(PostgresStoreTest, DemotingAndPromotingInOneDecisionSucceedsInAnyOrder) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("ed-1", KeyState::kActive)})).ok());
+  // The new ACTIVE key comes first in the list; the store writes the demotion first.
+  absl::StatusOr<std::vector<KeyRecord>> rotated = (*store)->UpdateKeys(
+      Write({Key("ed-2", KeyState::kActive), Key("ed-1", KeyState::kRetired)}));
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_THAT(*rotated,
+              ElementsAre(Key("ed-1", KeyState::kRetired), Key("ed-2", KeyState::kActive)));
+}
+
+TEST_F(PostgresStoreTest, ConcurrentRotationsFromTwoReplicasLeaveExactlyOneActiveKey) {
+  ASSERT_OPEN(replica_a);
+  ASSERT_OPEN(replica_b);
+  ASSERT_TRUE((*replica_a)->UpdateKeys(Write({Key("k-seed", KeyState::kActive)})).ok());
+
+  constexpr int kRotations = 20;
+  std::atomic<int> decisions_without_one_active{0};
+  std::vector<absl::StatusOr<std::vector<KeyRecord>>> results(kRotations);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRotations; ++i) {
+    Store* store = (i % 2 == 0 ? replica_a : replica_b)->get();
+    threads.emplace_back([i, store, &results, &decisions_without_one_active] {
+      results[i] = store->UpdateKeys(
+          [i, &decisions_without_one_active](
+              const std::vector<KeyRecord>& current) -> absl::StatusOr<KeyChanges> {
+            KeyChanges changes;
+            int active = 0;
+            for (const KeyRecord& key : current) {
+              if (key.state != KeyState::kActive) continue;
+              ++active;
+              KeyRecord demoted = key;
+              demoted.state = KeyState::kRetired;
+              demoted.retired_at = T(100 + i);
+              changes.upserts.push_back(demoted);
+            }
+            if (active != 1) ++decisions_without_one_active;
+            changes.upserts.push_back(Key(absl::StrCat("k-", i), KeyState::kActive));
+            return changes;
+          });
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  for (int i = 0; i < kRotations; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    // Each rotation, right after its commit, saw its own key as the one ACTIVE key.
+    std::vector<std::string> active;
+    for (const KeyRecord& key : *results[i]) {
+      if (key.state == KeyState::kActive) active.push_back(key.kid);
+    }
+    EXPECT_THAT(active, ElementsAre(absl::StrCat("k-", i)));
+  }
+  EXPECT_EQ(decisions_without_one_active.load(), 0);
+  absl::StatusOr<std::vector<KeyRecord>> keys = (*replica_b)->LoadKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  int active = 0;
+  int retired = 0;
+  for (const KeyRecord& key : *keys) {
+    active += key.state == KeyState::kActive;
+    retired += key.state == KeyState::kRetired;
+  }
+  EXPECT_EQ(keys->size(), kRotations + 1u);
+  EXPECT_EQ(active, 1);
+  EXPECT_EQ(retired, kRotations);
+}
+
+// --- Revocations ---------------------------------------------------------------------------------
+
+TEST_F(PostgresStoreTest, TokenRevocationKeepsTheLaterExpiry) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(50)}).ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-2", T(70)}).ok());
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations,
+              ElementsAre(FieldsAre("jti-1", T(100)), FieldsAre("jti-2", T(70))));
+
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(200)}).ok());
+  snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations,
+              ElementsAre(FieldsAre("jti-1", T(200)), FieldsAre("jti-2", T(70))));
+}
+
+TEST_F(PostgresStoreTest, SubjectRevocationKeepsTheLaterNotBeforeAndTheLaterExpiry) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(10), T(100)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(5), T(200)}).ok());
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("alice", T(10), T(200))));
+
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(20), T(150)}).ok());
+  snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("alice", T(20), T(200))));
+}
+
+TEST_F(PostgresStoreTest, RevocationWithoutIdIsInvalidArgument) {
+  ASSERT_OPEN(store);
+  EXPECT_EQ((*store)->AddTokenRevocation({"", T(1)}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->AddSubjectRevocation({"", T(1), T(2)}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PostgresStoreTest, LoadReturnsKeysAndRevocationsSorted) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)
+                  ->UpdateKeys(Write({Key("b", KeyState::kPending), Key("a", KeyState::kActive)}))
+                  .ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"t2", T(20)}).ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"t1", T(10)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"s2", T(1), T(20)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"s1", T(2), T(10)}).ok());
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->keys,
+              ElementsAre(Key("a", KeyState::kActive), Key("b", KeyState::kPending)));
+  EXPECT_THAT(snapshot->token_revocations,
+              ElementsAre(FieldsAre("t1", T(10)), FieldsAre("t2", T(20))));
+  EXPECT_THAT(snapshot->subject_revocations,
+              ElementsAre(FieldsAre("s1", T(2), T(10)), FieldsAre("s2", T(1), T(20))));
+}
+
+TEST_F(PostgresStoreTest, PruneDeletesRevocationsThatExpireAtOrBeforeNow) {
+  ASSERT_OPEN(store);
+  ASSERT_TRUE((*store)->AddTokenRevocation({"t-100", T(100)}).ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"t-200", T(200)}).ok());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"t-300", T(300)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-100", T(1), T(100)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-200", T(1), T(200)}).ok());
+  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-201", T(1), T(201)}).ok());
+
+  ASSERT_TRUE((*store)->PruneRevocations(T(200)).ok());
+
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre("t-300", T(300))));
+  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("s-201", T(1), T(201))));
+}
+
+// --- Notifications -------------------------------------------------------------------------------
+
+TEST_F(PostgresStoreTest, AnotherReplicaHearsAKeyChange) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  ASSERT_OPEN(reader);
+  (*reader)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*writer)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+  EXPECT_EQ(change->kind, StoreChange::Kind::kKeys);
+  EXPECT_FALSE(change->token.has_value());
+  EXPECT_FALSE(change->subject.has_value());
+}
+
+TEST_F(PostgresStoreTest, AnotherReplicaHearsATokenRevocationWithItsRecord) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  ASSERT_OPEN(reader);
+  (*reader)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-1", T(100) + absl::Microseconds(7)}).ok());
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+  EXPECT_EQ(change->kind, StoreChange::Kind::kTokenRevocation);
+  EXPECT_THAT(change->token, Optional(FieldsAre("jti-1", T(100) + absl::Microseconds(7))));
+}
+
+TEST_F(PostgresStoreTest, AnotherReplicaHearsASubjectRevocationWithItsRecord) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  ASSERT_OPEN(reader);
+  (*reader)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*writer)->AddSubjectRevocation({"alice", T(10), T(100)}).ok());
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+  EXPECT_EQ(change->kind, StoreChange::Kind::kSubjectRevocation);
+  EXPECT_THAT(change->subject, Optional(FieldsAre("alice", T(10), T(100))));
+}
+
+TEST_F(PostgresStoreTest, RevocationNotificationCarriesTheRecordAsStored) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  ASSERT_OPEN(reader);
+  (*reader)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-1", T(200)}).ok());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  ASSERT_TRUE((*writer)->AddSubjectRevocation({"bob", T(20), T(100)}).ok());
+  ASSERT_TRUE((*writer)->AddSubjectRevocation({"bob", T(10), T(300)}).ok());
+
+  std::optional<StoreChange> first = heard.Next();
+  std::optional<StoreChange> second = heard.Next();
+  std::optional<StoreChange> third = heard.Next();
+  std::optional<StoreChange> fourth = heard.Next();
+  ASSERT_TRUE(first && second && third && fourth) << "missing notifications";
+  EXPECT_THAT(first->token, Optional(FieldsAre("jti-1", T(200))));
+  EXPECT_THAT(second->token, Optional(FieldsAre("jti-1", T(200))));
+  EXPECT_THAT(third->subject, Optional(FieldsAre("bob", T(20), T(100))));
+  EXPECT_THAT(fourth->subject, Optional(FieldsAre("bob", T(20), T(300))));
+}
+
+TEST_F(PostgresStoreTest, RevocationTooLargeForANotificationIsReportedAsUnknown) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  ASSERT_OPEN(reader);
+  (*reader)->SetChangeListener(heard.Listener());
+  // Compressible, so the primary key index accepts it; far over the 8000-byte NOTIFY limit.
+  const std::string long_id(9000, 'j');
+  ASSERT_TRUE((*writer)->AddTokenRevocation({long_id, T(100)}).ok());
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+  EXPECT_EQ(change->kind, StoreChange::Kind::kUnknown);
+  absl::StatusOr<StoreSnapshot> snapshot = (*reader)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre(long_id, T(100))));
+}
+
+TEST_F(PostgresStoreTest, AStoreHearsItsOwnChangesToo) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(store);
+  (*store)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+  EXPECT_THAT(change->token, Optional(FieldsAre("jti-1", T(100))));
+}
+
+TEST_F(PostgresStoreTest, MalformedOrUnknownNotificationsAreReportedAsUnknown) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(store);
+  (*store)->SetChangeListener(heard.Listener());
+  ASSERT_EQ(TestDbSql("SELECT pg_notify('signet_changes', 'not json'); "
+                      "SELECT pg_notify('signet_changes', '{\"kind\":\"token_revocation\"}'); "
+                      "SELECT pg_notify('signet_changes', '{\"kind\":\"subject_revocation\","
+                      "\"subject\":\"s\",\"not_before\":\"1\",\"expires_at\":2}'); "
+                      "SELECT pg_notify('signet_changes', '{\"kind\":\"keys-v9\"}'); "
+                      "SELECT pg_notify('signet_changes', '[1]'); "
+                      "SELECT pg_notify('signet_changes', ''); "
+                      "SELECT pg_notify('signet_changes', '{\"kind\":\"keys\"}')"),
+            "");
+  for (int i = 0; i < 6; ++i) {
+    std::optional<StoreChange> change = heard.Next();
+    ASSERT_TRUE(change.has_value()) << "notification " << i << " did not arrive";
+    EXPECT_EQ(change->kind, StoreChange::Kind::kUnknown) << "notification " << i;
+    EXPECT_FALSE(change->token.has_value());
+    EXPECT_FALSE(change->subject.has_value());
+  }
+  std::optional<StoreChange> keys = heard.Next();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(keys->kind, StoreChange::Kind::kKeys);
+}
+
+TEST_F(PostgresStoreTest, ListenersOnAnotherChannelHearNothingOfThisOne) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(writer);
+  PostgresStoreOptions options = TestOptions();
+  options.channel = "other_fleet";
+  absl::StatusOr<std::unique_ptr<Store>> reader = OpenPostgresStore(dsn_, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  (*reader)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  ASSERT_EQ(TestDbSql("SELECT pg_notify('other_fleet', '{\"kind\":\"keys\"}')"), "");
+  // Notifications arrive in commit order: the first one heard is the other channel's.
+  std::optional<StoreChange> change = heard.Next();
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->kind, StoreChange::Kind::kKeys);
+}
+
+// --- Lost connections ----------------------------------------------------------------------------
+
+TEST_F(PostgresStoreTest, TerminatedConnectionsAreReplacedAndTheListenerReportsUnknown) {
+  ChangeRecorder heard;
+  ASSERT_OPEN(store);
+  ASSERT_OPEN(writer);
+  (*store)->SetChangeListener(heard.Listener());
+  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
+  ASSERT_TRUE(heard.TakeKind(StoreChange::Kind::kKeys).has_value());
+
+  // The store's connection, its listener's and the writer's.
+  EXPECT_EQ(TerminateConnections(), "3");
+
+  // The listener reconnects and says it may have missed changes.
+  ASSERT_TRUE(heard.TakeKind(StoreChange::Kind::kUnknown).has_value())
+      << "the listener did not reconnect within " << kDeliveryDeadline;
+  // A read on the lost connection reconnects and retries.
+  absl::StatusOr<std::vector<KeyRecord>> keys = (*store)->LoadKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_THAT(Kids(*keys), ElementsAre("k1"));
+  // So does a key update whose connection was lost before anything was sent.
+  absl::StatusOr<std::vector<KeyRecord>> updated =
+      (*writer)->UpdateKeys(Write({Key("k2", KeyState::kPending)}));
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_THAT(Kids(*updated), ElementsAre("k1", "k2"));
+  // And the new listener connection hears changes again.
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-after", T(100)}).ok());
+  std::optional<StoreChange> change = heard.TakeKind(StoreChange::Kind::kTokenRevocation);
+  ASSERT_TRUE(change.has_value()) << "no notification after reconnecting";
+  EXPECT_THAT(change->token, Optional(FieldsAre("jti-after", T(100))));
+}
+
+TEST_F(PostgresStoreTest, UnreachableDatabaseIsUnavailableUntilItIsBack) {
+  dsn_ += " password='hunter2-secret'";  // trust authentication ignores it
+  ChangeRecorder heard;
+  ASSERT_OPEN(store);
+  (*store)->SetChangeListener(heard.Listener());
+
+  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
+  EXPECT_EQ(TerminateConnections(), "2");
+
+  absl::Status down = (*store)->AddTokenRevocation({"jti-1", T(100)});
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  EXPECT_THAT(down.message(), Not(HasSubstr("hunter2")));
+  absl::StatusOr<std::vector<KeyRecord>> keys = (*store)->LoadKeys();
+  EXPECT_EQ(keys.status().code(), absl::StatusCode::kUnavailable) << keys.status();
+
+  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
+  ASSERT_TRUE(heard.TakeKind(StoreChange::Kind::kUnknown).has_value())
+      << "the listener did not reconnect within " << kDeliveryDeadline;
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre("jti-1", T(100))));
+}
+
+// --- DSN files -----------------------------------------------------------------------------------
+
+std::string WriteTempFile(const std::string& name, const std::string& contents) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+  return path;
+}
+
+TEST(ReadDsnFileTest, StripsTrailingNewlines) {
+  absl::StatusOr<std::string> dsn =
+      ReadDsnFile(WriteTempFile("dsn-crlf", "host=db dbname=signet password=p\r\n\n"));
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  EXPECT_EQ(*dsn, "host=db dbname=signet password=p");
+}
+
+TEST(ReadDsnFileTest, KeepsAFileWithoutNewlineAsItIs) {
+  absl::StatusOr<std::string> dsn =
+      ReadDsnFile(WriteTempFile("dsn-plain", "postgresql://signet@db/signet"));
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  EXPECT_EQ(*dsn, "postgresql://signet@db/signet");
+}
+
+TEST(ReadDsnFileTest, MissingFileIsNotFound) {
+  absl::StatusOr<std::string> dsn = ReadDsnFile(::testing::TempDir() + "/no-such-dsn-file");
+  EXPECT_EQ(dsn.status().code(), absl::StatusCode::kNotFound) << dsn.status();
+}
+
+TEST(ReadDsnFileTest, EmptyFileIsInvalidArgument) {
+  absl::StatusOr<std::string> dsn = ReadDsnFile(WriteTempFile("dsn-empty", "\n"));
+  EXPECT_EQ(dsn.status().code(), absl::StatusCode::kInvalidArgument) << dsn.status();
+}
+
+}  // namespace
+}  // namespace signet::server
