@@ -98,8 +98,8 @@ TEST(ServerProcess, KillNineRightAfterRevocationsLosesNothing) {
 TEST(ServerProcess, LocalModeMakesAPrivateKekAndSaysSo) {
   testing::TempDir dir;
   std::string data = dir.path() + "/data";
-  auto proc = testing::ServerProcess::Start({"--data_dir=" + data, "--http_listen="},
-                                            dir.path() + "/log");
+  auto proc =
+      testing::ServerProcess::Start({"--data_dir=" + data, "--http_listen="}, dir.path() + "/log");
   ASSERT_NE(proc->port(), 0);
   struct stat st;
   ASSERT_EQ(stat((data + "/kek").c_str(), &st), 0);
@@ -124,8 +124,7 @@ TEST(ServerProcess, WrongKekIsAClearStartUpError) {
   }
   std::string out;
   int code = testing::RunServerOnce(
-      {"--data_dir=" + data, "--kek_file=" + kek2, "--http_listen=", "--listen=127.0.0.1:0"},
-      &out);
+      {"--data_dir=" + data, "--kek_file=" + kek2, "--http_listen=", "--listen=127.0.0.1:0"}, &out);
   EXPECT_NE(code, 0);
   EXPECT_THAT(out, HasSubstr("start_failed"));
   EXPECT_THAT(out, HasSubstr("key-encryption key"));

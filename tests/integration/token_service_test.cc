@@ -4,8 +4,10 @@
 #include <string>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/keys/signing_key.h"
@@ -90,7 +92,8 @@ class TokenServiceTest : public ::testing::Test {
   }
 
   std::string KidInState(v1::KeyState state) {
-    for (const v1::Key& k : Keys().keys()) {
+    v1::ListKeysResponse keys = Keys();
+    for (const v1::Key& k : keys.keys()) {
       if (k.state() == state) return k.key_id();
     }
     return "";
@@ -173,8 +176,7 @@ TEST_F(TokenServiceTest, BadIssueRequestsAreInvalidArgumentAndChangeNothing) {
        },
        "at most 16"},
       {"registered claim",
-       [](auto* r) { (*r->mutable_claims()->mutable_fields())["exp"].set_number_value(1); },
-       "exp"},
+       [](auto* r) { (*r->mutable_claims()->mutable_fields())["exp"].set_number_value(1); }, "exp"},
       {"oversized claims",
        [](auto* r) {
          (*r->mutable_claims()->mutable_fields())["blob"].set_string_value(std::string(5000, 'x'));
@@ -354,7 +356,8 @@ TEST_F(TokenServiceTest, RotationWaitsForPublishAheadThenKeepsOldTokensValid) {
   // The retired key verifies until its last token expires, then leaves the store.
   clock_.Advance(absl::Hours(24) + absl::Seconds(31));
   ASSERT_TRUE(server_->key_ring()->Maintain().ok());
-  for (const v1::Key& k : Keys().keys()) EXPECT_NE(k.key_id(), old_active);
+  v1::ListKeysResponse after = Keys();
+  for (const v1::Key& k : after.keys()) EXPECT_NE(k.key_id(), old_active);
 }
 
 TEST_F(TokenServiceTest, ImmediateRotationSkipsPublishAhead) {
@@ -433,9 +436,11 @@ TEST_F(TokenServiceTest, ListKeysHidesRevokedUnlessAsked) {
   v1::RevokeKeyResponse resp;
   grpc::ClientContext ctx;
   ASSERT_TRUE(stub_->RevokeKey(&ctx, req, &resp).ok());
-  for (const v1::Key& k : Keys(false).keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
+  v1::ListKeysResponse listed = Keys(false);
+  for (const v1::Key& k : listed.keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
   bool seen = false;
-  for (const v1::Key& k : Keys(true).keys()) seen |= k.key_id() == active;
+  v1::ListKeysResponse all = Keys(true);
+  for (const v1::Key& k : all.keys()) seen |= k.key_id() == active;
   EXPECT_TRUE(seen);
 }
 
@@ -502,16 +507,16 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
 
 TEST_F(TokenServiceTest, HealthIsServing) {
   grpc::ClientContext ctx;
-  grpc::ByteBuffer unused;
   auto channel = testing::NewChannel(server_->port());
   // grpc.health.v1.Health/Check with an empty request ("" = the whole server).
   grpc::GenericStub generic(channel);
-  grpc::ByteBuffer request;
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);
   grpc::ByteBuffer response;
   grpc::Status status;
   absl::Notification done;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status s) {
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status s) {
                       status = s;
                       done.Notify();
                     });
