@@ -1,0 +1,158 @@
+// A Validator that checks tokens offline against signet's public keys and revocations, kept
+// current by a WatchKeys stream.
+//
+// Example:
+//   signet::LocalValidator::Options options;
+//   options.channel = *signet::MakeChannel(channel_options);
+//   options.issuer = "signet";
+//   options.fallback = signet::RemoteValidator::Create(client);  // for HS256 tokens (optional)
+//   absl::StatusOr<std::unique_ptr<signet::LocalValidator>> validator =
+//       signet::LocalValidator::Create(std::move(options));     // waits for the first state
+//   if (!validator.ok()) return validator.status();
+//   absl::StatusOr<signet::Validation> v = (*validator)->Validate(token, "orders");
+//   if (!v.ok()) return FailClosed(v.status());   // keys stale past the bound, HS256 without
+//                                                  // a fallback
+//
+// How it stays current: Create opens WatchKeys and waits for its first message, the whole state
+// (keys, revoked keys, token and subject revocations); every later message is applied as it
+// arrives. Validation never blocks on the stream: it reads an immutable state that the stream
+// thread replaces atomically. When the stream breaks it is reopened with exponential backoff and
+// jitter, and the new stream's first message replaces everything. A token whose kid is unknown
+// causes one GetJwks refetch (at most one per refetch_interval) and is judged again. If the stream
+// has been down longer than stale_after, Validate fails closed with UNAVAILABLE (or asks the
+// fallback, with fallback_when_stale).
+//
+// Why Create waits for WatchKeys rather than GetJwks: GetJwks carries no revocations, and a
+// validator that started from it alone would accept revoked tokens until the stream caught up.
+#ifndef SIGNET_LOCAL_VALIDATOR_H_
+#define SIGNET_LOCAL_VALIDATOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "signet/client.h"
+#include "signet/clock.h"
+#include "signet/token_verifier.h"
+#include "signet/validator.h"
+
+namespace signet {
+
+struct LocalValidatorOptions {
+  // Required. A channel to signet-server (e.g. from MakeChannel).
+  std::shared_ptr<grpc::Channel> channel;
+  // Credentials for GetJwks and WatchKeys (the validator role), if the server wants a token.
+  std::shared_ptr<grpc::CallCredentials> call_credentials;
+  // The iss every token must carry (signet-server's --issuer).
+  std::string issuer = "signet";
+  // Clock skew tolerated on exp, nbf and iat (0 to 5 minutes).
+  absl::Duration leeway = absl::Seconds(30);
+  size_t max_token_bytes = 8 * 1024;
+  // Fail closed once the stream has been down this long.
+  absl::Duration stale_after = absl::Seconds(60);
+  // Optional (typically a RemoteValidator): judges HS256 tokens, which cannot be checked offline,
+  // and, with fallback_when_stale, every token while the keys are stale.
+  std::shared_ptr<Validator> fallback;
+  bool fallback_when_stale = false;
+  // Must outlive the validator. Decides token times, staleness and the refetch rate.
+  const Clock* clock = &Clock::Real();
+  // How long Create waits for the first state.
+  absl::Duration initial_timeout = absl::Seconds(10);
+  // At most one GetJwks refetch for unknown kids per interval, each with this deadline.
+  absl::Duration refetch_interval = absl::Seconds(1);
+  absl::Duration refetch_timeout = absl::Seconds(2);
+  // Stream reconnects: the first waits about initial_backoff, each next one twice as long up to
+  // max_backoff (real time, with jitter).
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+// Thread-safe. Validate never takes a lock unless the token's kid is unknown.
+class LocalValidator final : public Validator {
+ public:
+  using Options = LocalValidatorOptions;
+
+  struct Stats {
+    uint64_t stream_connects = 0;  // streams that delivered their first message
+    uint64_t snapshots = 0;        // full states applied
+    uint64_t deltas = 0;           // changes applied
+    uint64_t refetches = 0;        // GetJwks calls made for unknown kids
+    uint64_t stream_failures = 0;  // streams that failed to open, broke, or sent bad data
+    bool stream_up = false;        // a stream is open and has delivered its full state
+    uint64_t version = 0;          // the server state version last applied
+  };
+
+  // InvalidArgument for bad options. Otherwise waits up to initial_timeout for the first full
+  // state: the stream's error if it is refused for good (UNAUTHENTICATED, PERMISSION_DENIED,
+  // UNIMPLEMENTED...), the last stream error or DEADLINE_EXCEEDED if the time runs out, or the
+  // error in the server's data (e.g. a JWK Set that does not parse).
+  static absl::StatusOr<std::unique_ptr<LocalValidator>> Create(LocalValidatorOptions options);
+
+  // Cancels the stream and joins its thread.
+  ~LocalValidator() override;
+
+  // Errors: UNAVAILABLE when the keys are stale (and no fallback is used for that);
+  // FAILED_PRECONDITION("HS256 tokens need a remote validator") for an HS256 token without a
+  // fallback; the fallback's own errors.
+  absl::StatusOr<Validation> Validate(std::string_view token,
+                                      std::string_view audience = {}) override;
+
+  Stats stats() const;
+
+  // True once the applied state version is >= `version` (a full state from a restarted server may
+  // bring it lower again); false if `timeout` passes first. For tests and operational checks.
+  bool WaitForVersion(uint64_t version, absl::Duration timeout);
+
+ private:
+  struct State;
+  explicit LocalValidator(LocalValidatorOptions options, TokenVerifier verifier);
+
+  void StreamLoop();
+  // Applies one stream message. An error means the server sent data this client cannot use.
+  absl::Status Apply(const v1::WatchKeysResponse& message, bool* first_on_stream);
+  absl::StatusOr<Validation> Judge(std::string_view token, std::string_view audience,
+                                   const State& state, absl::Time now);
+  // Refetches the JWK Set for an unknown kid; true when the caller should judge again.
+  bool RefetchFor(std::string_view kid, absl::Time now);
+  void MarkDown(absl::Time now);
+
+  const LocalValidatorOptions options_;
+  const TokenVerifier verifier_;
+  std::unique_ptr<Client> client_;          // WatchKeys (no deadline)
+  std::unique_ptr<Client> refetch_client_;  // GetJwks (refetch_timeout deadline)
+
+  // Read with std::atomic_load, replaced with std::atomic_store under write_mu_.
+  std::shared_ptr<const State> state_;
+  absl::Mutex write_mu_;
+  // Unix nanoseconds since the stream has been down, or kStreamUp.
+  std::atomic<int64_t> down_since_;
+
+  absl::Mutex refetch_mu_;
+  absl::Time last_refetch_ ABSL_GUARDED_BY(refetch_mu_) = absl::InfinitePast();
+
+  mutable absl::Mutex mu_;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool have_state_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status fatal_ ABSL_GUARDED_BY(mu_);       // Set when the stream is refused for good.
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // The last stream error.
+  absl::Time last_prune_ ABSL_GUARDED_BY(write_mu_) = absl::InfinitePast();
+
+  WatchCancellation cancellation_;
+  std::thread stream_thread_;
+};
+
+}  // namespace signet
+
+#endif  // SIGNET_LOCAL_VALIDATOR_H_
