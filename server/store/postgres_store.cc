@@ -191,11 +191,22 @@ struct ConnectSettings {
 absl::StatusOr<ConnPtr> Connect(const ConnectSettings& settings) {
   // Settings listed before "dbname" are defaults: the DSN, expanded in its place, overrides them.
   const std::string timeout = std::to_string(settings.connect_timeout_seconds);
-  const char* const keywords[] = {
-      "connect_timeout",     "fallback_application_name", "keepalives", "keepalives_idle",
-      "keepalives_interval", "keepalives_count",          "dbname",     nullptr};
-  const char* const values[] = {timeout.c_str(),      "signet", "1", "30", "10", "3",
-                                settings.dsn.c_str(), nullptr};
+  // Data sent to a server that stopped acknowledging it (a host gone from the network) fails the
+  // connection after this long instead of after minutes of TCP retransmissions, so that a call
+  // holding the store's connection does not hang; keepalives cover an idle connection.
+  const std::string user_timeout_ms = std::to_string(settings.connect_timeout_seconds * 1000);
+  const char* const keywords[] = {"connect_timeout",
+                                  "fallback_application_name",
+                                  "keepalives",
+                                  "keepalives_idle",
+                                  "keepalives_interval",
+                                  "keepalives_count",
+                                  "tcp_user_timeout",
+                                  "dbname",
+                                  nullptr};
+  const char* const values[] = {
+      timeout.c_str(),      "signet", "1", "30", "10", "3", user_timeout_ms.c_str(),
+      settings.dsn.c_str(), nullptr};
   ConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
     return absl::UnavailableError(
@@ -760,9 +771,12 @@ class PostgresStore final : public Store {
   }
 
   void SetChangeListener(std::function<void(const StoreChange&)> listener) override {
+    // Deliver() calls the listener under this lock: once it is taken, no call of the previous
+    // listener is in progress, and none starts after it is replaced.
     absl::MutexLock lock(&listener_mu_);
     listener_ = std::move(listener);
-    if (listener_thread_.joinable()) return;
+    // Nothing to deliver to (such as a listener cleared before it was ever set): no connection.
+    if (listener_thread_.joinable() || !listener_) return;
     // LISTEN before returning, so that every change committed after this call is heard. When this
     // first attempt fails, the thread retries and reports kUnknown once it is connected.
     absl::StatusOr<ConnPtr> conn = ConnectAndListen();
@@ -838,13 +852,22 @@ class PostgresStore final : public Store {
 
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+      if (options_.clock->Now() < retry_connect_after_) {
+        return absl::UnavailableError(absl::StrCat(
+            "PostgreSQL is unreachable (the last connection attempt failed less than ",
+            absl::FormatDuration(options_.reconnect_fail_fast), " ago): ", last_connect_error_));
+      }
       PQreset(conn_.get());
       if (PQstatus(conn_.get()) != CONNECTION_OK) {
         broken_ = true;
+        last_connect_error_ = ConnectionError(conn_.get());
+        // From the end of the attempt, which may itself have taken connect_timeout.
+        retry_connect_after_ = options_.clock->Now() + options_.reconnect_fail_fast;
         return absl::UnavailableError(
-            absl::StrCat("cannot reconnect to PostgreSQL: ", ConnectionError(conn_.get())));
+            absl::StrCat("cannot reconnect to PostgreSQL: ", last_connect_error_));
       }
       broken_ = false;
+      retry_connect_after_ = absl::InfinitePast();
     }
     if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
       // Never expected; a transaction left open by a failed call would see stale data.
@@ -881,13 +904,10 @@ class PostgresStore final : public Store {
     return conn;
   }
 
+  // Calls the listener under listener_mu_, so that SetChangeListener waits for it to return.
   void Deliver(const StoreChange& change) {
-    std::function<void(const StoreChange&)> listener;
-    {
-      absl::MutexLock lock(&listener_mu_);
-      listener = listener_;
-    }
-    if (listener) listener(change);
+    absl::MutexLock lock(&listener_mu_);
+    if (listener_) listener_(change);
   }
 
   // Waits for `timeout` or until the destructor wakes the thread.
@@ -944,7 +964,11 @@ class PostgresStore final : public Store {
   ConnPtr conn_ ABSL_GUARDED_BY(mu_);
   // The connection was lost: reset it before the next use.
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  // After a failed reconnection: calls before this time fail at once with last_connect_error_.
+  absl::Time retry_connect_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
 
+  // Held while the listener runs (see Deliver).
   absl::Mutex listener_mu_;
   std::function<void(const StoreChange&)> listener_ ABSL_GUARDED_BY(listener_mu_);
   // Started by the first SetChangeListener; joined by the destructor.
@@ -974,6 +998,10 @@ absl::Status ValidateOptions(const PostgresStoreOptions& options) {
   if (options.listener_poll_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("listener_poll_interval must be positive");
   }
+  if (options.reconnect_fail_fast < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("reconnect_fail_fast must not be negative");
+  }
+  if (options.clock == nullptr) return absl::InvalidArgumentError("clock must not be null");
   return absl::OkStatus();
 }
 

@@ -15,7 +15,10 @@
 //   absl::StatusOr<signet::server::StoreSnapshot> snapshot = (*store)->Load();
 //
 // Set the listener before the first Load() so that no change falls between the two. UpdateKeys runs
-// `decide` while holding the store's connection: `decide` must not call the store.
+// `decide` while holding the store's connection: `decide` must not call the store. Replacing the
+// listener (or clearing it with nullptr, which stops delivery) waits for a call of the previous
+// listener in progress to return, so an object may clear its listener in its destructor; a
+// listener must therefore not call SetChangeListener itself.
 //
 // Notifications: every replica, this one included, hears every change (a process cannot tell its
 // own NOTIFY from another's without extra state, and applying a change twice is harmless: key
@@ -38,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/store/store.h"
+#include "signet/clock.h"
 
 namespace signet::server {
 
@@ -45,7 +49,8 @@ struct PostgresStoreOptions {
   // The NOTIFY channel shared by the replicas of one fleet (at most 63 bytes).
   std::string channel = "signet_changes";
   // How long a connection attempt may take (libpq connect_timeout, whole seconds, at least 2)
-  // unless the DSN sets its own connect_timeout.
+  // unless the DSN sets its own connect_timeout. Also how long sent data may go unacknowledged
+  // before a TCP connection counts as lost (libpq tcp_user_timeout), unless the DSN sets it.
   absl::Duration connect_timeout = absl::Seconds(10);
   // The listener waits this long before its first reconnection attempt after losing its
   // connection, doubling up to reconnect_max_backoff while attempts fail.
@@ -54,6 +59,12 @@ struct PostgresStoreOptions {
   // The listener thread wakes at least this often even when nothing arrives (the destructor also
   // wakes it at once).
   absl::Duration listener_poll_interval = absl::Seconds(1);
+  // After a failed attempt to reconnect, calls answer UNAVAILABLE at once, without trying again,
+  // for this long: during an outage where connection attempts hang (an unreachable host), only one
+  // call in each window waits up to connect_timeout. Zero: every call tries to reconnect.
+  absl::Duration reconnect_fail_fast = absl::ZeroDuration();
+  // Reads the time for reconnect_fail_fast only. Must outlive the store; tests pass a FakeClock.
+  const Clock* clock = &Clock::Real();
 };
 
 // Connects to `dsn` (a libpq connection string or URI), takes a session advisory lock so that

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "signet/clock.h"
 
 namespace signet::server {
 
@@ -179,6 +180,12 @@ class ChangeRecorder {
   // The next change, whatever it is.
   std::optional<StoreChange> Next() {
     return Take([](const StoreChange&) { return true; });
+  }
+
+  // How many changes were heard so far (taken or not).
+  size_t Count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return changes_.size();
   }
 
  private:
@@ -724,6 +731,65 @@ TEST_F(PostgresStoreTest, UnreachableDatabaseIsUnavailableUntilItIsBack) {
   absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre("jti-1", T(100))));
+}
+
+TEST_F(PostgresStoreTest, AfterAFailedReconnectionCallsFailAtOnceUntilTheFailFastWindowEnds) {
+  FakeClock clock(T(0));
+  PostgresStoreOptions options = TestOptions();
+  options.reconnect_fail_fast = absl::Seconds(1);
+  options.clock = &clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(dsn_, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
+  EXPECT_EQ(TerminateConnections(), "1");
+  absl::Status tried = (*store)->AddTokenRevocation({"jti-1", T(100)});
+  ASSERT_EQ(tried.code(), absl::StatusCode::kUnavailable) << tried;
+  EXPECT_THAT(tried.message(), HasSubstr("cannot reconnect to PostgreSQL"));
+
+  // The database is back, but the window has not ended: no attempt is made.
+  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
+  clock.Advance(absl::Milliseconds(999));
+  absl::Status skipped = (*store)->AddTokenRevocation({"jti-1", T(100)});
+  ASSERT_EQ(skipped.code(), absl::StatusCode::kUnavailable) << skipped;
+  EXPECT_THAT(skipped.message(), HasSubstr("PostgreSQL is unreachable (the last connection attempt "
+                                           "failed less than 1s ago)"));
+
+  clock.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
+  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre("jti-1", T(100))));
+}
+
+TEST_F(PostgresStoreTest, ClearingAListenerThatWasNeverSetOpensNoConnection) {
+  ASSERT_OPEN(store);
+  (*store)->SetChangeListener(nullptr);
+  // The store's own connection only: no listener connection was opened.
+  EXPECT_EQ(TerminateConnections(), "1");
+}
+
+TEST_F(PostgresStoreTest, ClearedListenerHearsNothingMore) {
+  ChangeRecorder cleared;
+  ChangeRecorder later;
+  ASSERT_OPEN(store);
+  ASSERT_OPEN(writer);
+  (*store)->SetChangeListener(cleared.Listener());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-before", T(100)}).ok());
+  ASSERT_TRUE(cleared.TakeKind(StoreChange::Kind::kTokenRevocation).has_value());
+
+  (*store)->SetChangeListener(nullptr);
+  // Delivered to no one (or, should it arrive after the next line, to `later`).
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-cleared", T(100)}).ok());
+  (*store)->SetChangeListener(later.Listener());
+  ASSERT_TRUE((*writer)->AddTokenRevocation({"jti-after", T(100)}).ok());
+  std::optional<StoreChange> change = later.Take(
+      [](const StoreChange& c) { return c.token.has_value() && c.token->token_id == "jti-after"; });
+  ASSERT_TRUE(change.has_value()) << "no notification within " << kDeliveryDeadline;
+
+  // Notifications arrive in order, so nothing more can reach the first listener now: it heard the
+  // one change made before it was cleared, and no other.
+  EXPECT_EQ(cleared.Count(), 1u);
 }
 
 // --- DSN files -----------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+// Helpers for the high-availability tests: a database of one's own on the test PostgreSQL server, a
+// private PostgreSQL instance that a test may stop and start, and a fleet of signet-server
+// replicas sharing one database and one KEK.
+//
+// Example:
+//   std::optional<std::string> admin = TestPostgresDsn();
+//   if (!admin) GTEST_SKIP() << kNoPostgresMessage;
+//   TestDatabase db(*admin);                   // CREATE DATABASE signet_ha_<random>; dropped after
+//   Fleet fleet(db.dsn(), 3);                  // replicas 0, 1, 2 on loopback ports
+//   auto token = fleet.Stub(0)->IssueToken(...);
+#ifndef SIGNET_TESTS_INTEGRATION_HA_POSTGRES_FLEET_H_
+#define SIGNET_TESTS_INTEGRATION_HA_POSTGRES_FLEET_H_
+
+#include <libpq-fe.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "signet/v1/token_service.grpc.pb.h"
+#include "tests/integration/test_support.h"
+
+namespace signet::testing {
+
+inline constexpr char kNoPostgresMessage[] =
+    "SIGNET_TEST_POSTGRES_DSN is not set: run scripts/test.sh, or start a server with "
+    "`scripts/postgres-test-instance.sh start DIR` and `source DIR/env`";
+
+// SIGNET_TEST_POSTGRES_DSN, or nullopt when it is unset or empty.
+std::optional<std::string> TestPostgresDsn();
+
+// `dsn` with its database replaced by `database`.
+std::string WithDatabase(const std::string& dsn, const std::string& database);
+
+// Runs administrative SQL on `dsn`: "" on success (or the first value of the first row), else
+// "ERROR: ...".
+std::string AdminSql(const std::string& dsn, const std::string& sql);
+
+// A database with a random name, created on the server `admin_dsn` names and dropped (WITH FORCE)
+// on destruction. Fails the test (ADD_FAILURE) when it cannot be created.
+class TestDatabase {
+ public:
+  explicit TestDatabase(std::string admin_dsn);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& name() const { return name_; }
+  // The admin DSN with this database.
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  std::string admin_dsn_;
+  std::string name_;
+  std::string dsn_;
+};
+
+// A private PostgreSQL instance in a folder of its own (scripts/postgres-test-instance.sh), which a
+// test may stop and start without disturbing other tests. Stopped and removed on destruction.
+class PostgresInstance {
+ public:
+  // Starts it; nullptr (after ADD_FAILURE) when it does not start.
+  static std::unique_ptr<PostgresInstance> Start();
+  ~PostgresInstance();
+
+  // The DSN of its signet_test database (a Unix socket in its folder).
+  const std::string& dsn() const { return dsn_; }
+  // Fast shutdown (connections are closed) and start again on the same socket and port.
+  bool Stop();
+  bool Restart();
+
+ private:
+  PostgresInstance() = default;
+  bool Run(const std::string& command);
+
+  std::unique_ptr<TempDir> dir_;
+  std::string dsn_;
+};
+
+// `size` signet-server replicas on one PostgreSQL database, sharing one KEK file (mode 0600) and a
+// DSN file. Replica i logs to DIR/replica-i.log. Replicas are killed (SIGKILL) on destruction.
+class Fleet {
+ public:
+  Fleet(std::string dsn, int size);
+  ~Fleet();
+
+  int size() const { return static_cast<int>(replicas_.size()); }
+  // False when a replica failed to start (the test has already failed then).
+  bool started() const;
+  signet::v1::TokenService::Stub* Stub(int replica) { return stubs_[replica].get(); }
+  int port(int replica) const { return replicas_[replica]->port(); }
+  std::string Log(int replica) const { return replicas_[replica]->Log(); }
+
+  // kill -9, then start again (on a new port); returns whether it serves again.
+  void Kill9(int replica);
+  bool Restart(int replica);
+
+ private:
+  std::unique_ptr<ServerProcess> StartReplica(int replica);
+
+  std::string dsn_;
+  TempDir dir_;
+  std::vector<std::unique_ptr<ServerProcess>> replicas_;
+  std::vector<std::unique_ptr<signet::v1::TokenService::Stub>> stubs_;
+};
+
+// Polls `done` every 10 ms until it holds or `max` has passed; returns its last value.
+bool WaitUntil(const std::function<bool()>& done, absl::Duration max);
+
+// A client context with a deadline, so that no test call can hang.
+std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration deadline = absl::Seconds(10));
+
+// IssueToken for `subject`; fails the test and returns an empty response on error.
+signet::v1::IssueTokenResponse Issue(signet::v1::TokenService::Stub* stub,
+                                     const std::string& subject);
+
+// The ValidateToken answer, or nullopt when the call itself failed.
+std::optional<signet::v1::ValidateTokenResponse> Validate(signet::v1::TokenService::Stub* stub,
+                                                          const std::string& token);
+
+// The reason ValidateToken gives, or -1 when the call itself failed.
+int ReasonOn(signet::v1::TokenService::Stub* stub, const std::string& token);
+
+// "kid=STATE" for every key (revoked ones included), in the server's order; {"ERROR: ..."} when
+// the call fails.
+std::vector<std::string> KeyStates(signet::v1::TokenService::Stub* stub);
+
+// grpc.health.v1.Health/Check for the whole server: 1 is SERVING; -1 when the call fails.
+int HealthStatus(int port);
+
+}  // namespace signet::testing
+
+#endif  // SIGNET_TESTS_INTEGRATION_HA_POSTGRES_FLEET_H_
