@@ -10,52 +10,87 @@
 #include "absl/time/clock.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/log.h"
 
 namespace signet::server {
 namespace {
 
-void AppendJsonString(std::string* out, std::string_view s) {
+void AppendJsonString(std::string* out, absl::string_view s) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
   out->append(buf.GetString(), buf.GetSize());
 }
 
-std::string FormatTime(absl::Time t) {
+std::string Rfc3339(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
 
+bool IsBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+constexpr char kRedacted[] = "[redacted]";
+
 }  // namespace
 
-AuditEvent::AuditEvent(std::string_view action, const Caller& caller, std::string_view peer) {
+bool LooksLikeSecret(absl::string_view value) {
+  if (value.find("PRIVATE KEY") != absl::string_view::npos) return true;
+  // A JWS header is a JSON object, so its base64url starts with "eyJ" ('{"'). Look for that
+  // anywhere, followed by base64url.base64url.base64url.
+  for (size_t at = value.find("eyJ"); at != absl::string_view::npos;
+       at = value.find("eyJ", at + 1)) {
+    size_t i = at;
+    int dots = 0;
+    size_t part = 0;
+    bool ok = true;
+    for (; i < value.size() && (IsBase64UrlChar(value[i]) || value[i] == '.'); ++i) {
+      if (value[i] == '.') {
+        if (part == 0) {
+          ok = false;
+          break;
+        }
+        ++dots;
+        part = 0;
+      } else {
+        ++part;
+      }
+    }
+    if (ok && dots >= 2 && part > 0) return true;
+  }
+  return false;
+}
+
+AuditEvent::AuditEvent(absl::string_view action, const Caller& caller, absl::string_view peer) {
   body_ = "\"ts\":";
-  AppendJsonString(&body_, FormatTime(absl::Now()));
+  AppendJsonString(&body_, Rfc3339(absl::Now()));
   Str("audit", action);
   Str("caller", caller.identity.empty() ? "anonymous" : caller.identity);
   Str("peer", peer);
 }
 
-AuditEvent& AuditEvent::Str(std::string_view key, std::string_view value) {
+AuditEvent& AuditEvent::Str(absl::string_view key, absl::string_view value) {
   body_ += ',';
   AppendJsonString(&body_, key);
   body_ += ':';
-  AppendJsonString(&body_, value);
+  AppendJsonString(&body_, LooksLikeSecret(value) ? kRedacted : value);
   return *this;
 }
 
-AuditEvent& AuditEvent::Strs(std::string_view key, const std::vector<std::string>& values) {
+AuditEvent& AuditEvent::Strs(absl::string_view key, const std::vector<std::string>& values) {
   body_ += ',';
   AppendJsonString(&body_, key);
   body_ += ":[";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) body_ += ',';
-    AppendJsonString(&body_, values[i]);
+    AppendJsonString(&body_, LooksLikeSecret(values[i]) ? kRedacted : values[i]);
   }
   body_ += ']';
   return *this;
 }
 
-AuditEvent& AuditEvent::Int(std::string_view key, int64_t value) {
+AuditEvent& AuditEvent::Int(absl::string_view key, int64_t value) {
   body_ += ',';
   AppendJsonString(&body_, key);
   body_ += ':';
@@ -63,8 +98,8 @@ AuditEvent& AuditEvent::Int(std::string_view key, int64_t value) {
   return *this;
 }
 
-AuditEvent& AuditEvent::Time(std::string_view key, absl::Time value) {
-  return Str(key, FormatTime(value));
+AuditEvent& AuditEvent::Time(absl::string_view key, absl::Time value) {
+  return Str(key, Rfc3339(value));
 }
 
 std::string AuditEvent::Json() const { return "{" + body_ + "}"; }
@@ -91,9 +126,16 @@ AuditLog::~AuditLog() {
 void AuditLog::Record(const AuditEvent& event) {
   std::string line = event.Json();
   line += '\n';
-  absl::MutexLock lock(&mu_);
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fflush(file_);
+  int error = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+      error = errno;
+    }
+  }
+  if (error != 0) {
+    Log(LogLevel::kError, "audit_write_failed").Str("error", std::strerror(error));
+  }
 }
 
 }  // namespace signet::server

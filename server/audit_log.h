@@ -11,25 +11,32 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/policy/authorizer.h"
 
 namespace signet::server {
 
+// True for text that looks like a token (a JWS compact serialization: three base64url parts, the
+// first a JSON header) or holds PEM private key material. AuditEvent writes "[redacted]" instead of
+// such a value, whatever the field: a caller-supplied subject or reason cannot smuggle a secret
+// into the audit trail.
+bool LooksLikeSecret(absl::string_view value);
+
 // One audit record under construction.
 class AuditEvent {
  public:
-  // `peer`: the caller's address, e.g. from ServerContext::peer().
-  AuditEvent(std::string_view action, const Caller& caller, std::string_view peer);
-  AuditEvent& Str(std::string_view key, std::string_view value);
-  AuditEvent& Strs(std::string_view key, const std::vector<std::string>& values);
-  AuditEvent& Int(std::string_view key, int64_t value);
-  AuditEvent& Time(std::string_view key, absl::Time value);
+  // `peer`: the caller's address, e.g. from ServerContext::peer(). Values that
+  // LooksLikeSecret() are written as "[redacted]".
+  AuditEvent(absl::string_view action, const Caller& caller, absl::string_view peer);
+  AuditEvent& Str(absl::string_view key, absl::string_view value);
+  AuditEvent& Strs(absl::string_view key, const std::vector<std::string>& values);
+  AuditEvent& Int(absl::string_view key, int64_t value);
+  AuditEvent& Time(absl::string_view key, absl::Time value);
   // The JSON object, without a newline.
   std::string Json() const;
 

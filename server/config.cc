@@ -15,6 +15,12 @@ absl::Status ServerConfig::Validate() const {
   if (store == "postgres" && postgres_dsn.empty() && postgres_dsn_file.empty()) {
     return bad("--store=postgres needs --postgres_dsn or --postgres_dsn_file");
   }
+  if (store == "postgres" && !postgres_dsn.empty() && !postgres_dsn_file.empty()) {
+    return bad("give one of --postgres_dsn and --postgres_dsn_file, not both");
+  }
+  if (postgres_connect_timeout < absl::Seconds(1)) {
+    return bad("--postgres_connect_timeout must be at least 1s");
+  }
   if (store == "postgres" && kek_file.empty()) {
     return bad("--store=postgres needs --kek_file: replicas must share one key-encryption key");
   }

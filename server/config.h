@@ -29,6 +29,8 @@ struct ServerConfig {
   std::string store = "sqlite";
   std::string postgres_dsn;
   std::string postgres_dsn_file;
+  // How long one attempt to reach PostgreSQL may take (whole seconds, at least 2 in effect).
+  absl::Duration postgres_connect_timeout = absl::Seconds(3);
   // The iss of every token, and the only one accepted.
   std::string issuer = "signet";
   // Public base URL for OIDC discovery (jwks_uri); empty: derived from http_listen.
@@ -54,6 +56,16 @@ struct ServerConfig {
   std::string policy_file;
   std::string audit_log;
   bool allow_insecure = false;
+  // How often the TLS certificate, key and client CA files are re-read (whole seconds).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
+  // How often the policy file is re-read.
+  absl::Duration policy_reload_interval = absl::Seconds(2);
+  // Largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED.
+  size_t max_request_bytes = 64 * 1024;
+  // Concurrent calls (HTTP/2 streams) one connection may have open.
+  int max_concurrent_streams = 256;
+  // WatchKeys streams one caller identity may hold open (0: no per-caller limit).
+  size_t max_watchers_per_caller = 1000;
 
   // InvalidArgument naming the first inconsistent setting.
   absl::Status Validate() const;

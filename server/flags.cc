@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, store, kDefaults.store, "State store: sqlite or postgres"
 ABSL_FLAG(std::string, postgres_dsn, "", "libpq connection string (--store=postgres)");
 ABSL_FLAG(std::string, postgres_dsn_file, "",
           "File holding the libpq connection string (a Kubernetes Secret)");
+ABSL_FLAG(absl::Duration, postgres_connect_timeout, kDefaults.postgres_connect_timeout,
+          "How long one attempt to reach PostgreSQL may take (whole seconds, at least 2); a "
+          "connect_timeout in the DSN wins");
 ABSL_FLAG(std::string, issuer, kDefaults.issuer, "The iss of every token, and the one accepted");
 ABSL_FLAG(std::string, public_url, "",
           "Public base URL for OIDC discovery (jwks_uri); empty: http://HTTP_LISTEN");
@@ -47,6 +50,17 @@ ABSL_FLAG(std::string, policy_file, "", "JSON policy mapping caller identities t
 ABSL_FLAG(std::string, audit_log, "", "Audit log file (JSON lines); empty: stderr");
 ABSL_FLAG(bool, allow_insecure, false,
           "Allow plaintext gRPC on a non-loopback address (logs a warning)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, kDefaults.tls_reload_interval,
+          "How often the TLS certificate, key and client CA files are re-read (whole seconds)");
+ABSL_FLAG(absl::Duration, policy_reload_interval, kDefaults.policy_reload_interval,
+          "How often --policy_file is re-read; a broken new file keeps the old policy");
+ABSL_FLAG(int64_t, max_request_bytes, static_cast<int64_t>(kDefaults.max_request_bytes),
+          "Largest gRPC request message accepted (RESOURCE_EXHAUSTED beyond)");
+ABSL_FLAG(int32_t, max_concurrent_streams, kDefaults.max_concurrent_streams,
+          "Concurrent calls one gRPC connection may have open");
+ABSL_FLAG(int64_t, max_watchers_per_caller,
+          static_cast<int64_t>(kDefaults.max_watchers_per_caller),
+          "WatchKeys streams one caller identity may hold open (0: no per-caller limit)");
 
 namespace signet::server {
 
@@ -59,6 +73,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.store = absl::GetFlag(FLAGS_store);
   c.postgres_dsn = absl::GetFlag(FLAGS_postgres_dsn);
   c.postgres_dsn_file = absl::GetFlag(FLAGS_postgres_dsn_file);
+  c.postgres_connect_timeout = absl::GetFlag(FLAGS_postgres_connect_timeout);
   c.issuer = absl::GetFlag(FLAGS_issuer);
   c.public_url = absl::GetFlag(FLAGS_public_url);
   absl::StatusOr<Algorithm> alg = AlgorithmFromName(absl::GetFlag(FLAGS_algorithm));
@@ -82,6 +97,13 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
   c.audit_log = absl::GetFlag(FLAGS_audit_log);
   c.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
+  c.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  c.policy_reload_interval = absl::GetFlag(FLAGS_policy_reload_interval);
+  int64_t max_request = absl::GetFlag(FLAGS_max_request_bytes);
+  c.max_request_bytes = max_request < 0 ? 0 : static_cast<size_t>(max_request);
+  c.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  int64_t max_watchers = absl::GetFlag(FLAGS_max_watchers_per_caller);
+  c.max_watchers_per_caller = max_watchers < 0 ? 0 : static_cast<size_t>(max_watchers);
   return c;
 }
 

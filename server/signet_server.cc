@@ -10,6 +10,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/log.h"
+#include "server/metrics/rpc_metrics_interceptor.h"
+#include "server/metrics/server_metrics.h"
 #include "server/security.h"
 #include "server/store/envelope.h"
 #include "server/store/open_store.h"
@@ -67,12 +69,24 @@ bool IsLoopbackAddress(const std::string& listen) {
 absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options options) {
   const ServerConfig& config = options.config;
   if (absl::Status s = config.Validate(); !s.ok()) return s;
+  if (!config.http_listen.empty()) {
+    if (absl::StatusOr<HostPort> http = ParseHttpListen(config.http_listen); !http.ok()) {
+      return http.status();
+    }
+  }
   if (config.tls_cert_file.empty() && !IsLoopbackAddress(config.listen) && !config.allow_insecure) {
     return absl::InvalidArgumentError(
         absl::StrCat("refusing plaintext gRPC on non-loopback address ", config.listen,
                      ": pass --tls_cert_file and --tls_key_file, or --allow_insecure to accept "
                      "the risk"));
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = MakeAuthorizer(config);
+  if (!authorizer.ok()) return authorizer.status();
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.audit_log);
+  if (!audit.ok()) return audit.status();
   std::unique_ptr<SignetServer> server(new SignetServer());
   server->config_ = config;
   server->clock_ = options.clock;
@@ -101,17 +115,37 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   settings.leeway = config.leeway;
   server->ring_ =
       KeyRing::Create(server->store_.get(), *std::move(envelope), settings, server->clock_);
-  server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_);
+  WatchHub::Options hub_options;
+  hub_options.max_watchers_per_caller = config.max_watchers_per_caller;
+  server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_, hub_options);
   server->ring_->AddListener(server->hub_.get());
   if (absl::Status s = server->ring_->Start(); !s.ok()) return s;
 
-  server->service_ = std::make_unique<TokenService>(config, server->ring_.get(), server->hub_.get(),
-                                                    server->clock_);
+  server->service_ = std::make_unique<TokenService>(
+      TokenService::Deps{config, server->ring_.get(), server->hub_.get(), server->clock_,
+                         server->authorizer_.get(), server->audit_.get()});
+  if (!config.http_listen.empty()) {
+    HttpServer::Options http;
+    http.listen = config.http_listen;
+    http.issuer = config.issuer;
+    http.public_url = config.public_url;
+    http.publish_ahead = config.publish_ahead;
+    http.ring = server->ring_.get();
+    http.hub = server->hub_.get();
+    http.metrics = &ServerMetrics::Global();
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(http));
+    if (!started.ok()) return started.status();
+    server->http_ = *std::move(started);
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  ApplyTransportLimits(config, &builder);
   builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewRpcMetricsInterceptorFactory(&ServerMetrics::Global()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
@@ -119,12 +153,14 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  if (server->http_ != nullptr) server->http_->SetServing(true);
   if (options.run_maintenance) {
     server->maintenance_ = std::thread([s = server.get()] { s->MaintenanceLoop(); });
   }
   Log(LogLevel::kInfo, "server_started")
       .Str("listen", config.listen)
       .Int("port", server->port_)
+      .Int("http_port", server->http_port())
       .Str("store", options.store ? "custom" : config.store)
       .Str("issuer", config.issuer)
       .Str("algorithm", AlgorithmName(config.algorithm))
@@ -140,11 +176,13 @@ void SignetServer::MaintenanceLoop() {
   absl::Time next_reload = clock_->Now() + config_.reload_interval;
   while (!stop_.WaitForNotificationWithTimeout(config_.maintenance_interval)) {
     if (absl::Status s = ring_->Maintain(); !s.ok()) {
+      ServerMetrics::Global().RecordStoreError(ServerMetrics::StoreErrorSource::kMaintenance);
       Log(LogLevel::kError, "maintenance_failed").Str("error", s.ToString());
     }
     if (shared_store_ && clock_->Now() >= next_reload) {
       next_reload = clock_->Now() + config_.reload_interval;
       if (absl::Status s = ring_->Reload(); !s.ok()) {
+        ServerMetrics::Global().RecordStoreError(ServerMetrics::StoreErrorSource::kMaintenance);
         Log(LogLevel::kError, "reload_failed").Str("error", s.ToString());
       }
     }
@@ -160,11 +198,13 @@ void SignetServer::Shutdown(absl::Duration deadline) {
   Log(LogLevel::kInfo, "server_draining").Str("deadline", absl::FormatDuration(deadline));
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);
+  if (http_ != nullptr) http_->SetServing(false);
   stop_.Notify();
   if (maintenance_.joinable()) maintenance_.join();
   hub_->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   server_->Wait();
+  if (http_ != nullptr) http_->Stop();
   Log(LogLevel::kInfo, "server_stopped");
   stopped_.Notify();
 }

@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/audit_log.h"
 #include "server/config.h"
+#include "server/http/http_server.h"
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
 #include "server/store/store.h"
@@ -51,6 +52,8 @@ class SignetServer {
 
   // The gRPC port bound (useful with port 0).
   int port() const { return port_; }
+  // The HTTP port bound (JWKS, discovery, metrics, health); 0 when --http_listen is empty.
+  int http_port() const { return http_ ? http_->port() : 0; }
   KeyRing* key_ring() { return ring_.get(); }
   WatchHub* watch_hub() { return hub_.get(); }
   const ServerConfig& config() const { return config_; }
@@ -74,6 +77,8 @@ class SignetServer {
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<TokenService> service_;
   std::unique_ptr<grpc::Server> server_;
+  // After ring_, hub_ and server_: it reads them until it is stopped.
+  std::unique_ptr<HttpServer> http_;
   int port_ = 0;
   bool shared_store_ = false;
   absl::Notification stop_;

@@ -7,6 +7,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "server/keys/token_signer.h"
 #include "server/log.h"
+#include "server/metrics/server_metrics.h"
 #include "server/proto_convert.h"
 #include "signet/reason.h"
 
@@ -34,8 +35,12 @@ grpc::Status ChangeStatus(const absl::Status& s) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kResourceExhausted:
+      ServerMetrics::Global().RecordStoreError(ServerMetrics::StoreErrorSource::kChange);
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           absl::StrCat("key store unavailable: ", s.message()));
+    case absl::StatusCode::kUnavailable:
+      ServerMetrics::Global().RecordStoreError(ServerMetrics::StoreErrorSource::kChange);
+      return ToGrpc(s);
     default:
       return ToGrpc(s);
   }
@@ -276,7 +281,7 @@ grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys
     grpc::CallbackServerContext* context, const signet::v1::WatchKeysRequest*) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kWatchKeys);
   if (!caller.ok()) return WatchHub::Refuse(ToGrpc(caller.status()));
-  return deps_.hub->Watch(context);
+  return deps_.hub->Watch(context, caller->identity);
 }
 
 grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext* context,

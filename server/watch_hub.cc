@@ -3,6 +3,7 @@
 #include <deque>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "server/proto_convert.h"
 
 namespace signet::server {
@@ -12,7 +13,11 @@ using signet::v1::WatchKeysResponse;
 // One WatchKeys stream. Owned by gRPC: deletes itself in OnDone, after leaving the hub.
 class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysResponse> {
  public:
-  explicit Watcher(WatchHub* hub) : hub_(hub) {}
+  Watcher(WatchHub* hub, std::string caller) : hub_(hub), caller_(std::move(caller)) {}
+  const std::string& caller() const { return caller_; }
+  // Whether this stream counts against its caller's max_watchers_per_caller; guarded by the
+  // hub's mutex.
+  bool counted = false;
 
   // Called under the hub's mutex, so never after Remove() returned.
   void Enqueue(WatchKeysResponse msg, uint64_t version) {
@@ -86,6 +91,7 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
   }
 
   WatchHub* const hub_;
+  const std::string caller_;
   absl::Mutex mu_;
   std::deque<WatchKeysResponse> queue_ ABSL_GUARDED_BY(mu_);
   WatchKeysResponse current_ ABSL_GUARDED_BY(mu_);
@@ -115,8 +121,9 @@ WatchHub::WatchHub(KeyRing* ring, const Clock* clock, Options options)
 
 WatchHub::~WatchHub() { Shutdown(); }
 
-grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServerContext*) {
-  auto* watcher = new Watcher(this);
+grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServerContext*,
+                                                             const std::string& caller) {
+  auto* watcher = new Watcher(this, caller);
   absl::MutexLock lock(&mu_);
   if (shut_down_) {
     watcher->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
@@ -128,6 +135,19 @@ grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServe
                               "too many WatchKeys streams on this replica; retry later"));
     watchers_.insert(watcher);
     return watcher;
+  }
+  if (options_.max_watchers_per_caller > 0 && !caller.empty()) {
+    size_t& count = per_caller_[caller];
+    if (count >= options_.max_watchers_per_caller) {
+      watcher->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("caller already holds ", count,
+                                             " WatchKeys streams on this replica, the most one "
+                                             "caller may; close one or retry later")));
+      watchers_.insert(watcher);
+      return watcher;
+    }
+    ++count;
+    watcher->counted = true;
   }
   watchers_.insert(watcher);
   std::shared_ptr<const StateSnapshot> snap = ring_->Current();
@@ -165,6 +185,10 @@ size_t WatchHub::watcher_count() const {
 void WatchHub::Remove(Watcher* watcher) {
   absl::MutexLock lock(&mu_);
   watchers_.erase(watcher);
+  if (watcher->counted) {
+    auto it = per_caller_.find(watcher->caller());
+    if (it != per_caller_.end() && --it->second == 0) per_caller_.erase(it);
+  }
 }
 
 }  // namespace signet::server

@@ -14,8 +14,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
@@ -31,15 +33,18 @@ class WatchHub final : public StateListener {
   struct Options {
     size_t max_watchers = 10000;
     size_t max_queued_messages = 64;
+    // Streams one caller identity may hold; 0: no limit. Unidentified callers ("") share only
+    // the global max_watchers.
+    size_t max_watchers_per_caller = 0;
   };
   WatchHub(KeyRing* ring, const Clock* clock, Options options);
   WatchHub(KeyRing* ring, const Clock* clock) : WatchHub(ring, clock, Options{}) {}
   ~WatchHub() override;
 
-  // A reactor serving one WatchKeys call. RESOURCE_EXHAUSTED past max_watchers, UNAVAILABLE
-  // after Shutdown().
+  // A reactor serving one WatchKeys call. RESOURCE_EXHAUSTED past max_watchers (or past
+  // max_watchers_per_caller streams of `caller`), UNAVAILABLE after Shutdown().
   grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* Watch(
-      grpc::CallbackServerContext* context);
+      grpc::CallbackServerContext* context, const std::string& caller = "");
 
   // A reactor that ends the call at once with `status` (a refused caller).
   static grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* Refuse(grpc::Status status);
@@ -62,6 +67,7 @@ class WatchHub final : public StateListener {
   const Options options_;
   mutable absl::Mutex mu_;
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, size_t> per_caller_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

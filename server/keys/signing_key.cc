@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "client/src/internal/hmac_sha256.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
 
@@ -277,25 +278,22 @@ absl::StatusOr<std::unique_ptr<SigningKey>> GenerateP256() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HS256 (libsodium HMAC-SHA256 on a precomputed state).
+// HS256 (HMAC-SHA256 through OpenSSL, keyed states precomputed).
 
 class HmacSigningKey final : public SigningKey {
  public:
   HmacSigningKey(std::shared_ptr<const VerifyKey> verify_key,
-                 const SecretBytes<kHmacSecretBytes>& secret)
-      : SigningKey(std::move(verify_key)) {
+                 const SecretBytes<kHmacSecretBytes>& secret,
+                 std::unique_ptr<const signet::internal::HmacSha256> mac)
+      : SigningKey(std::move(verify_key)), mac_(std::move(mac)) {
     std::copy(secret.bytes, secret.bytes + kHmacSecretBytes, secret_.bytes);
-    crypto_auth_hmacsha256_init(&keyed_state_, secret_.data(), secret_.size());
   }
-  ~HmacSigningKey() override { sodium_memzero(&keyed_state_, sizeof(keyed_state_)); }
 
   absl::StatusOr<std::string> Sign(std::string_view signing_input) const override {
-    // A copy of the keyed state per call: the key's inner/outer pads are hashed once, at load.
-    crypto_auth_hmacsha256_state state = keyed_state_;
-    std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
-    crypto_auth_hmacsha256_update(&state, Bytes(signing_input), signing_input.size());
-    crypto_auth_hmacsha256_final(&state, reinterpret_cast<unsigned char*>(mac.data()));
-    sodium_memzero(&state, sizeof(state));
+    std::string mac(signet::internal::HmacSha256::kBytes, '\0');
+    if (!mac_->Compute(signing_input, reinterpret_cast<unsigned char*>(mac.data()))) {
+      return absl::InternalError("HMAC-SHA256 failed");
+    }
     return mac;
   }
 
@@ -303,16 +301,18 @@ class HmacSigningKey final : public SigningKey {
 
  private:
   SecretBytes<kHmacSecretBytes> secret_;
-  crypto_auth_hmacsha256_state keyed_state_;
+  // The codec's HMAC (OpenSSL SHA-256 on keyed states made once), as the verifying half uses.
+  const std::unique_ptr<const signet::internal::HmacSha256> mac_;
 };
 
 absl::StatusOr<std::unique_ptr<SigningKey>> HmacFromSecret(
     std::string kid, const SecretBytes<kHmacSecretBytes>& secret) {
-  if (absl::Status s = SodiumReady(); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<const VerifyKey>> verify_key =
       VerifyKey::HmacSha256(std::move(kid), secret.view());
   if (!verify_key.ok()) return verify_key.status();
-  return std::make_unique<HmacSigningKey>(*std::move(verify_key), secret);
+  std::unique_ptr<const signet::internal::HmacSha256> mac = signet::internal::HmacSha256::Create(secret.view());
+  if (mac == nullptr) return absl::InternalError("HMAC-SHA256 key set-up failed");
+  return std::make_unique<HmacSigningKey>(*std::move(verify_key), secret, std::move(mac));
 }
 
 }  // namespace

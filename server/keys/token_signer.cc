@@ -177,8 +177,14 @@ absl::StatusOr<std::string> SignToken(const SigningKey& key, const TokenClaims& 
     }
     if (caller.IsObject()) {
       for (const auto& member : caller.GetObject()) {
-        w.Key(member.name.GetString(), member.name.GetStringLength());
-        member.value.Accept(w);
+        // The writer refuses strings that are not UTF-8: a "\udc00" escape (a lone surrogate)
+        // parses, but no verifier would accept the token (found by tests/fuzz/claims_fuzzer).
+        if (!w.Key(member.name.GetString(), member.name.GetStringLength()) ||
+            !member.value.Accept(w)) {
+          return absl::InvalidArgumentError(absl::StrCat("caller claim ",
+                                                         Quoted(NameOf(member.name)),
+                                                         " is not valid UTF-8 (lone surrogate?)"));
+        }
       }
     }
     w.EndObject();

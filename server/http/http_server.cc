@@ -1,0 +1,216 @@
+#include "server/http/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/http/well_known.h"
+#include "server/log.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/state_metrics.h"
+
+namespace signet::server {
+namespace {
+
+constexpr char kJsonType[] = "application/json";
+constexpr char kTextType[] = "text/plain; charset=utf-8";
+
+absl::Status BadListen(std::string_view listen, const char* why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--http_listen=", std::string(listen), ": ", why,
+      " (expected HOST:PORT such as 0.0.0.0:8080 or [::]:8080; empty turns HTTP off)"));
+}
+
+void Text(httplib::Response& res, int status, std::string_view body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(std::string(body), kTextType);
+}
+
+}  // namespace
+
+absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen) {
+  HostPort out;
+  std::string_view port;
+  if (!listen.empty() && listen[0] == '[') {
+    size_t end = listen.find(']');
+    if (end == std::string_view::npos) return BadListen(listen, "unclosed [");
+    out.host = std::string(listen.substr(1, end - 1));
+    std::string_view rest = listen.substr(end + 1);
+    if (rest.empty() || rest[0] != ':') return BadListen(listen, "no port after ]");
+    port = rest.substr(1);
+  } else {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos) return BadListen(listen, "no port");
+    out.host = std::string(listen.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) {
+      return BadListen(listen, "an IPv6 address needs brackets");
+    }
+    port = listen.substr(colon + 1);
+  }
+  if (out.host.empty()) return BadListen(listen, "no host");
+  bool digits = !port.empty() && port.size() <= 5;
+  for (char c : port) digits &= absl::ascii_isdigit(static_cast<unsigned char>(c));
+  if (!digits || !absl::SimpleAtoi(absl::string_view(port.data(), port.size()), &out.port) ||
+      out.port > 65535) {
+    return BadListen(listen, "the port must be a number from 0 to 65535");
+  }
+  return out;
+}
+
+HttpServer::HttpServer(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
+  if (options.ring == nullptr) return absl::InvalidArgumentError("HttpServer needs a key ring");
+  absl::StatusOr<HostPort> address = ParseHttpListen(options.listen);
+  if (!address.ok()) return address.status();
+
+  std::unique_ptr<HttpServer> http(new HttpServer(std::move(options)));
+  http->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& server = *http->server_;
+  int threads = std::max(1, http->options_.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default sets SO_REUSEPORT, which would let a second server bind the same port and
+  // silently take half the requests. SO_REUSEADDR alone still allows a quick restart.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  server.set_keep_alive_timeout(5);
+  server.set_payload_max_length(4096);  // Nothing here reads a body.
+  http->Routes();
+
+  errno = 0;
+  int port = address->port == 0
+                 ? server.bind_to_any_port(address->host)
+                 : (server.bind_to_port(address->host, address->port) ? address->port : -1);
+  if (port <= 0) {
+    int err = errno;
+    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", http->options_.listen,
+                                               err != 0 ? ": " : "",
+                                               err != 0 ? std::strerror(err) : ""));
+  }
+  http->port_ = port;
+  if (!http->options_.public_url.empty()) {
+    http->public_url_ = std::string(absl::StripSuffix(http->options_.public_url, "/"));
+  } else {
+    bool v6 = address->host.find(':') != std::string::npos;
+    http->public_url_ = absl::StrCat("http://", v6 ? "[" : "", address->host, v6 ? "]" : "", ":",
+                                     port);
+  }
+
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  http->thread_ = std::thread([&server, finished] {
+    server.listen_after_bind();
+    finished->store(true);
+  });
+  // httplib's stop() does nothing until the accept loop has started: wait for it, so that Stop()
+  // can never be lost.
+  while (!server.is_running() && !finished->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server.is_running()) {
+    http->thread_.join();
+    return absl::UnavailableError(absl::StrCat("HTTP server on ", http->options_.listen,
+                                               " stopped as it started"));
+  }
+  Log(LogLevel::kInfo, "http_started")
+      .Str("listen", http->options_.listen)
+      .Int("port", port)
+      .Str("public_url", http->public_url_);
+  return http;
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool HttpServer::Ready(std::string* why) const {
+  if (!serving_.load(std::memory_order_acquire)) {
+    *why = "not serving (starting or draining)";
+    return false;
+  }
+  std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
+  if (snap == nullptr || snap->active == nullptr) {
+    *why = "keys not loaded";
+    return false;
+  }
+  return true;
+}
+
+void HttpServer::Routes() {
+  httplib::Server& server = *server_;
+
+  server.Get(kJwksPath, [this](const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
+    if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
+    std::string etag = StrongEtag(snap->jwks_json);
+    res.set_header("ETag", etag);
+    res.set_header("Cache-Control", JwksCacheControl(options_.publish_ahead));
+    if (req.has_header("If-None-Match") &&
+        IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
+      res.status = 304;
+      return;
+    }
+    res.status = 200;
+    res.set_content(snap->jwks_json, kJsonType);
+  });
+
+  server.Get(kDiscoveryPath, [this](const httplib::Request&, httplib::Response& res) {
+    std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
+    if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
+    res.set_header("Cache-Control", JwksCacheControl(options_.publish_ahead));
+    res.status = 200;
+    res.set_content(DiscoveryJson(options_.issuer, public_url_, *snap), kJsonType);
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    PrometheusWriter out;
+    if (options_.metrics != nullptr) options_.metrics->WriteTo(&out);
+    std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
+    WriteStateMetrics(snap.get(), options_.hub ? options_.hub->watcher_count() : 0, &out);
+    WriteProcessMetrics(&out);
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(out.Release(), PrometheusWriter::kContentType);
+  });
+
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    Text(res, 200, "ok\n");
+  });
+
+  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    std::string why;
+    if (Ready(&why)) return Text(res, 200, "ready\n");
+    Text(res, 503, why + "\n");
+  });
+
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(res.status == 404 ? "not found\n" : "error\n", kTextType);
+    }
+  });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        Log(LogLevel::kError, "http_handler_failed").Str("path", req.path);
+        Text(res, 500, "internal error\n");
+      });
+}
+
+}  // namespace signet::server

@@ -1,0 +1,98 @@
+// signet-server's HTTP side: the JWKS and OpenID Connect discovery documents for gateways and JWT
+// libraries, Prometheus metrics, and liveness/readiness for orchestrators.
+//
+// Example:
+//   HttpServer::Options options;
+//   options.listen = "127.0.0.1:0";  // port 0 picks a free one
+//   options.issuer = "signet";
+//   options.publish_ahead = absl::Minutes(10);
+//   options.ring = ring.get();
+//   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(std::move(options));
+//   if (!http.ok()) return http.status();
+//   (*http)->SetServing(true);   // /readyz: 200 once keys are loaded
+//   int port = (*http)->port();
+//   (*http)->SetServing(false);  // draining: /readyz answers 503, the rest still works
+//   (*http)->Stop();
+//
+// Paths: /.well-known/jwks.json, /.well-known/openid-configuration, /metrics, /healthz, /readyz.
+// Everything served is public (public keys, counters); nothing needs or accepts credentials.
+// Thread-safe.
+#ifndef SIGNET_SERVER_HTTP_HTTP_SERVER_H_
+#define SIGNET_SERVER_HTTP_HTTP_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/keys/key_ring.h"
+#include "server/metrics/server_metrics.h"
+#include "server/watch_hub.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace signet::server {
+
+struct HostPort {
+  std::string host;  // Without brackets for IPv6.
+  int port = 0;
+};
+
+// Parses "host:port" or "[v6]:port" (port 0..65535; 0 picks a free one). InvalidArgument naming
+// --http_listen otherwise.
+absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen);
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string listen;
+    // The iss of every token.
+    std::string issuer;
+    // Base of jwks_uri in the discovery document; empty: http://HOST:PORT as bound.
+    std::string public_url;
+    absl::Duration publish_ahead = absl::Minutes(10);
+    // Must outlive the server. `ring` is required; `hub` and `metrics` may be null.
+    const KeyRing* ring = nullptr;
+    const WatchHub* hub = nullptr;
+    const ServerMetrics* metrics = nullptr;
+    // Worker threads (requests are tiny; keep-alive connections hold a worker while open).
+    int threads = 4;
+  };
+
+  // Binds and serves on a background thread. InvalidArgument for a malformed address,
+  // Unavailable when the address cannot be bound (in use, not local). Not serving (see
+  // SetServing) until told.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(Options options);
+  ~HttpServer();
+
+  int port() const { return port_; }
+  const std::string& public_url() const { return public_url_; }
+
+  // /readyz answers 200 only while serving and keys are loaded.
+  void SetServing(bool serving) { serving_.store(serving, std::memory_order_release); }
+
+  // Stops listening and joins the workers. Idempotent.
+  void Stop();
+
+ private:
+  explicit HttpServer(Options options);
+  void Routes();
+  bool Ready(std::string* why) const;
+
+  const Options options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::string public_url_;
+  std::atomic<bool> serving_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace signet::server
+
+#endif  // SIGNET_SERVER_HTTP_HTTP_SERVER_H_
