@@ -5,10 +5,10 @@
 #include <string>
 #include <utility>
 
-#include "internal/authenticate.h"
-#include "internal/identity_table.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/interceptor.h"
+#include "internal/authenticate.h"
+#include "internal/identity_table.h"
 
 namespace signet {
 
@@ -26,8 +26,7 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
   ~AuthInterceptor() override { internal::IdentityTable::Global().Erase(context_, this); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       internal::Metadata* metadata = methods->GetRecvInitialMetadata();
       StripIdentityMetadata(metadata);
       std::shared_ptr<const internal::CallState> state =
