@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -106,8 +107,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
     http->public_url_ = std::string(absl::StripSuffix(http->options_.public_url, "/"));
   } else {
     bool v6 = address->host.find(':') != std::string::npos;
-    http->public_url_ = absl::StrCat("http://", v6 ? "[" : "", address->host, v6 ? "]" : "", ":",
-                                     port);
+    http->public_url_ =
+        absl::StrCat("http://", v6 ? "[" : "", address->host, v6 ? "]" : "", ":", port);
   }
 
   auto finished = std::make_shared<std::atomic<bool>>(false);
@@ -122,8 +123,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   }
   if (!server.is_running()) {
     http->thread_.join();
-    return absl::UnavailableError(absl::StrCat("HTTP server on ", http->options_.listen,
-                                               " stopped as it started"));
+    return absl::UnavailableError(
+        absl::StrCat("HTTP server on ", http->options_.listen, " stopped as it started"));
   }
   Log(LogLevel::kInfo, "http_started")
       .Str("listen", http->options_.listen)
@@ -190,9 +191,8 @@ void HttpServer::Routes() {
     res.set_content(out.Release(), PrometheusWriter::kContentType);
   });
 
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    Text(res, 200, "ok\n");
-  });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { Text(res, 200, "ok\n"); });
 
   server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     std::string why;

@@ -49,9 +49,8 @@ std::string StrongEtag(std::string_view body) {
     // Never expected; an ETag that matches nothing only costs a full response.
     return "\"unhashed\"";
   }
-  return absl::StrCat("\"",
-                      Base64UrlEncode(std::string_view(reinterpret_cast<char*>(digest), size)),
-                      "\"");
+  return absl::StrCat(
+      "\"", Base64UrlEncode(std::string_view(reinterpret_cast<char*>(digest), size)), "\"");
 }
 
 bool IfNoneMatchMatches(std::string_view if_none_match, std::string_view etag) {
@@ -96,8 +95,7 @@ std::string DiscoveryJson(std::string_view issuer, std::string_view public_url,
   StringArray(w, "response_types_supported", {"id_token"});
   StringArray(w, "subject_types_supported", {"public"});
   StringArray(w, "id_token_signing_alg_values_supported", algorithms);
-  StringArray(w, "claims_supported",
-              {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "backend"});
+  StringArray(w, "claims_supported", {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "backend"});
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

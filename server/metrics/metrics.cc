@@ -30,8 +30,8 @@ void AppendEscaped(std::string* out, std::string_view value, bool quote) {
 
 }  // namespace
 
-const std::array<LatencyHistogram::Bucket, LatencyHistogram::kBuckets> LatencyHistogram::kBounds =
-    {{
+const std::array<LatencyHistogram::Bucket, LatencyHistogram::kBuckets> LatencyHistogram::kBounds = {
+    {
         {100'000, "0.0001"},
         {250'000, "0.00025"},
         {500'000, "0.0005"},
@@ -58,8 +58,7 @@ void LatencyHistogram::ObserveNanos(int64_t ns) {
   sum_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
 }
 
-void PrometheusWriter::Family(std::string_view name, std::string_view type,
-                              std::string_view help) {
+void PrometheusWriter::Family(std::string_view name, std::string_view type, std::string_view help) {
   text_.append("# HELP ").append(name).append(" ");
   AppendEscaped(&text_, help, /*quote=*/false);
   text_.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
