@@ -14,6 +14,13 @@ absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+bool IsValidProtoTime(const google::protobuf::Timestamp& t) {
+  constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  return t.seconds() >= kMinSeconds && t.seconds() <= kMaxSeconds && t.nanos() >= 0 &&
+         t.nanos() <= 999999999;
+}
+
 void ToProtoKey(const KeyRecord& record, signet::v1::Key* key) {
   key->set_key_id(record.kid);
   key->set_algorithm(std::string(AlgorithmName(record.algorithm)));
@@ -77,7 +84,11 @@ signet::v1::WatchKeysResponse DeltaMessage(const StateSnapshot& snapshot, const 
   msg.set_version(snapshot.version);
   bool keys_changed = !delta.keys.empty() || !delta.deleted_kids.empty();
   if (keys_changed) msg.set_jwks_json(snapshot.jwks_json);
-  for (const KeyRecord& k : delta.keys) ToProtoKey(k, msg.add_keys());
+  for (const KeyRecord& k : delta.keys) {
+    if (k.algorithm == Algorithm::kHS256 && k.state != KeyState::kRevoked) continue;
+    ToProtoKey(k, msg.add_keys());
+  }
+  for (const std::string& kid : delta.deleted_kids) msg.add_deleted_key_ids(kid);
   AddTokens(delta.tokens, &msg);
   AddSubjects(delta.subjects, &msg);
   *has_content = keys_changed || !delta.tokens.empty() || !delta.subjects.empty();

@@ -13,6 +13,8 @@ namespace signet::server {
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
+// Within google.protobuf.Timestamp's range: 0001-01-01 to 9999-12-31, nanos 0..999999999.
+bool IsValidProtoTime(const google::protobuf::Timestamp& t);
 
 // Key metadata; timestamps that are "never" (InfinitePast) stay unset.
 void ToProtoKey(const KeyRecord& record, signet::v1::Key* key);

@@ -29,12 +29,23 @@ absl::Status EnsureDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config) {
+absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config, Store* store) {
   absl::StatusOr<std::string> kek;
   if (!config.kek_file.empty()) {
     kek = ReadKekFile(config.kek_file);
   } else {
     std::string path = config.data_dir + "/kek";
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      // A new KEK cannot open keys sealed under a lost one: say so instead of making one.
+      absl::StatusOr<std::vector<KeyRecord>> keys = store->LoadKeys();
+      if (!keys.ok()) return keys.status();
+      if (!keys->empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "key-encryption key: ", path, " is missing but the store holds ", keys->size(),
+            " sealed keys; restore the KEK file from backup (or pass --kek_file)"));
+      }
+    }
     bool created = false;
     kek = LoadOrCreateKekFile(path, &created);
     if (kek.ok() && created) {
@@ -104,7 +115,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   if (config.kek_file.empty()) {
     if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
   }
-  absl::StatusOr<Envelope> envelope = OpenEnvelope(config);
+  absl::StatusOr<Envelope> envelope = OpenEnvelope(config, server->store_.get());
   if (!envelope.ok()) return envelope.status();
 
   LifecycleSettings settings;
@@ -192,7 +203,13 @@ void SignetServer::MaintenanceLoop() {
 void SignetServer::Shutdown(absl::Duration deadline) {
   {
     absl::MutexLock lock(&shutdown_mu_);
-    if (shut_down_) return;
+    if (shut_down_) {
+      // Another caller is draining (or has drained): return once it is done.
+      shutdown_mu_.Unlock();
+      stopped_.WaitForNotification();
+      shutdown_mu_.Lock();
+      return;
+    }
     shut_down_ = true;
   }
   Log(LogLevel::kInfo, "server_draining").Str("deadline", absl::FormatDuration(deadline));
@@ -213,6 +230,16 @@ void SignetServer::Wait() { stopped_.WaitForNotification(); }
 
 SignetServer::~SignetServer() {
   if (server_ != nullptr) Shutdown(absl::ZeroDuration());
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (maintenance_.joinable()) maintenance_.join();
+  // Users before what they use: the ring detaches from the store (no more change callbacks) and
+  // stops telling the hub before either goes.
+  http_.reset();
+  server_.reset();
+  service_.reset();
+  ring_.reset();
+  hub_.reset();
+  store_.reset();
 }
 
 }  // namespace signet::server

@@ -1,10 +1,14 @@
 #include "server/token_service.h"
 
+#include <array>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/caller_claims.h"
 #include "server/keys/token_signer.h"
 #include "server/log.h"
 #include "server/metrics/server_metrics.h"
@@ -65,14 +69,63 @@ std::string CheckText(const char* field, const std::string& value, size_t max, b
   return "";
 }
 
+// A serialized ValidateTokenResponse, made once per valid token and shared by every hit.
+class SerializedResponse final : public RenderedAnswer {
+ public:
+  explicit SerializedResponse(const std::string& bytes) : bytes_(bytes) {}
+  const grpc::Slice& bytes() const { return bytes_; }
+
+ private:
+  const grpc::Slice bytes_;
+};
+
+std::shared_ptr<const RenderedAnswer> RenderValidResponse(const VerifiedToken& t) {
+  signet::v1::ValidateTokenResponse response;
+  response.set_valid(true);
+  response.set_reason(ToProtoReason(Reason::kValid));
+  response.set_subject(t.subject());
+  response.set_backend(t.backend());
+  for (const std::string& aud : t.audiences()) response.add_audience(aud);
+  *response.mutable_issued_at() = ToProtoTime(t.issued_at());
+  *response.mutable_expires_at() = ToProtoTime(t.expires_at());
+  response.set_token_id(t.token_id());
+  response.set_key_id(t.key_id());
+  // Most tokens carry no caller claims: then the payload is not read again.
+  if (t.has_caller_claims()) CallerClaimsToStruct(t, response.mutable_claims());
+  return std::make_shared<const SerializedResponse>(response.SerializeAsString());
+}
+
+// ValidateTokenResponse{valid: false, reason}, serialized once per reason.
+const grpc::Slice& InvalidResponse(Reason reason) {
+  constexpr int kReasons = kReasonCount;
+  static const std::array<grpc::Slice, kReasons>* const responses = [] {
+    auto* all = new std::array<grpc::Slice, kReasons>();
+    for (int i = 0; i < kReasons; ++i) {
+      signet::v1::ValidateTokenResponse r;
+      r.set_reason(ToProtoReason(static_cast<Reason>(i)));
+      (*all)[i] = grpc::Slice(r.SerializeAsString());
+    }
+    return all;
+  }();
+  const int i = static_cast<int>(reason);
+  return (*responses)[i >= 0 && i < kReasons ? i : static_cast<int>(Reason::kMalformed)];
+}
+
+bool ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::MessageLite* message) {
+  grpc::Slice slice;
+  if (!bytes.TrySingleSlice(&slice).ok() && !bytes.DumpToSingleSlice(&slice).ok()) return false;
+  return message->ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
+}
+
 }  // namespace
 
 TokenService::TokenService(Deps deps)
     : deps_(std::move(deps)),
+      cache_(ValidationCache::Options{deps_.config.validation_cache_entries}),
       validator_(deps_.ring,
                  *TokenVerifier::Create(ValidationPolicy{deps_.config.issuer, deps_.config.leeway,
                                                          deps_.config.max_token_bytes}),
-                 deps_.clock) {}
+                 deps_.clock, &cache_, RenderValidResponse) {}
 
 absl::StatusOr<Caller> TokenService::Admit(const grpc::CallbackServerContext& context, Rpc rpc) {
   Caller caller = deps_.authorizer->Identify(context);
@@ -156,7 +209,16 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
   claims.subject = request->subject();
   claims.backend = request->backend();
   claims.audiences.assign(request->audience().begin(), request->audience().end());
-  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(deps_.clock->Now()));
+  absl::Time now = deps_.clock->Now();
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  // iat has whole seconds, and a subject revocation's not_before is rounded up to one: a token
+  // issued in the same second as "log out everywhere", but after it, starts at the next second
+  // (within the leeway) so it is not refused for its whole life.
+  if (snap->revocations.IsSubjectRevoked(claims.subject, claims.issued_at, now) &&
+      !snap->revocations.IsSubjectRevoked(claims.subject, claims.issued_at + absl::Seconds(1),
+                                          now)) {
+    claims.issued_at += absl::Seconds(1);
+  }
   claims.expires_at = claims.issued_at + ttl;
   claims.token_id = NewTokenId();
   claims.caller_claims_json = std::move(claims_json);
@@ -177,34 +239,22 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
   return Done(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* TokenService::ValidateToken(
-    grpc::CallbackServerContext* context, const signet::v1::ValidateTokenRequest* request,
-    signet::v1::ValidateTokenResponse* response) {
+grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* request_bytes,
+                                                      grpc::ByteBuffer* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kValidateToken);
   if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
-  if (request->token().empty()) return Done(context, Invalid("token is required"));
-  VerifyResult result = validator_.Validate(request->token(), request->audience());
-  response->set_valid(result.valid());
-  response->set_reason(ToProtoReason(result.reason));
-  if (result.valid()) {
-    const VerifiedToken& t = *result.token;
-    response->set_subject(t.subject());
-    response->set_backend(t.backend());
-    for (const std::string& aud : t.audiences()) response->add_audience(aud);
-    *response->mutable_issued_at() = ToProtoTime(t.issued_at());
-    *response->mutable_expires_at() = ToProtoTime(t.expires_at());
-    response->set_token_id(t.token_id());
-    response->set_key_id(t.key_id());
-    std::string caller_claims = t.CallerClaimsJson();
-    if (caller_claims != "{}") {
-      google::protobuf::util::JsonParseOptions options;
-      if (!google::protobuf::util::JsonStringToMessage(caller_claims, response->mutable_claims(),
-                                                       options)
-               .ok()) {
-        // A signed token whose claims protobuf cannot hold (it was not minted by signet).
-        response->clear_claims();
-      }
-    }
+  signet::v1::ValidateTokenRequest request;
+  if (!ParseRequest(*request_bytes, &request)) {
+    return Done(context, Invalid("the request is not a signet.v1.ValidateTokenRequest"));
+  }
+  if (request.token().empty()) return Done(context, Invalid("token is required"));
+  TokenValidator::Validation v = validator_.Validate(request.token(), request.audience());
+  if (v.valid() && v.answer != nullptr) {
+    // The same bytes for every hit: the slice is shared, not copied.
+    *response = grpc::ByteBuffer(&static_cast<const SerializedResponse&>(*v.answer).bytes(), 1);
+  } else {
+    *response = grpc::ByteBuffer(&InvalidResponse(v.reason), 1);
   }
   return Done(context, grpc::Status::OK);
 }
@@ -338,11 +388,18 @@ grpc::ServerUnaryReactor* TokenService::RevokeSubject(
   absl::Time now = deps_.clock->Now();
   absl::Time not_before = now;
   if (request->has_not_before()) {
+    if (!IsValidProtoTime(request->not_before())) {
+      return Done(context, Invalid("not_before is not a valid timestamp (years 1 to 9999, nanos "
+                                   "0 to 999999999)"));
+    }
     not_before = FromProtoTime(request->not_before());
     if (not_before > now + config_.leeway) {
       return Done(context, Invalid("not_before is in the future; revoke when that time comes"));
     }
   }
+  // Token iat values are whole seconds: round up so every token issued before the call is
+  // refused, including those from earlier in the same second.
+  not_before = absl::Ceil(not_before - absl::UnixEpoch(), absl::Seconds(1)) + absl::UnixEpoch();
   absl::Time expires_at = not_before + config_.max_ttl + config_.leeway;
   absl::Status s = deps_.ring->RevokeSubject(request->subject(), not_before, expires_at);
   AuditChange(AuditEvent("revoke_subject", *caller, context->peer())

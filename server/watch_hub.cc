@@ -10,7 +10,14 @@ namespace signet::server {
 
 using signet::v1::WatchKeysResponse;
 
+using SharedMessage = std::shared_ptr<const WatchKeysResponse>;
+
 // One WatchKeys stream. Owned by gRPC: deletes itself in OnDone, after leaving the hub.
+//
+// Messages are shared between watchers (one copy per change, not per watcher). A full state is
+// always built with no lock held, so neither the hub nor the key ring's writer ever waits for it:
+// the watcher reserves its write slot, builds from the ring's current snapshot, then drops queued
+// changes that the snapshot already covers (by version).
 class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysResponse> {
  public:
   Watcher(WatchHub* hub, std::string caller) : hub_(hub), caller_(std::move(caller)) {}
@@ -20,22 +27,34 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
   bool counted = false;
 
   // Called under the hub's mutex, so never after Remove() returned.
-  void Enqueue(WatchKeysResponse msg, uint64_t version) {
+  void Enqueue(const SharedMessage& msg) {
     absl::MutexLock lock(&mu_);
-    if (finished_ || version <= sent_version_) return;
-    if (resync_) return;  // A full state is coming that includes this change.
+    if (finished_ || resync_) return;  // A full state is coming that includes this change.
     if (queue_.size() >= hub_->options_.max_queued_messages) {
       queue_.clear();
       resync_ = true;
     } else {
-      queue_.push_back(std::move(msg));
+      queue_.push_back(msg);
     }
     MaybeWriteLocked();
   }
 
-  void SendSnapshot(WatchKeysResponse msg) {
+  // A full state replaces whatever is queued. Called under the hub's mutex.
+  void EnqueueSnapshot(const SharedMessage& msg) {
     absl::MutexLock lock(&mu_);
-    queue_.push_back(std::move(msg));
+    if (finished_) return;
+    queue_.clear();
+    resync_ = false;
+    queue_.push_back(msg);
+    MaybeWriteLocked();
+  }
+
+  // Starts the stream with the whole state (built on this thread, outside every lock but the
+  // caller's).
+  void Resync() {
+    absl::MutexLock lock(&mu_);
+    queue_.clear();
+    resync_ = true;
     MaybeWriteLocked();
   }
 
@@ -44,29 +63,26 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
     if (finished_) return;
     finished_ = true;
     queue_.clear();
-    if (!writing_) Finish(status);
-    pending_finish_ = status;
+    pending_finish_ = std::move(status);
+    if (!writing_) FinishOnceLocked(pending_finish_);
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    current_.reset();
     if (!ok) {
-      // The client is gone; OnCancel/OnDone follow.
-      if (!finished_) {
-        finished_ = true;
-        Finish(grpc::Status::CANCELLED);
-      }
+      // The client is gone (or the call was cancelled): end it, whatever End() asked for.
+      finished_ = true;
+      FinishOnceLocked(grpc::Status::CANCELLED);
       return;
     }
     if (finished_) {
-      Finish(pending_finish_);
+      FinishOnceLocked(pending_finish_);
       return;
     }
     MaybeWriteLocked();
   }
-
-  void OnCancel() override {}
 
   void OnDone() override {
     hub_->Remove(this);
@@ -74,30 +90,51 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
   }
 
  private:
+  void FinishOnceLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finish_called_) return;
+    finish_called_ = true;
+    Finish(status);
+  }
+
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || finished_) return;
     if (resync_) {
-      std::shared_ptr<const StateSnapshot> snap = hub_->ring_->Current();
-      queue_.clear();
-      queue_.push_back(SnapshotMessage(*snap, hub_->clock_->Now()));
+      // Changes published from here on are queued; those the snapshot covers are dropped below.
       resync_ = false;
+      queue_.clear();
+      writing_ = true;
+      mu_.Unlock();
+      std::shared_ptr<const StateSnapshot> snap = hub_->ring_->Current();
+      auto full = std::make_shared<WatchKeysResponse>(SnapshotMessage(*snap, hub_->clock_->Now()));
+      mu_.Lock();
+      writing_ = false;
+      if (finished_) {
+        FinishOnceLocked(pending_finish_);
+        return;
+      }
+      queue_.push_front(std::move(full));
+    }
+    while (!queue_.empty() && queue_.front()->version() <= sent_version_ &&
+           !queue_.front()->snapshot()) {
+      queue_.pop_front();
     }
     if (queue_.empty()) return;
     current_ = std::move(queue_.front());
     queue_.pop_front();
-    sent_version_ = std::max(sent_version_, current_.version());
+    sent_version_ = std::max(sent_version_, current_->version());
     writing_ = true;
-    StartWrite(&current_);
+    StartWrite(current_.get());
   }
 
   WatchHub* const hub_;
   const std::string caller_;
   absl::Mutex mu_;
-  std::deque<WatchKeysResponse> queue_ ABSL_GUARDED_BY(mu_);
-  WatchKeysResponse current_ ABSL_GUARDED_BY(mu_);
+  std::deque<SharedMessage> queue_ ABSL_GUARDED_BY(mu_);
+  SharedMessage current_ ABSL_GUARDED_BY(mu_);
   uint64_t sent_version_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool resync_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status pending_finish_ ABSL_GUARDED_BY(mu_);
 };
@@ -124,7 +161,7 @@ WatchHub::~WatchHub() { Shutdown(); }
 grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServerContext*,
                                                              const std::string& caller) {
   auto* watcher = new Watcher(this, caller);
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (shut_down_) {
     watcher->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     watchers_.insert(watcher);  // Removed again in OnDone.
@@ -150,23 +187,29 @@ grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServe
     watcher->counted = true;
   }
   watchers_.insert(watcher);
-  std::shared_ptr<const StateSnapshot> snap = ring_->Current();
-  watcher->SendSnapshot(SnapshotMessage(*snap, clock_->Now()));
+  // Registered first, so every change from now on reaches it; the full state it starts with is
+  // built outside the hub's lock.
+  lock.Release();
+  watcher->Resync();
   return watcher;
 }
 
 void WatchHub::OnStateChanged(const std::shared_ptr<const StateSnapshot>& snapshot,
                               const StateDelta& delta) {
-  WatchKeysResponse msg;
   if (delta.full) {
-    msg = SnapshotMessage(*snapshot, clock_->Now());
-  } else {
-    bool has_content = false;
-    msg = DeltaMessage(*snapshot, delta, &has_content);
-    if (!has_content) return;
+    // A reload replaced everything: one full state, shared by every watcher.
+    auto full =
+        std::make_shared<const WatchKeysResponse>(SnapshotMessage(*snapshot, clock_->Now()));
+    absl::MutexLock lock(&mu_);
+    for (Watcher* w : watchers_) w->EnqueueSnapshot(full);
+    return;
   }
+  bool has_content = false;
+  auto msg =
+      std::make_shared<const WatchKeysResponse>(DeltaMessage(*snapshot, delta, &has_content));
+  if (!has_content) return;
   absl::MutexLock lock(&mu_);
-  for (Watcher* w : watchers_) w->Enqueue(msg, snapshot->version);
+  for (Watcher* w : watchers_) w->Enqueue(msg);
 }
 
 void WatchHub::Shutdown() {

@@ -186,6 +186,8 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Revoke(const std::vector<KeyRecord>& cu
   if (was == KeyState::kActive) {
     KeyRecord* next = Newest(InState(keys, KeyState::kPending), &KeyRecord::created_at);
     if (next != nullptr) {
+      // Even when the PENDING key is younger than publish_ahead (two revocations in a row), it
+      // is the key validators have had longest; the server logs how long it was published.
       next->state = KeyState::kActive;
       next->activated_at = now;
       changes.Promote(*next);

@@ -26,6 +26,42 @@ RevocationSet RevocationsOf(const StoreSnapshot& stored) {
   return RevocationSet().WithEntries(tokens, subjects);
 }
 
+template <typename Entry, typename Less, typename Equal>
+bool SameEntries(std::vector<Entry> a, std::vector<Entry> b, Less less, Equal equal) {
+  if (a.size() != b.size()) return false;
+  std::sort(a.begin(), a.end(), less);
+  std::sort(b.begin(), b.end(), less);
+  return std::equal(a.begin(), a.end(), b.begin(), equal);
+}
+
+// True when the stored records and revocations are what `snapshot` already serves.
+bool SameState(const StateSnapshot& snapshot, const std::vector<KeyRecord>& keys,
+               const RevocationSet& revocations) {
+  std::vector<KeyRecord> stored;
+  stored.reserve(keys.size());
+  for (const KeyRecord& k : keys) stored.push_back(PublicMetadata(k));
+  auto by_kid = [](const KeyRecord& a, const KeyRecord& b) { return a.kid < b.kid; };
+  if (!SameEntries(stored, snapshot.key_records, by_kid,
+                   [](const KeyRecord& a, const KeyRecord& b) { return a == b; })) {
+    return false;
+  }
+  using Token = RevocationSet::TokenEntry;
+  using Subject = RevocationSet::SubjectEntry;
+  return SameEntries(
+             revocations.TokenEntries(), snapshot.revocations.TokenEntries(),
+             [](const Token& a, const Token& b) { return a.token_id < b.token_id; },
+             [](const Token& a, const Token& b) {
+               return a.token_id == b.token_id && a.expires_at == b.expires_at;
+             }) &&
+         SameEntries(
+             revocations.SubjectEntries(), snapshot.revocations.SubjectEntries(),
+             [](const Subject& a, const Subject& b) { return a.subject < b.subject; },
+             [](const Subject& a, const Subject& b) {
+               return a.subject == b.subject && a.not_before == b.not_before &&
+                      a.expires_at == b.expires_at;
+             });
+}
+
 const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
   for (const KeyRecord& k : keys) {
     if (k.state == state) return &k;
@@ -211,6 +247,7 @@ absl::StatusOr<std::vector<KeyRecord>> KeyRing::ApplyKeyDecision(const Store::Ke
     // The store has the change; this replica could not load it. Say so loudly: the periodic
     // reload retries, and start-up refuses to serve with keys it cannot open.
     Log(LogLevel::kError, "key_publish_failed").Str("error", s.ToString());
+    needs_reload_.store(true);
     return s;
   }
   return records;
@@ -259,6 +296,17 @@ absl::StatusOr<KeyRing::RevokeKeyResult> KeyRing::RevokeKey(std::string_view kid
       .Str("kid", result.key.kid)
       .Str("active_kid", result.active_kid)
       .Str("reason", reason);
+  for (const KeyRecord& k : *records) {
+    if (k.kid == result.active_kid && k.activated_at == now &&
+        k.created_at + lifecycle_.settings().publish_ahead > now) {
+      Log(LogLevel::kWarning, "young_key_promoted")
+          .Str("kid", k.kid)
+          .Str("published_for", absl::FormatDuration(now - k.created_at))
+          .Str("note",
+               "the promoted key was published for less than publish_ahead; JWKS caches may not "
+               "know it yet (local validators and ValidateToken refetch unknown keys)");
+    }
+  }
   return result;
 }
 
@@ -294,6 +342,9 @@ void KeyRing::PublishRevocations(std::vector<RevocationSet::TokenEntry> tokens,
 }
 
 absl::Status KeyRing::Maintain() {
+  if (needs_reload_.load()) {
+    if (absl::Status s = Reload(); !s.ok()) return s;
+  }
   absl::Time now = clock_->Now();
   std::shared_ptr<const StateSnapshot> snap = Current();
   if (snap == nullptr) return absl::FailedPreconditionError("the key ring has not started");
@@ -322,7 +373,16 @@ absl::Status KeyRing::Reload() {
   absl::MutexLock lock(&writer_mu_);
   absl::StatusOr<StoreSnapshot> stored = store_->Load();
   if (!stored.ok()) return stored.status();
-  return PublishKeys(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
+  RevocationSet revocations = RevocationsOf(*stored);
+  std::shared_ptr<const StateSnapshot> prev = Current();
+  // The periodic safety-net reload usually finds nothing new: then watchers hear nothing.
+  if (prev != nullptr && SameState(*prev, stored->keys, revocations)) {
+    needs_reload_.store(false);
+    return absl::OkStatus();
+  }
+  absl::Status s = PublishKeys(stored->keys, /*full_reload=*/true, std::move(revocations));
+  needs_reload_.store(!s.ok());
+  return s;
 }
 
 absl::Status KeyRing::ReloadKeys() {

@@ -13,6 +13,7 @@
 #ifndef SIGNET_SERVER_KEYS_KEY_RING_H_
 #define SIGNET_SERVER_KEYS_KEY_RING_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -104,6 +105,8 @@ class KeyRing {
   absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> verify_keys_
       ABSL_GUARDED_BY(writer_mu_);
   std::vector<StateListener*> listeners_ ABSL_GUARDED_BY(writer_mu_);
+  // Set when a change the store committed could not be published; Maintain() reloads.
+  std::atomic<bool> needs_reload_{false};
   // Read with std::atomic_load, written with std::atomic_store (under writer_mu_).
   std::shared_ptr<const StateSnapshot> snapshot_;
 };

@@ -1,6 +1,7 @@
 // signet-server as operators run it: a child process with flags, killed with -9 or drained with
 // SIGTERM, refusing bad start-up settings with a clear message.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -154,6 +155,25 @@ TEST(ServerProcess, BadSettingsAreRefusedWithAMessage) {
     EXPECT_EQ(testing::RunServerOnce(args, &out), 2) << out;
     EXPECT_THAT(out, HasSubstr(c.message));
   }
+}
+
+TEST(ServerProcess, ALostLocalKekIsNotSilentlyReplaced) {
+  testing::TempDir dir;
+  std::string data = dir.path() + "/data";
+  {
+    auto proc = testing::ServerProcess::Start({"--data_dir=" + data, "--http_listen="},
+                                              dir.path() + "/log");
+    ASSERT_NE(proc->port(), 0);
+    EXPECT_EQ(proc->Terminate(absl::Seconds(15)), 0);
+  }
+  ASSERT_EQ(unlink((data + "/kek").c_str()), 0);
+  std::string out;
+  EXPECT_EQ(testing::RunServerOnce({"--data_dir=" + data, "--http_listen=", "--listen=127.0.0.1:0"},
+                                   &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("restore the KEK"));
+  struct stat st;
+  EXPECT_NE(stat((data + "/kek").c_str(), &st), 0);
 }
 
 TEST(ServerProcess, WorldReadableKekIsRefused) {

@@ -360,6 +360,74 @@ TEST_F(TokenServiceTest, RotationWaitsForPublishAheadThenKeepsOldTokensValid) {
   for (const v1::Key& k : after.keys()) EXPECT_NE(k.key_id(), old_active);
 }
 
+TEST_F(TokenServiceTest, TheNextKeyIsPublishedBeforeItSigns) {
+  std::string pending = KidInState(v1::KEY_STATE_PENDING);
+  v1::GetJwksResponse jwks;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->GetJwks(&ctx, v1::GetJwksRequest(), &jwks).ok());
+  EXPECT_THAT(jwks.jwks_json(), HasSubstr(pending));
+  EXPECT_NE(Issue("p").key_id(), pending);
+  clock_.Advance(kPublishAhead);
+  v1::RotateKeyResponse resp;
+  grpc::ClientContext rctx;
+  ASSERT_TRUE(stub_->RotateKey(&rctx, v1::RotateKeyRequest(), &resp).ok());
+  EXPECT_EQ(Issue("p").key_id(), pending);
+  // The key that will sign next is already in the JWKS again.
+  v1::GetJwksResponse after;
+  grpc::ClientContext actx;
+  ASSERT_TRUE(stub_->GetJwks(&actx, v1::GetJwksRequest(), &after).ok());
+  EXPECT_THAT(after.jwks_json(), HasSubstr(resp.pending().key_id()));
+}
+
+TEST_F(TokenServiceTest, ATokenIssuedInTheSameSecondAfterRevokeSubjectIsValid) {
+  clock_.Set(absl::FromUnixSeconds(1'800'000'100) + absl::Milliseconds(300));
+  std::string before = Issue("same-second").token();
+  clock_.Advance(absl::Milliseconds(200));
+  v1::RevokeSubjectRequest req;
+  req.set_subject("same-second");
+  v1::RevokeSubjectResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->RevokeSubject(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.not_before().seconds(), 1'800'000'101);
+  EXPECT_EQ(resp.not_before().nanos(), 0);
+  clock_.Advance(absl::Milliseconds(200));
+  std::string after = Issue("same-second").token();
+  EXPECT_EQ(ReasonOf(before), v1::REASON_SUBJECT_REVOKED);
+  EXPECT_EQ(ReasonOf(after), v1::REASON_UNSPECIFIED);
+}
+
+TEST_F(TokenServiceTest, InvalidTimestampsAreInvalidArgument) {
+  for (auto [seconds, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {1, -5}, {1, 2'000'000'000}, {-62'135'596'801, 0}}) {
+    v1::RevokeSubjectRequest req;
+    req.set_subject("t");
+    req.mutable_not_before()->set_seconds(seconds);
+    req.mutable_not_before()->set_nanos(nanos);
+    v1::RevokeSubjectResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->RevokeSubject(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("not_before"));
+  }
+}
+
+TEST_F(TokenServiceTest, ASlowWatcherNeitherBlocksChangesNorTheDrain) {
+  // A watcher that never reads: its queue overflows, changes keep flowing, and shutdown ends it.
+  grpc::ClientContext ctx;
+  auto reader = stub_->WatchKeys(&ctx, v1::WatchKeysRequest());
+  for (int i = 0; i < 2000; ++i) {
+    v1::RevokeTokenRequest req;
+    req.set_token_id("slow-" + std::to_string(i) + std::string(200, 'x'));
+    v1::RevokeTokenResponse resp;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->RevokeToken(&c, req, &resp).ok());
+  }
+  absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(1));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  ctx.TryCancel();
+}
+
 TEST_F(TokenServiceTest, ImmediateRotationSkipsPublishAhead) {
   std::string pending = KidInState(v1::KEY_STATE_PENDING);
   v1::RotateKeyRequest req;
@@ -415,6 +483,15 @@ TEST_F(TokenServiceTest, RevokeTokenByIdAndBadRevocationRequests) {
 TEST_F(TokenServiceTest, KeysAndRevocationsSurviveARestart) {
   v1::IssueTokenResponse a = Issue("a");
   v1::IssueTokenResponse b = Issue("b");
+  v1::IssueTokenResponse c = Issue("c");
+  {
+    clock_.Advance(absl::Seconds(2));
+    v1::RevokeSubjectRequest req;
+    req.set_subject("c");
+    v1::RevokeSubjectResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeSubject(&ctx, req, &resp).ok());
+  }
   {
     v1::RevokeTokenRequest req;
     req.set_token(a.token());
@@ -426,6 +503,7 @@ TEST_F(TokenServiceTest, KeysAndRevocationsSurviveARestart) {
   RestartServer();
   EXPECT_EQ(Keys().DebugString(), keys_before);
   EXPECT_EQ(ReasonOf(a.token()), v1::REASON_TOKEN_REVOKED);
+  EXPECT_EQ(ReasonOf(c.token()), v1::REASON_SUBJECT_REVOKED);
   EXPECT_TRUE(Validate(b.token()).valid());
 }
 
