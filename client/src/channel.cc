@@ -46,6 +46,9 @@ const std::string& RetryServiceConfigJson() {
 
 grpc::ChannelArguments SignetChannelArguments(const ChannelOptions& options) {
   grpc::ChannelArguments args;
+  // A WatchKeys snapshot carries every live revocation: about 40 bytes each, so a million of them
+  // need far more than gRPC's default 4 MiB.
+  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
   if (options.enable_retries) {
     args.SetServiceConfigJSON(RetryServiceConfigJson());
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);

@@ -69,6 +69,8 @@ class MemoryStore final : public Store {
     return absl::OkStatus();
   }
 
+  int schema_version() const override { return 1; }
+
   absl::Status PruneRevocations(absl::Time now) override {
     const absl::Time stored_now = internal::StoredTime(now);
     absl::MutexLock lock(&mu_);

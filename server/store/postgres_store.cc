@@ -748,6 +748,8 @@ class PostgresStore final : public Store {
         .status();
   }
 
+  int schema_version() const override { return LatestSchemaVersion(); }
+
   absl::Status PruneRevocations(absl::Time now) override {
     // Every replica prunes by the same rule on its own: no notification.
     return Run<bool>(

@@ -353,6 +353,8 @@ class SqliteStore final : public Store {
     return StepDone(stmt, "cannot write a subject revocation");
   }
 
+  int schema_version() const override { return internal::kSqliteSchemaVersion; }
+
   absl::Status PruneRevocations(absl::Time now) override {
     const int64_t now_micros = internal::ToStoredMicros(now);
     absl::MutexLock lock(&mu_);

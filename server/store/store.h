@@ -101,6 +101,9 @@ class Store {
   // fails, nothing is written and its status is returned. Returns every key record after commit.
   virtual absl::StatusOr<std::vector<KeyRecord>> UpdateKeys(const KeyDecision& decide) = 0;
 
+  // The schema version the store is at (after the migrations applied when it was opened).
+  virtual int schema_version() const = 0;
+
   // Upsert; an existing entry keeps the later expires_at.
   virtual absl::Status AddTokenRevocation(const TokenRevocationRecord& record) = 0;
   // Upsert; an existing entry keeps the later not_before and the later expires_at.

@@ -122,6 +122,7 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_THAT(snapshot->subject_revocations,
               ElementsAre(SubjectRevocationRecord{"alice", At(1), At(200)}));
   EXPECT_EQ(OtherConnection(DbPath()).UserVersion(), internal::kSqliteSchemaVersion);
+  EXPECT_EQ(reopened->schema_version(), internal::kSqliteSchemaVersion);
 }
 
 TEST_F(SqliteStoreTest, CreatesItsFolder0700AndItsFiles0600WhateverTheUmask) {
