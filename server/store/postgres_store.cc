@@ -681,71 +681,40 @@ class PostgresStore final : public Store {
 
   absl::Status AddTokenRevocation(const TokenRevocationRecord& record) override {
     if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
-    const std::string& channel = options_.channel;
-    return Run<bool>(
-               /*idempotent=*/true,
-               [&record, &channel](Session& session) -> absl::StatusOr<bool> {
-                 absl::Status status = session.Begin();
-                 if (!status.ok()) return status;
-                 absl::StatusOr<Result> stored = session.Exec(
-                     "revoking a token",
-                     "INSERT INTO token_revocations (token_id, expires_at) VALUES ($1, $2) "
-                     "ON CONFLICT (token_id) DO UPDATE SET expires_at = "
-                     "GREATEST(token_revocations.expires_at, EXCLUDED.expires_at) "
-                     "RETURNING expires_at",
-                     Params().Text(record.token_id).Int64(ToStoredMicros(record.expires_at)));
-                 if (!stored.ok()) return stored.status();
-                 absl::StatusOr<absl::Time> expires_at = TimeColumn(stored->get(), 0, 0);
-                 if (!expires_at.ok()) return expires_at.status();
-                 // Receivers get the row as stored, so they may replace rather than merge.
-                 status = session.Command(
-                     "notifying the replicas", "SELECT pg_notify($1, $2)",
-                     Params().Text(channel).Text(
-                         TokenPayload(TokenRevocationRecord{record.token_id, *expires_at})));
-                 if (!status.ok()) return status;
-                 status = session.Commit();
-                 if (!status.ok()) return status;
-                 return true;
-               })
-        .status();
+    return UpsertAndNotify(
+        "revoking a token",
+        "INSERT INTO token_revocations (token_id, expires_at) VALUES ($1, $2) "
+        "ON CONFLICT (token_id) DO UPDATE SET expires_at = "
+        "GREATEST(token_revocations.expires_at, EXCLUDED.expires_at) "
+        "RETURNING expires_at",
+        Params().Text(record.token_id).Int64(ToStoredMicros(record.expires_at)),
+        [&record](PGresult* stored) -> absl::StatusOr<std::string> {
+          absl::StatusOr<absl::Time> expires_at = TimeColumn(stored, 0, 0);
+          if (!expires_at.ok()) return expires_at.status();
+          return TokenPayload(TokenRevocationRecord{record.token_id, *expires_at});
+        });
   }
 
   absl::Status AddSubjectRevocation(const SubjectRevocationRecord& record) override {
     if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
-    const std::string& channel = options_.channel;
-    return Run<bool>(
-               /*idempotent=*/true,
-               [&record, &channel](Session& session) -> absl::StatusOr<bool> {
-                 absl::Status status = session.Begin();
-                 if (!status.ok()) return status;
-                 absl::StatusOr<Result> stored = session.Exec(
-                     "revoking a subject",
-                     "INSERT INTO subject_revocations (subject, not_before, expires_at) "
-                     "VALUES ($1, $2, $3) ON CONFLICT (subject) DO UPDATE SET "
-                     "not_before = GREATEST(subject_revocations.not_before, "
-                     "EXCLUDED.not_before), "
-                     "expires_at = GREATEST(subject_revocations.expires_at, "
-                     "EXCLUDED.expires_at) "
-                     "RETURNING not_before, expires_at",
-                     Params()
-                         .Text(record.subject)
-                         .Int64(ToStoredMicros(record.not_before))
-                         .Int64(ToStoredMicros(record.expires_at)));
-                 if (!stored.ok()) return stored.status();
-                 absl::StatusOr<absl::Time> not_before = TimeColumn(stored->get(), 0, 0);
-                 if (!not_before.ok()) return not_before.status();
-                 absl::StatusOr<absl::Time> expires_at = TimeColumn(stored->get(), 0, 1);
-                 if (!expires_at.ok()) return expires_at.status();
-                 status = session.Command(
-                     "notifying the replicas", "SELECT pg_notify($1, $2)",
-                     Params().Text(channel).Text(SubjectPayload(
-                         SubjectRevocationRecord{record.subject, *not_before, *expires_at})));
-                 if (!status.ok()) return status;
-                 status = session.Commit();
-                 if (!status.ok()) return status;
-                 return true;
-               })
-        .status();
+    return UpsertAndNotify(
+        "revoking a subject",
+        "INSERT INTO subject_revocations (subject, not_before, expires_at) "
+        "VALUES ($1, $2, $3) ON CONFLICT (subject) DO UPDATE SET "
+        "not_before = GREATEST(subject_revocations.not_before, EXCLUDED.not_before), "
+        "expires_at = GREATEST(subject_revocations.expires_at, EXCLUDED.expires_at) "
+        "RETURNING not_before, expires_at",
+        Params()
+            .Text(record.subject)
+            .Int64(ToStoredMicros(record.not_before))
+            .Int64(ToStoredMicros(record.expires_at)),
+        [&record](PGresult* stored) -> absl::StatusOr<std::string> {
+          absl::StatusOr<absl::Time> not_before = TimeColumn(stored, 0, 0);
+          if (!not_before.ok()) return not_before.status();
+          absl::StatusOr<absl::Time> expires_at = TimeColumn(stored, 0, 1);
+          if (!expires_at.ok()) return expires_at.status();
+          return SubjectPayload(SubjectRevocationRecord{record.subject, *not_before, *expires_at});
+        });
   }
 
   int schema_version() const override { return LatestSchemaVersion(); }
@@ -789,6 +758,30 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // One revocation upsert and its NOTIFY in one transaction. Receivers get the row as stored
+  // (`payload` builds it from the RETURNING row), so they may replace rather than merge.
+  absl::Status UpsertAndNotify(
+      const char* what, const char* sql, const Params& params,
+      const std::function<absl::StatusOr<std::string>(PGresult*)>& payload) {
+    const std::string& channel = options_.channel;
+    return Run<bool>(/*idempotent=*/true,
+                     [&](Session& session) -> absl::StatusOr<bool> {
+                       absl::Status status = session.Begin();
+                       if (!status.ok()) return status;
+                       absl::StatusOr<Result> stored = session.Exec(what, sql, params);
+                       if (!stored.ok()) return stored.status();
+                       absl::StatusOr<std::string> message = payload(stored->get());
+                       if (!message.ok()) return message.status();
+                       status =
+                           session.Command("notifying the replicas", "SELECT pg_notify($1, $2)",
+                                           Params().Text(channel).Text(*message));
+                       if (!status.ok()) return status;
+                       status = session.Commit();
+                       if (!status.ok()) return status;
+                       return true;
+                     })
+        .status();
+  }
   absl::Status MigrateLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     absl::Status status =
         session.Command("creating the schema_version table",
