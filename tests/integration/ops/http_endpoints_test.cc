@@ -76,6 +76,7 @@ class FlakyStore final : public server::Store {
     return inner_->AddSubjectRevocation(record);
   }
   absl::Status PruneRevocations(absl::Time now) override { return inner_->PruneRevocations(now); }
+  int schema_version() const override { return inner_->schema_version(); }
 
  private:
   std::unique_ptr<server::Store> inner_;
