@@ -274,6 +274,46 @@ void BM_RawHmacOpenSslEvpMacDup(benchmark::State& state, const Fixture* f) {
   }
 }
 
+// HMAC from two keyed SHA-256 states (key XOR ipad, key XOR opad) made once and copied per call
+// into reused contexts with EVP_MD_CTX_copy_ex: the fastest EVP way measured here, and the one the
+// codec uses.
+void BM_RawHmacOpenSslMdCtxCopy(benchmark::State& state, const Fixture* f) {
+  const std::string secret = f->key->PrivateBytes();
+  EvpMdPtr sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  unsigned char ipad[64], opad[64];
+  for (size_t i = 0; i < 64; ++i) {
+    const unsigned char k = i < secret.size() ? static_cast<unsigned char>(secret[i]) : 0;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
+  }
+  EvpMdCtxPtr keyed_inner(EVP_MD_CTX_new()), keyed_outer(EVP_MD_CTX_new());
+  EvpMdCtxPtr inner(EVP_MD_CTX_new()), outer(EVP_MD_CTX_new());
+  if (secret.size() > 64 || EVP_DigestInit_ex2(keyed_inner.get(), sha256.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(keyed_inner.get(), ipad, 64) != 1 ||
+      EVP_DigestInit_ex2(keyed_outer.get(), sha256.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(keyed_outer.get(), opad, 64) != 1) {
+    return state.SkipWithError("SHA-256 set-up failed");
+  }
+  unsigned char out[32];
+  auto compute = [&] {
+    unsigned char inner_hash[32];
+    unsigned int len = 0;
+    return EVP_MD_CTX_copy_ex(inner.get(), keyed_inner.get()) == 1 &&
+           EVP_DigestUpdate(inner.get(), f->signing_input.data(), f->signing_input.size()) == 1 &&
+           EVP_DigestFinal_ex(inner.get(), inner_hash, &len) == 1 &&
+           EVP_MD_CTX_copy_ex(outer.get(), keyed_outer.get()) == 1 &&
+           EVP_DigestUpdate(outer.get(), inner_hash, sizeof(inner_hash)) == 1 &&
+           EVP_DigestFinal_ex(outer.get(), out, &len) == 1 && len == 32;
+  };
+  if (!compute() || std::string_view(reinterpret_cast<const char*>(out), 32) != f->signature) {
+    return state.SkipWithError("EVP_MD_CTX HMAC differs from the token's MAC");
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(compute());
+    benchmark::ClobberMemory();
+  }
+}
+
 void BM_RawHmacSodium(benchmark::State& state, const Fixture* f) {
   const std::string secret = f->key->PrivateBytes();
   crypto_auth_hmacsha256_state keyed;
@@ -373,6 +413,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("verify/ES256/raw_openssl", BM_RawP256OpenSsl, &es256);
   benchmark::RegisterBenchmark("verify/HS256/raw_openssl_evp_mac", BM_RawHmacOpenSslEvpMac, &hs256);
   benchmark::RegisterBenchmark("verify/HS256/raw_openssl_evp_mac_dup", BM_RawHmacOpenSslEvpMacDup,
+                               &hs256);
+  benchmark::RegisterBenchmark("verify/HS256/raw_openssl_md_ctx_copy", BM_RawHmacOpenSslMdCtxCopy,
                                &hs256);
   benchmark::RegisterBenchmark("verify/HS256/raw_libsodium", BM_RawHmacSodium, &hs256);
 

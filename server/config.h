@@ -66,6 +66,8 @@ struct ServerConfig {
   int max_concurrent_streams = 256;
   // WatchKeys streams one caller identity may hold open (0: no per-caller limit).
   size_t max_watchers_per_caller = 1000;
+  // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
+  size_t validation_cache_entries = 100000;
 
   // InvalidArgument naming the first inconsistent setting.
   absl::Status Validate() const;

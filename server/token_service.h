@@ -15,6 +15,7 @@
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
 #include "server/token_validator.h"
+#include "server/validation_cache.h"
 #include "server/watch_hub.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
@@ -22,8 +23,10 @@
 
 namespace signet::server {
 
-// Thread-safe.
-class TokenService final : public signet::v1::TokenService::CallbackService {
+// Thread-safe. ValidateToken, the hot path, is a raw method: its request is parsed here and valid
+// answers go out as bytes serialized once per token and kept in the validation cache.
+class TokenService final : public signet::v1::TokenService::WithRawCallbackMethod_ValidateToken<
+                               signet::v1::TokenService::CallbackService> {
  public:
   // Everything the handlers use; the pointers must outlive the service.
   struct Deps {
@@ -39,9 +42,10 @@ class TokenService final : public signet::v1::TokenService::CallbackService {
   grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* context,
                                        const signet::v1::IssueTokenRequest* request,
                                        signet::v1::IssueTokenResponse* response) override;
+  // A serialized ValidateTokenRequest in, a serialized ValidateTokenResponse out.
   grpc::ServerUnaryReactor* ValidateToken(grpc::CallbackServerContext* context,
-                                          const signet::v1::ValidateTokenRequest* request,
-                                          signet::v1::ValidateTokenResponse* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RevokeKey(grpc::CallbackServerContext* context,
                                       const signet::v1::RevokeKeyRequest* request,
                                       signet::v1::RevokeKeyResponse* response) override;
@@ -70,6 +74,7 @@ class TokenService final : public signet::v1::TokenService::CallbackService {
 
   const Deps deps_;
   const ServerConfig& config_ = deps_.config;
+  ValidationCache cache_;
   const TokenValidator validator_;
 };
 

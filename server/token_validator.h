@@ -1,30 +1,61 @@
 // Judges tokens for ValidateToken: the current snapshot's keys and revocations, the verifier's
-// policy, the clock. Knows nothing of gRPC.
+// policy, the clock, and a cache of tokens found valid before. Knows nothing of gRPC.
 //
 // Example:
-//   TokenValidator validator(ring.get(), *TokenVerifier::Create(policy), &Clock::Real());
-//   VerifyResult r = validator.Validate(token, "orders");
+//   ValidationCache cache(ValidationCache::Options{});
+//   TokenValidator validator(ring.get(), *TokenVerifier::Create(policy), &Clock::Real(), &cache,
+//                            [](const VerifiedToken& t) { return MakeAnswer(t); });
+//   TokenValidator::Validation v = validator.Validate(token, "orders");
+//   if (v.valid()) Send(*v.answer);  // What MakeAnswer made, the first time this token came.
 #ifndef SIGNET_SERVER_TOKEN_VALIDATOR_H_
 #define SIGNET_SERVER_TOKEN_VALIDATOR_H_
 
+#include <functional>
+#include <memory>
 #include <string_view>
 
 #include "server/keys/key_ring.h"
+#include "server/validation_cache.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
 
 namespace signet::server {
 
-// Thread-safe; Validate takes no lock and never touches the store.
+// Thread-safe; Validate never touches the store.
 class TokenValidator {
  public:
-  TokenValidator(const KeyRing* ring, TokenVerifier verifier, const Clock* clock)
-      : ring_(ring), verifier_(std::move(verifier)), clock_(clock) {}
+  // Turns a valid token into the answer its callers get (and later hits get again). Called once
+  // per token found valid by a full verification; must be thread-safe.
+  using Renderer = std::function<std::shared_ptr<const RenderedAnswer>(const VerifiedToken& token)>;
 
-  VerifyResult Validate(std::string_view token, std::string_view audience) const;
+  struct Validation {
+    // Reason::kValid, or the first check that failed (exactly as TokenVerifier::Verify decides).
+    Reason reason = Reason::kMalformed;
+    // Valid tokens only: the renderer's answer (null without a renderer).
+    std::shared_ptr<const RenderedAnswer> answer;
+    // True when the answer came from the cache (the signature was not checked again).
+    bool cached = false;
+    bool valid() const { return reason == Reason::kValid; }
+  };
+
+  // `cache` may be null (no caching); it and `ring`, `clock` must outlive the validator.
+  TokenValidator(const KeyRing* ring, TokenVerifier verifier, const Clock* clock,
+                 ValidationCache* cache = nullptr, Renderer renderer = nullptr)
+      : ring_(ring),
+        verifier_(std::move(verifier)),
+        clock_(clock),
+        cache_(cache != nullptr && cache->enabled() ? cache : nullptr),
+        renderer_(std::move(renderer)) {}
+
+  // A cached token is answered from the cache only after the checks that may have changed since
+  // it was verified pass again against the state of the moment: exp/nbf/iat with the leeway,
+  // the audience, the key (still in the key set as the same key, not revoked), the jti and the
+  // subject revocations. So a revocation or an expiry takes effect at once, and a hit gives the
+  // reason a full verification would give.
+  Validation Validate(std::string_view token, std::string_view audience) const;
 
   // Verifies without revocations or audience, for RevokeToken (which needs the jti and exp of a
-  // token signed by a known key).
+  // token signed by a known key). Never cached.
   VerifyResult VerifySignedBy(std::string_view token) const;
 
   const TokenVerifier& verifier() const { return verifier_; }
@@ -33,6 +64,8 @@ class TokenValidator {
   const KeyRing* const ring_;
   const TokenVerifier verifier_;
   const Clock* const clock_;
+  ValidationCache* const cache_;
+  const Renderer renderer_;
 };
 
 }  // namespace signet::server

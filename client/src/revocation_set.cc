@@ -22,14 +22,11 @@ namespace {
 constexpr size_t kCompactIdChars = 22;
 using CompactId = std::array<uint8_t, 16>;
 
+static_assert(internal::Base64UrlDecodedSize(kCompactIdChars) == sizeof(CompactId));
+
 bool ToCompactId(std::string_view token_id, CompactId* out) {
-  if (token_id.size() != kCompactIdChars || !internal::IsCanonicalBase64Url(token_id)) {
-    return false;
-  }
-  thread_local std::string decoded;
-  if (!Base64UrlDecode(token_id, &decoded) || decoded.size() != out->size()) return false;
-  std::memcpy(out->data(), decoded.data(), out->size());
-  return true;
+  return token_id.size() == kCompactIdChars &&
+         internal::DecodeCanonicalBase64Url(token_id, reinterpret_cast<char*>(out->data()));
 }
 
 // Expiry as Unix nanoseconds (saturating): 8 bytes a slot instead of absl::Time's 16.

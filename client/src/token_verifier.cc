@@ -1,5 +1,6 @@
 #include "signet/token_verifier.h"
 
+#include <array>
 #include <string>
 #include <utility>
 
@@ -15,12 +16,51 @@ constexpr size_t kMinTokenBytes = 256;
 constexpr size_t kMaxTokenBytes = 1024 * 1024;
 constexpr absl::Duration kMaxLeeway = absl::Minutes(5);
 
+// The parsed headers of the last few distinct header segments seen on this thread. Every token
+// a key signs carries the same header, so in steady state the header is compared, not decoded
+// and parsed again. The answer is a pure function of the segment's bytes, so reusing it is exact.
+class HeaderCache {
+ public:
+  struct Entry {
+    std::string encoded;  // The base64url header segment.
+    Reason reason = Reason::kMalformed;
+    Algorithm algorithm = Algorithm::kEdDSA;
+    std::string kid;
+  };
+
+  const Entry* Find(std::string_view encoded) const {
+    for (const Entry& e : entries_) {
+      if (e.encoded.size() == encoded.size() && e.encoded == encoded) return &e;
+    }
+    return nullptr;
+  }
+
+  // Headers longer than kMaxEncodedBytes are not kept, so the cache stays small.
+  const Entry* Insert(std::string_view encoded, Reason reason, const internal::HeaderFields& h) {
+    if (encoded.size() > kMaxEncodedBytes) return nullptr;
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % kEntries;
+    e.encoded.assign(encoded);
+    e.reason = reason;
+    e.algorithm = h.algorithm;
+    e.kid.assign(h.kid);
+    return &e;
+  }
+
+ private:
+  static constexpr size_t kEntries = 4;
+  static constexpr size_t kMaxEncodedBytes = 512;
+  std::array<Entry, kEntries> entries_;
+  size_t next_ = 0;
+};
+
 // Per-thread buffers reused across calls: decoding and in-situ parsing then allocate nothing once
 // warm. Verify never re-enters itself on a thread, so one set per thread is enough.
 struct Scratch {
   std::string header;
   std::string signature;
-  std::string claims;
+  std::string payload;
+  HeaderCache headers;
 };
 
 Scratch& ThreadScratch() {
@@ -34,8 +74,10 @@ struct Segments {
   std::string_view signature;
 };
 
-// Size and shape, then the header. Leaves the decoded header in scratch->header (which *header
-// points into).
+// Size and shape, then the header. Decodes the signature and payload segments into
+// scratch->signature and scratch->payload (one pass each, which is also the canonical-form check)
+// and reads the header, from the thread's cache when this header was seen before. On kValid,
+// *header points into the cache or into scratch->header.
 Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scratch,
                   Segments* segments, internal::HeaderFields* header) {
   if (token.size() > max_token_bytes) return Reason::kMalformed;
@@ -47,13 +89,23 @@ Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scrat
   segments->signing_input = token.substr(0, dot2);
   segments->payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
   segments->signature = token.substr(dot2 + 1);  // A third '.' fails the alphabet check.
-  if (!internal::IsCanonicalBase64Url(header_b64) ||
-      !internal::IsCanonicalBase64Url(segments->payload) ||
-      !internal::IsCanonicalBase64Url(segments->signature)) {
+  if (!internal::DecodeCanonicalBase64Url(segments->signature, &scratch->signature) ||
+      !internal::DecodeCanonicalBase64Url(segments->payload, &scratch->payload)) {
     return Reason::kMalformed;
   }
-  if (!internal::DecodeCheckedBase64Url(header_b64, &scratch->header)) return Reason::kMalformed;
-  return internal::ParseHeader(&scratch->header, header);
+  const HeaderCache::Entry* cached = scratch->headers.Find(header_b64);
+  if (cached == nullptr) {
+    if (!internal::DecodeCanonicalBase64Url(header_b64, &scratch->header)) {
+      return Reason::kMalformed;
+    }
+    const Reason reason = internal::ParseHeader(&scratch->header, header);
+    cached = scratch->headers.Insert(header_b64, reason, *header);
+    if (cached == nullptr) return reason;  // Too long to keep: *header points into scratch.
+  }
+  if (cached->reason != Reason::kValid) return cached->reason;
+  header->algorithm = cached->algorithm;
+  header->kid = cached->kid;
+  return Reason::kValid;
 }
 
 bool Contains(const absl::InlinedVector<std::string_view, 2>& values, std::string_view value) {
@@ -99,29 +151,23 @@ VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
     result.reason = Reason::kAlgorithmMismatch;
     return result;
   }
-  // The segment is canonical base64url (checked above); a wrong length is a bad signature.
-  if (!internal::DecodeCheckedBase64Url(segments.signature, &scratch.signature) ||
-      !entry->key->Verify(segments.signing_input, scratch.signature)) {
+  // The segment was decoded above; a wrong length is a bad signature.
+  if (!entry->key->Verify(segments.signing_input, scratch.signature)) {
     result.reason = Reason::kBadSignature;
     return result;
   }
 
-  // Only now is the payload read. It is kept as signed, and parsed from a copy because in-situ
-  // parsing rewrites its buffer.
-  std::string payload_json;
-  if (!internal::DecodeCheckedBase64Url(segments.payload, &payload_json)) {
-    result.reason = Reason::kMalformed;
-    return result;
-  }
-  scratch.claims.assign(payload_json);
-  internal::ClaimsFields claims;
-  if (!internal::ParseClaims(&scratch.claims, &claims)) {
-    result.reason = Reason::kMalformed;
-    return result;
-  }
-
+  // Only now is the payload read. It is kept as signed, then parsed in place in the scratch buffer
+  // (in-situ parsing rewrites it).
   result.token = VerifiedToken();
   VerifiedToken& t = *result.token;
+  t.payload_json_.assign(scratch.payload);
+  internal::ClaimsFields claims;
+  if (!internal::ParseClaims(&scratch.payload, &claims)) {
+    result.token.reset();
+    result.reason = Reason::kMalformed;
+    return result;
+  }
   t.issuer_.assign(claims.issuer);
   t.subject_.assign(claims.subject);
   t.backend_.assign(claims.backend);
@@ -132,7 +178,7 @@ VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
   t.not_before_ = claims.has_not_before ? claims.not_before : absl::InfinitePast();
   t.token_id_.assign(claims.token_id);
   t.key_id_ = entry->key->kid();
-  t.payload_json_ = std::move(payload_json);
+  t.has_caller_claims_ = claims.has_caller_claims;
 
   const absl::Duration leeway = policy_.leeway;
   if (claims.expires_at + leeway <= now) {

@@ -14,10 +14,13 @@ bool IsRegisteredClaim(std::string_view name) {
 }
 
 std::string VerifiedToken::CallerClaimsJson() const {
+  if (!has_caller_claims_) return "{}";
   // payload_json_ passed the strict parse (object, bounded depth, UTF-8) when this was made.
+  // Full precision: numbers must come back exactly as signed (tests/fuzz/claims_fuzzer found
+  // doubles returned one ulp off without it).
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
-      payload_json_.c_str());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
+            rapidjson::kParseFullPrecisionFlag>(payload_json_.c_str());
   if (doc.HasParseError() || !doc.IsObject()) return "{}";
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "internal/crypto_util.h"
+#include "internal/hmac_sha256.h"
 
 namespace signet {
 namespace {
@@ -100,28 +101,18 @@ class P256Key final : public VerifyKey {
 
 class HmacSha256Key final : public VerifyKey {
  public:
-  HmacSha256Key(std::string kid, std::string_view secret)
-      : VerifyKey(std::move(kid), Algorithm::kHS256) {
-    // The keyed inner/outer state is computed once; each Verify copies it.
-    crypto_auth_hmacsha256_init(&state_, Bytes(secret), secret.size());
-  }
-  ~HmacSha256Key() override { sodium_memzero(&state_, sizeof(state_)); }
+  HmacSha256Key(std::string kid, std::unique_ptr<const internal::HmacSha256> mac)
+      : VerifyKey(std::move(kid), Algorithm::kHS256), mac_(std::move(mac)) {}
 
   bool Verify(std::string_view signing_input, std::string_view signature) const override {
-    if (signature.size() != crypto_auth_hmacsha256_BYTES) return false;
-    crypto_auth_hmacsha256_state state = state_;
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_update(&state, Bytes(signing_input), signing_input.size());
-    crypto_auth_hmacsha256_final(&state, mac);
-    const bool ok = CRYPTO_memcmp(mac, signature.data(), sizeof(mac)) == 0;
-    sodium_memzero(&state, sizeof(state));
-    return ok;
+    return mac_->Matches(signing_input, signature);
   }
 
   std::string PublicBytes() const override { return std::string(); }
 
  private:
-  crypto_auth_hmacsha256_state state_;
+  // OpenSSL's SHA-256 (SHA extensions where the CPU has them) on the keyed states made once.
+  const std::unique_ptr<const internal::HmacSha256> mac_;
 };
 
 }  // namespace
@@ -180,11 +171,12 @@ absl::StatusOr<std::shared_ptr<const VerifyKey>> VerifyKey::P256(std::string kid
 absl::StatusOr<std::shared_ptr<const VerifyKey>> VerifyKey::HmacSha256(std::string kid,
                                                                        std::string_view secret) {
   if (absl::Status s = CheckKid(kid); !s.ok()) return s;
-  if (!internal::EnsureSodium()) return absl::InternalError("libsodium failed to initialise");
   if (secret.size() < 32) {
     return absl::InvalidArgumentError("an HMAC-SHA256 secret is at least 32 bytes");
   }
-  return std::make_shared<const HmacSha256Key>(std::move(kid), secret);
+  std::unique_ptr<const internal::HmacSha256> mac = internal::HmacSha256::Create(secret);
+  if (mac == nullptr) return absl::InternalError("HMAC-SHA256 key set-up failed");
+  return std::make_shared<const HmacSha256Key>(std::move(kid), std::move(mac));
 }
 
 }  // namespace signet

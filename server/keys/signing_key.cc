@@ -310,7 +310,8 @@ absl::StatusOr<std::unique_ptr<SigningKey>> HmacFromSecret(
   absl::StatusOr<std::shared_ptr<const VerifyKey>> verify_key =
       VerifyKey::HmacSha256(std::move(kid), secret.view());
   if (!verify_key.ok()) return verify_key.status();
-  std::unique_ptr<const signet::internal::HmacSha256> mac = signet::internal::HmacSha256::Create(secret.view());
+  std::unique_ptr<const signet::internal::HmacSha256> mac =
+      signet::internal::HmacSha256::Create(secret.view());
   if (mac == nullptr) return absl::InternalError("HMAC-SHA256 key set-up failed");
   return std::make_unique<HmacSigningKey>(*std::move(verify_key), secret, std::move(mac));
 }

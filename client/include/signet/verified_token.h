@@ -35,8 +35,11 @@ class VerifiedToken {
   const std::string& key_id() const { return key_id_; }
   // The decoded JWT claims set (a JSON object), as signed.
   const std::string& payload_json() const { return payload_json_; }
+  // True when the claims set has a member other than the registered claims, i.e. when
+  // CallerClaimsJson() is not "{}". Known without re-reading the payload.
+  bool has_caller_claims() const { return has_caller_claims_; }
   // The caller claims (every member except the registered ones) as a JSON object: "{}" if none.
-  // Computed on each call from payload_json(); not on the validation hot path.
+  // Computed on each call from payload_json() when there are any; not on the validation hot path.
   std::string CallerClaimsJson() const;
 
  private:
@@ -53,6 +56,7 @@ class VerifiedToken {
   std::string token_id_;
   std::string key_id_;
   std::string payload_json_;
+  bool has_caller_claims_ = false;
 };
 
 // Registered claim names that caller claims may not use: iss sub aud exp nbf iat jti backend.

@@ -65,8 +65,7 @@ struct SharedStates {
             MakeState(AuthFailure::kInvalidToken, static_cast<Reason>(reason), r);
       }
     }
-    auto none = std::make_shared<CallState>();  // kNotIntercepted, rejected.
-    not_intercepted = std::move(none);
+    not_intercepted = std::make_shared<CallState>();  // kNotIntercepted, rejected.
   }
 };
 
@@ -102,8 +101,8 @@ std::shared_ptr<const CallState> Authenticate(const AuthPolicy& policy, Requirem
   absl::StatusOr<Validation> validation =
       policy.validator().Validate(bearer.token, policy.audience());
   if (!validation.ok()) {
-    return shared.by_failure[static_cast<size_t>(AuthFailure::kValidatorUnavailable)]
-                            [Index(requirement)];
+    return shared
+        .by_failure[static_cast<size_t>(AuthFailure::kValidatorUnavailable)][Index(requirement)];
   }
   if (!validation->valid()) {
     int reason = static_cast<int>(validation->reason);

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string_view>
 
-#include "internal/call_state.h"
 #include "grpcpp/support/string_ref.h"
+#include "internal/call_state.h"
 #include "signet/auth_failure.h"
 #include "signet/auth_policy.h"
 

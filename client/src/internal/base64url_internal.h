@@ -2,6 +2,7 @@
 #ifndef SIGNET_CLIENT_SRC_INTERNAL_BASE64URL_INTERNAL_H_
 #define SIGNET_CLIENT_SRC_INTERNAL_BASE64URL_INTERNAL_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -11,9 +12,19 @@ namespace signet::internal {
 // unused bits of the last character zero. A table lookup per character.
 bool IsCanonicalBase64Url(std::string_view encoded);
 
-// Decodes `encoded`, which IsCanonicalBase64Url has already accepted (so the hot path checks each
-// segment once).
-bool DecodeCheckedBase64Url(std::string_view encoded, std::string* out);
+// The number of bytes a canonical encoding of `encoded_size` characters decodes to.
+constexpr size_t Base64UrlDecodedSize(size_t encoded_size) {
+  return encoded_size / 4 * 3 + (encoded_size % 4 == 0 ? 0 : encoded_size % 4 - 1);
+}
+
+// Checks and decodes in one pass: true when `encoded` is canonical (as IsCanonicalBase64Url says),
+// with its Base64UrlDecodedSize(encoded.size()) bytes written to `out`; false otherwise (`out`
+// then holds garbage). The token hot path decodes each segment this way, once, into buffers it
+// reuses.
+bool DecodeCanonicalBase64Url(std::string_view encoded, char* out);
+
+// The same into *out, resized to fit (its capacity is kept, so a reused string stops allocating).
+bool DecodeCanonicalBase64Url(std::string_view encoded, std::string* out);
 
 }  // namespace signet::internal
 

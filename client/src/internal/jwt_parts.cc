@@ -192,7 +192,18 @@ class ClaimsHandler {
   }
   bool Key(const char* s, SizeType n, bool) {
     const std::string_view name(s, n);
-    if (tracker_.depth() == 1) claim_ = ClaimOf(name);
+    if (tracker_.depth() == 1) {
+      claim_ = ClaimOf(name);
+      if (claim_ != Claim::kOther) {
+        // Registered names are told apart by a bit each; only the other names (which can never
+        // equal a registered one) go through the tracker's duplicate scan.
+        const uint32_t bit = uint32_t{1} << static_cast<int>(claim_);
+        if (registered_seen_ & bit) return false;
+        registered_seen_ |= bit;
+        return true;
+      }
+      out_->has_caller_claims = true;
+    }
     return tracker_.Key(name);
   }
   bool EndObject(SizeType) {
@@ -271,20 +282,21 @@ class ClaimsHandler {
   ClaimsFields* out_;
   StructureTracker tracker_;
   Claim claim_ = Claim::kOther;
-  bool in_aud_ = false;  // Directly inside the aud array.
+  uint32_t registered_seen_ = 0;  // One bit per Claim met at depth 1.
+  bool in_aud_ = false;           // Directly inside the aud array.
 };
 
 }  // namespace
 
 Reason ParseHeader(std::string* buffer, HeaderFields* out) {
   HeaderHandler handler;
-  if (!ParseInsitu(buffer->data(), buffer->size(), handler)) return Reason::kMalformed;
+  if (!ParseInsitu(buffer, handler)) return Reason::kMalformed;
   return handler.Finish(out);
 }
 
 bool ParseClaims(std::string* buffer, ClaimsFields* out) {
   ClaimsHandler handler(out);
-  if (!ParseInsitu(buffer->data(), buffer->size(), handler)) return false;
+  if (!ParseInsitu(buffer, handler)) return false;
   return out->has_subject && !out->subject.empty() && out->has_expires_at;
 }
 

@@ -28,6 +28,8 @@ struct ClaimsFields {
   absl::InlinedVector<std::string_view, 2> audiences;
   bool has_issuer = false, has_subject = false, has_token_id = false, has_backend = false;
   bool has_expires_at = false, has_not_before = false, has_issued_at = false;
+  // A member other than the registered claims (iss sub aud exp nbf iat jti backend) is present.
+  bool has_caller_claims = false;
   absl::Time expires_at, not_before, issued_at;
 };
 

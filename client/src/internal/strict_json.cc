@@ -41,7 +41,7 @@ class StructureOnlyHandler {
 bool IsStrictJsonObject(std::string_view json) {
   std::string copy(json);
   StructureOnlyHandler handler;
-  return ParseInsitu(copy.data(), copy.size(), handler);
+  return ParseInsitu(&copy, handler);
 }
 
 }  // namespace signet::internal

@@ -6,6 +6,7 @@
 #define SIGNET_CLIENT_SRC_INTERNAL_STRICT_JSON_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -76,15 +77,46 @@ class StructureTracker {
   absl::InlinedVector<Level, 4> objects_;
 };
 
-// Parses `buffer` (NUL-terminated, modified in place) with `handler`. True only when the whole
-// buffer of `size` bytes is one JSON value that the handler accepted (an embedded NUL would
-// otherwise end the text early).
+// True when no byte of data[0, size) has its top bit set.
+inline bool IsAscii(const char* data, size_t size) {
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + sizeof(uint64_t) <= size; i += sizeof(uint64_t)) {
+    uint64_t word;
+    std::memcpy(&word, data + i, sizeof(word));
+    high |= word;
+  }
+  for (; i < size; ++i) high |= static_cast<unsigned char>(data[i]);
+  return (high & 0x8080808080808080u) == 0;
+}
+
+// RapidJSON's UTF-8 validation reads (and, in situ, writes back) the three bytes after a
+// multi-byte lead byte before it checks them, so a truncated sequence at the end of the text
+// reaches past the terminating NUL. Found by tests/fuzz/jwk_fuzzer (heap-buffer-overflow).
+inline constexpr size_t kInsituPadding = 4;
+
+// Parses *buffer (modified in place) with `handler`. True only when the whole buffer is one JSON
+// value that the handler accepted (an embedded NUL would otherwise end the text early). NUL
+// padding is added for the parse and removed after, without reallocating: views into the buffer
+// that the handler kept stay valid.
+//
+// RapidJSON's encoding validation looks at every string byte. ASCII text (every token signet mints,
+// unless a caller claim holds other characters) is valid UTF-8 as it stands, which IsAscii checks
+// a word at a time; such text is parsed without the per-byte validation. Control characters,
+// escapes and surrogates are checked in both modes.
 template <typename Handler>
-bool ParseInsitu(char* buffer, size_t size, Handler& handler) {
-  rapidjson::InsituStringStream stream(buffer);
+bool ParseInsitu(std::string* buffer, Handler& handler) {
+  const size_t size = buffer->size();
+  const bool ascii = IsAscii(buffer->data(), size);
+  buffer->append(kInsituPadding, '\0');
+  rapidjson::InsituStringStream stream(buffer->data());
   rapidjson::Reader reader;
-  if (!reader.Parse<kStrictParseFlags>(stream, handler)) return false;
-  return stream.Tell() == size;
+  constexpr unsigned kAsciiFlags = kStrictParseFlags & ~rapidjson::kParseValidateEncodingFlag;
+  const bool ok = (ascii ? reader.Parse<kAsciiFlags>(stream, handler)
+                         : reader.Parse<kStrictParseFlags>(stream, handler)) &&
+                  stream.Tell() == size;
+  buffer->resize(size);
+  return ok;
 }
 
 // True when `json` is one object satisfying the rules above (used off the hot path, before a DOM

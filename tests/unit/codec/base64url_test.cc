@@ -1,7 +1,10 @@
 #include "signet/base64url.h"
 
+#include <cstdint>
+#include <random>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace signet {
@@ -82,6 +85,54 @@ TEST(Base64Url, RefusesNonZeroUnusedBits) {
   // "fo" is "Zm8"; "Zm9" differs only in the 2 unused bits.
   EXPECT_FALSE(Decodes("Zm9"));
   EXPECT_TRUE(Decodes("Zm8"));
+}
+
+// The reference for "canonical": Abseil decodes it, and encoding the result gives back the very
+// same text (which refuses padding, whitespace and non-zero unused bits).
+bool AbslSaysCanonical(const std::string& encoded, std::string* decoded) {
+  if (!absl::WebSafeBase64Unescape(encoded, decoded)) return false;
+  std::string again;
+  absl::WebSafeBase64Escape(*decoded, &again);
+  return again == encoded;
+}
+
+void ExpectAgreesWithAbsl(const std::string& encoded) {
+  std::string expected;
+  const bool canonical = AbslSaysCanonical(encoded, &expected);
+  std::string out;
+  ASSERT_EQ(Base64UrlDecode(encoded, &out), canonical) << absl::CHexEscape(encoded);
+  if (canonical) {
+    EXPECT_EQ(out, expected) << absl::CHexEscape(encoded);
+  }
+}
+
+TEST(Base64Url, AgreesWithAbslOnEveryStringOfUpToTwoBytes) {
+  ExpectAgreesWithAbsl("");
+  for (int a = 0; a < 256; ++a) {
+    ExpectAgreesWithAbsl(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 256; ++b) {
+      ExpectAgreesWithAbsl(std::string{static_cast<char>(a), static_cast<char>(b)});
+    }
+  }
+}
+
+TEST(Base64Url, AgreesWithAbslOnManyLongerStrings) {
+  // Mostly alphabet characters, so that many strings are canonical, with the troublemakers mixed
+  // in.
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+      "=+/ .\n"
+      "\x80\xff";
+  std::mt19937 rng(20240611);
+  std::uniform_int_distribution<size_t> length(3, 40);
+  std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
+  std::uniform_int_distribution<int> rare(0, 19);
+  for (int i = 0; i < 200000; ++i) {
+    std::string s(length(rng), 'A');
+    for (char& c : s) c = alphabet[rare(rng) == 0 ? pick(rng) : pick(rng) % 64];
+    ExpectAgreesWithAbsl(s);
+    if (HasFailure()) return;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -776,6 +777,44 @@ TEST(TokenVerifierCreate, KeepsThePolicy) {
   EXPECT_EQ(verifier->policy().issuer, "signet");
   EXPECT_EQ(verifier->policy().leeway, absl::Seconds(7));
   EXPECT_EQ(verifier->policy().max_token_bytes, 4096u);
+}
+
+TEST_F(TokenVerifierTest, HeadersSeenBeforeGiveTheSameAnswersAsTheFirstTime) {
+  // More distinct headers than a thread keeps parsed, in turn, three times over.
+  const std::vector<std::pair<std::string, Reason>> cases = {
+      {EdToken(DefaultClaims()), Reason::kValid},
+      {es_.Token(Header("ES256", "es"), DefaultClaims()), Reason::kValid},
+      {hs_.Token(Header("HS256", "hs"), DefaultClaims()), Reason::kValid},
+      {EdTokenWithHeader(R"({"alg":"none","kid":"ed"})"), Reason::kUnsupportedAlgorithm},
+      {EdTokenWithHeader(R"({"alg":"EdDSA","kid":"ed","crit":["exp"]})"), Reason::kMalformed},
+      {EdTokenWithHeader(R"({"alg":"EdDSA","kid":"nobody"})"), Reason::kUnknownKey},
+      {EdTokenWithHeader(R"({"alg":"ES256","kid":"ed"})"), Reason::kAlgorithmMismatch},
+      {EdTokenWithHeader(std::string(600, ' ') + R"({"alg":"EdDSA","kid":"ed"})"), Reason::kValid},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [token, reason] : cases) {
+      const VerifyResult r = Verify(token);
+      EXPECT_EQ(r.reason, reason) << round << " " << token;
+      if (reason == Reason::kValid) {
+        ASSERT_TRUE(r.token.has_value());
+        EXPECT_EQ(r.token->subject(), "user-7");
+      }
+    }
+  }
+}
+
+TEST_F(TokenVerifierTest, HasCallerClaimsSaysWhetherAnyMemberIsNotRegistered) {
+  const VerifyResult with = Verify(EdToken(DefaultClaims()));
+  ASSERT_TRUE(with.token.has_value());
+  EXPECT_TRUE(with.token->has_caller_claims());
+
+  const std::string registered_only =
+      absl::StrCat(R"({"iss":"signet","sub":"u","aud":["a"],"iat":)", kNowSeconds, R"(,"nbf":)",
+                   kNowSeconds, R"(,"exp":)", kNowSeconds + 60, R"(,"jti":"j","backend":"b"})");
+  const VerifyResult without = Verify(EdToken(registered_only));
+  ASSERT_EQ(without.reason, Reason::kValid);
+  EXPECT_FALSE(without.token->has_caller_claims());
+  EXPECT_EQ(without.token->CallerClaimsJson(), "{}");
 }
 
 TEST_F(TokenVerifierTest, PeekHeaderReadsAlgAndKidWithoutVerifying) {

@@ -1,9 +1,12 @@
 #include "signet/verify_key.h"
 
+#include <openssl/evp.h>
+
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "signet/base64url.h"
 #include "tests/unit/codec/test_signer.h"
@@ -174,6 +177,82 @@ TEST(VerifyKey, VerifiesConcurrentlyFromManyThreads) {
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(failures, std::vector<int>(4, 0));
   }
+}
+
+std::string FromHex(std::string_view hex) {
+  return absl::HexStringToBytes(absl::string_view(hex.data(), hex.size()));
+}
+
+// OpenSSL's own one-shot HMAC, the reference for the codec's.
+std::string OpenSslHmac(std::string_view key, std::string_view data) {
+  unsigned char out[32];
+  size_t len = 0;
+  EXPECT_NE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                      reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+                      sizeof(out), &len),
+            nullptr);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+TEST(VerifyKey, HmacSha256VerifiesTheRfc4231KeysLongerThanABlock) {
+  // RFC 4231 test cases 6 and 7: a 131-byte key, which HMAC hashes first.
+  const std::string key(131, '\xaa');
+  auto verify_key = VerifyKey::HmacSha256("k", key);
+  ASSERT_TRUE(verify_key.ok());
+  EXPECT_TRUE((*verify_key)
+                  ->Verify("Test Using Larger Than Block-Size Key - Hash Key First",
+                           FromHex("60e431591ee0b67f0d8a26aacbf5b77f"
+                                   "8e0bc6213728c5140546040f0ee37f54")));
+  EXPECT_TRUE((*verify_key)
+                  ->Verify("This is a test using a larger than block-size key and a larger than "
+                           "block-size data. The key needs to be hashed before being used by the "
+                           "HMAC algorithm.",
+                           FromHex("9b09ffa71b942fcb27635fbcd5b0e944"
+                                   "bfdc63644f0713938a7f51535c3a35e2")));
+}
+
+TEST(VerifyKey, HmacSha256AgreesWithOpenSslForKeyAndMessageLengthsAroundTheBlockSize) {
+  for (size_t key_size : {32, 63, 64, 65, 100}) {
+    std::string key(key_size, '\0');
+    for (size_t i = 0; i < key_size; ++i) key[i] = static_cast<char>(i * 37 + key_size);
+    auto verify_key = VerifyKey::HmacSha256("k", key);
+    ASSERT_TRUE(verify_key.ok());
+    std::string data;
+    for (size_t n = 0; n <= 300; ++n) {
+      const std::string mac = OpenSslHmac(key, data);
+      ASSERT_EQ(mac.size(), 32u);
+      EXPECT_TRUE((*verify_key)->Verify(data, mac)) << key_size << " " << n;
+      std::string flipped = mac;
+      flipped[n % 32] ^= 0x10;
+      EXPECT_FALSE((*verify_key)->Verify(data, flipped)) << key_size << " " << n;
+      data.push_back(static_cast<char>(n));
+    }
+  }
+}
+
+TEST(VerifyKey, HmacSha256KeysOnManyThreadsEachCheckTheirOwnSecret) {
+  // Every thread works the same keys in turn: per-thread working state must never mix keys.
+  std::vector<std::shared_ptr<const VerifyKey>> keys;
+  std::vector<std::string> macs;
+  const std::string input = "header.payload";
+  for (int k = 0; k < 3; ++k) {
+    const std::string secret(32, static_cast<char>('a' + k));
+    keys.push_back(*VerifyKey::HmacSha256("k" + std::to_string(k), secret));
+    macs.push_back(OpenSslHmac(secret, input));
+  }
+  std::vector<int> failures(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        const size_t k = (i + t) % keys.size();
+        if (!keys[k]->Verify(input, macs[k])) ++failures[t];
+        if (keys[k]->Verify(input, macs[(k + 1) % keys.size()])) ++failures[t];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures, std::vector<int>(4, 0));
 }
 
 }  // namespace

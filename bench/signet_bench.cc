@@ -1,0 +1,1285 @@
+// signet-bench: a load generator for signet-server (and the floor of the gRPC stack under it).
+//
+// Example (a server already running on 127.0.0.1:50051 with pid $PID):
+//   signet-bench --scenario=validate_hot --concurrency=32 --channels=4 --server_pid=$PID
+//   signet-bench --compare=validate_hot,health --rounds=6 --server_pid=$PID
+//   signet-bench --scenario=validate_hot --mode=half --server_pid=$PID   # p99 at half the max
+//
+// Calls go through gRPC's callback API on generic stubs with pre-serialized requests, so the
+// client spends as little as it can of the CPU it shares with the server. Each of the --channels
+// channels has its own subchannel pool (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), hence its own TCP
+// connection.
+//
+// Modes:
+//   closed  --concurrency calls outstanding at all times, spread over --channels channels.
+//   open    a fixed --rate; latency counts from each call's intended send time, so a stalled
+//           server shows up in the percentiles (no coordinated omission).
+//   half    closed loop to find the maximum sustained QPS, then open loop at half of it.
+// Compare (--compare=A,B): runs A and B alternately (A B B A A B ...) for --rounds rounds on the
+// same server (or B on --target_b), and prints the median and spread of the per-round ratios.
+//
+// Scenarios:
+//   health             grpc.health.v1.Health/Check (the floor).
+//   validate_hot       ValidateToken of one token (cache hits once warm).
+//   validate_distinct  ValidateToken of --tokens distinct pre-issued tokens, drawn at random.
+//   validate_unique    ValidateToken of pre-issued tokens each used once (no cache hit can
+//                      happen); --tokens bounds the run.
+//   issue              IssueToken.
+//   mix                95% validate_distinct, 5% issue.
+//   storm              validate_distinct while RevokeToken (--storm_token_rate per second) and
+//                      RevokeKey of the pending key (every --storm_key_period) run alongside.
+//   codec_bound        in process, no server: TokenVerifier::Verify of a server-shaped token of
+//                      --algorithm on --bound_threads threads: the bound that signature
+//                      verification sets (reported as calls/s, to compare with QPS).
+//   sign_bound         in process, no server: SignToken of an IssueToken-shaped token on
+//                      --bound_threads threads (the bound signing sets).
+//   revoke_load        --count RevokeToken(token_id) calls at --concurrency; reports the server's
+//                      RSS before and after.
+//   greeter_hello_token / greeter_hello_anonymous
+//                      the example greeter's SayHello (--target: the greeter) with a token
+//                      issued by --issuer_target, or without one: the interceptor's cost.
+//   revocation_memory  in process, no server: the RSS and lookup time of a RevocationSet holding
+//                      --count revoked token ids, against an empty one.
+//
+// Every run prints one "RESULT" line of key=value pairs (for scripts) after a readable summary.
+// Traffic goes only to loopback addresses: other targets are refused.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cinttypes>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "server/keys/signing_key.h"
+#include "server/keys/token_signer.h"
+#include "signet/key_set.h"
+#include "signet/revocation_set.h"
+#include "signet/token_verifier.h"
+#include "signet/v1/token_service.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "signet-server address (loopback only)");
+ABSL_FLAG(std::string, issuer_target, "",
+          "Greeter scenarios: the signet server that issues the tokens (loopback only)");
+ABSL_FLAG(std::string, target_b, "", "Compare mode: B runs against this server (default: target)");
+ABSL_FLAG(int, server_pid, 0, "PID of the server at --target, for its CPU time and RSS");
+ABSL_FLAG(int, server_pid_b, 0, "PID of the server at --target_b");
+ABSL_FLAG(std::string, scenario, "health", "See the file comment");
+ABSL_FLAG(std::string, mode, "closed", "closed, open or half");
+ABSL_FLAG(int, concurrency, 32, "Closed loop: calls outstanding");
+ABSL_FLAG(int, channels, 4, "Channels (each its own connection)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "Measured time per run");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "Unmeasured time before each run");
+ABSL_FLAG(double, rate, 1000, "Open loop: calls per second");
+ABSL_FLAG(std::string, load_fractions, "0.5",
+          "Mode half: open-loop rates as fractions of the closed-loop maximum");
+ABSL_FLAG(int, max_outstanding, 20000, "Open loop: sends beyond this many in flight are skipped");
+ABSL_FLAG(std::string, compare, "", "A,B: alternate two scenarios and report QPS(A)/QPS(B)");
+ABSL_FLAG(int, rounds, 6, "Compare mode: rounds (each runs A and B once)");
+ABSL_FLAG(int, tokens, 100000, "validate_distinct/validate_unique/mix/storm: tokens to pre-issue");
+ABSL_FLAG(std::string, audience, "orders", "Audience of issued tokens (and checked on validate)");
+ABSL_FLAG(bool, caller_claims, false, "Issue tokens with two caller claims");
+ABSL_FLAG(double, storm_token_rate, 500, "storm: RevokeToken calls per second");
+ABSL_FLAG(absl::Duration, storm_key_period, absl::Seconds(1), "storm: RevokeKey period");
+ABSL_FLAG(int64_t, count, 1000000, "revoke_load / revocation_memory: revoked token ids");
+ABSL_FLAG(std::string, algorithm, "EdDSA", "codec_bound: EdDSA, ES256 or HS256");
+ABSL_FLAG(int, bound_threads, 2, "codec_bound: threads verifying");
+
+namespace {
+
+using signet::v1::IssueTokenRequest;
+using signet::v1::IssueTokenResponse;
+
+constexpr char kHealthMethod[] = "/grpc.health.v1.Health/Check";
+constexpr char kValidateMethod[] = "/signet.v1.TokenService/ValidateToken";
+constexpr char kIssueMethod[] = "/signet.v1.TokenService/IssueToken";
+constexpr char kRevokeTokenMethod[] = "/signet.v1.TokenService/RevokeToken";
+constexpr char kGreeterHelloMethod[] = "/signet.examples.Greeter/SayHello";
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "signet-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+void SleepUntilNs(int64_t deadline) {
+  for (;;) {
+    const int64_t left = deadline - NowNs();
+    if (left <= 0) return;
+    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+bool IsLoopbackTarget(const std::string& target) {
+  if (absl::StartsWith(target, "unix:") || absl::StartsWith(target, "unix-abstract:")) return true;
+  std::string host = target;
+  if (absl::StartsWith(host, "ipv4:")) host = host.substr(5);
+  if (absl::StartsWith(host, "[")) {
+    const size_t end = host.find(']');
+    host = end == std::string::npos ? host : host.substr(1, end - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+// ---- Server process figures (from /proc) --------------------------------------------------------
+
+// utime + stime of a process, in seconds; nullopt without a pid or when it cannot be read.
+std::optional<double> ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+  // Field 3 of stat is fields[0] here: utime is stat field 14, stime 15.
+  if (fields.size() < 13) return std::nullopt;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+}
+
+// VmRSS of a process (0: this one), in MiB.
+std::optional<double> ProcessRssMiB(int pid) {
+  std::ifstream in(pid > 0 ? absl::StrCat("/proc/", pid, "/status") : "/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      return std::stod(line.substr(6)) / 1024.0;  // kB
+    }
+  }
+  return std::nullopt;
+}
+
+double SelfCpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---- Latency histogram
+// ---------------------------------------------------------------------------
+
+// Log-linear buckets (32 per power of two: under 3% relative error) from 1 us to ~70 s; atomic so
+// that completions on any gRPC thread record without a lock.
+class Histogram {
+ public:
+  void Record(int64_t ns) {
+    buckets_[Index(ns)].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t count() const { return count_.load(); }
+  // The latency (ns) below which a fraction q of the recorded values lie (upper bucket edge).
+  double Quantile(double q) const {
+    const uint64_t total = count();
+    if (total == 0) return 0;
+    const uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < kBuckets; ++i) {
+      seen += buckets_[i].load(std::memory_order_relaxed);
+      if (seen >= rank) return UpperEdge(i);
+    }
+    return UpperEdge(kBuckets - 1);
+  }
+
+ private:
+  static constexpr int kSubBits = 5;   // 32 sub-buckets per octave.
+  static constexpr int kOctaves = 27;  // 1 us * 2^26 = 67 s.
+  static constexpr size_t kBuckets = kOctaves << kSubBits;
+  static constexpr int64_t kUnitNs = 1000;
+
+  static size_t Index(int64_t ns) {
+    const uint64_t units =
+        static_cast<uint64_t>(std::max<int64_t>(ns, 0) * (1 << kSubBits) / kUnitNs);
+    if (units < (1u << kSubBits)) return 0;
+    const int msb = 63 - __builtin_clzll(units);  // >= kSubBits
+    const int octave = msb - kSubBits + 1;
+    const size_t sub = (units >> (msb - kSubBits)) & ((1u << kSubBits) - 1);
+    const size_t i = (static_cast<size_t>(octave) << kSubBits) | sub;
+    return std::min(i, kBuckets - 1);
+  }
+  static double UpperEdge(size_t i) {
+    const size_t octave = i >> kSubBits;
+    const size_t sub = i & ((1u << kSubBits) - 1);
+    if (octave == 0) return kUnitNs;
+    const double base = std::ldexp(1.0, static_cast<int>(octave) - 1);  // in units of kUnitNs
+    return kUnitNs * base * (1.0 + (sub + 1) / static_cast<double>(1 << kSubBits));
+  }
+
+  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+  std::atomic<uint64_t> count_{0};
+};
+
+// ---- Workloads ----------------------------------------------------------------------------------
+
+enum class Expect {
+  kAny,               // Any OK answer.
+  kServing,           // HealthCheckResponse{status: SERVING}.
+  kValid,             // ValidateTokenResponse{valid: true}.
+  kGreetedUser,       // The example greeter's SayHelloResponse for a subject.
+  kGreetedAnonymous,  // The same for an anonymous caller.
+};
+
+// One prepared call: the method and the serialized request, shared by every call that sends it.
+struct CallSpec {
+  CallSpec(const std::string* method, grpc::Slice request, Expect expect)
+      : method(method), request(std::move(request)), expect(expect) {}
+
+  const std::string* method;
+  grpc::Slice request;
+  Expect expect;
+  std::string authorization;  // "Bearer <token>", or empty for none.
+};
+
+// What to send next. Next is called concurrently from gRPC threads.
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual const CallSpec& Next(uint64_t sequence) = 0;
+  // Calls after which the run ends on its own (0: it runs for the duration).
+  virtual uint64_t limit() const { return 0; }
+};
+
+const std::string& MethodName(const char* name) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<std::string>>* names =
+      new std::map<std::string, std::unique_ptr<std::string>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = (*names)[name];
+  if (slot == nullptr) slot = std::make_unique<std::string>(name);
+  return *slot;
+}
+
+grpc::Slice Serialized(const google::protobuf::MessageLite& message) {
+  return grpc::Slice(message.SerializeAsString());
+}
+
+class FixedWorkload : public Workload {
+ public:
+  explicit FixedWorkload(CallSpec spec) : spec_(std::move(spec)) {}
+  const CallSpec& Next(uint64_t) override { return spec_; }
+
+ private:
+  CallSpec spec_;
+};
+
+// Each spec once, in order; or (each_once false) specs drawn uniformly at random with repetition,
+// as real traffic does (a strict cycle over more tokens than a cache holds would defeat any
+// recency-based cache, which says nothing about real traffic).
+class SpecsWorkload : public Workload {
+ public:
+  SpecsWorkload(std::vector<CallSpec> specs, bool each_once)
+      : specs_(std::move(specs)), each_once_(each_once) {}
+  const CallSpec& Next(uint64_t sequence) override {
+    if (each_once_) return specs_[sequence % specs_.size()];
+    return specs_[SplitMix64(sequence) % specs_.size()];
+  }
+  uint64_t limit() const override { return each_once_ ? specs_.size() : 0; }
+
+ private:
+  static uint64_t SplitMix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15u;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    return x ^ (x >> 31);
+  }
+
+  std::vector<CallSpec> specs_;
+  const bool each_once_;
+};
+
+// Every 20th call is `rare`, the others come from `common`.
+class MixWorkload : public Workload {
+ public:
+  MixWorkload(std::unique_ptr<Workload> common, CallSpec rare)
+      : common_(std::move(common)), rare_(std::move(rare)) {}
+  const CallSpec& Next(uint64_t sequence) override {
+    return sequence % 20 == 19 ? rare_ : common_->Next(sequence - sequence / 20);
+  }
+
+ private:
+  std::unique_ptr<Workload> common_;
+  CallSpec rare_;
+};
+
+// ---- Running calls ------------------------------------------------------------------------------
+
+struct RunResult {
+  std::string name;
+  double seconds = 0;
+  uint64_t ok = 0;
+  uint64_t unexpected = 0;          // OK status, but not the answer expected (e.g. valid=false).
+  std::map<int, uint64_t> reasons;  // ValidateToken answers with valid=false, by reason.
+  std::map<int, uint64_t> errors;   // By gRPC status code.
+  double qps = 0;
+  double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_bucket_us = 0;
+  std::optional<double> server_cpu_s;
+  double client_cpu_s = 0;
+  uint64_t skipped = 0;  // Open loop: sends skipped because too many were in flight.
+  double offered_rate = 0;
+
+  uint64_t calls() const {
+    uint64_t n = ok + unexpected;
+    for (const auto& [code, count] : errors) n += count;
+    return n;
+  }
+  // Server CPU seconds per 1000 calls.
+  std::optional<double> server_cpu_per_1k() const {
+    if (!server_cpu_s.has_value() || calls() == 0) return std::nullopt;
+    return *server_cpu_s * 1000.0 / static_cast<double>(calls());
+  }
+};
+
+std::string Summary(const RunResult& r) {
+  std::string errors;
+  for (const auto& [code, count] : r.errors) absl::StrAppend(&errors, " code", code, "=", count);
+  for (const auto& [reason, count] : r.reasons) {
+    absl::StrAppend(&errors, " ", signet::v1::Reason_Name(reason), "=", count);
+  }
+  std::string cpu = "n/a";
+  if (auto c = r.server_cpu_per_1k()) cpu = absl::StrFormat("%.4f", *c);
+  return absl::StrFormat(
+      "%-28s qps=%9.0f p50=%7.0fus p90=%7.0fus p99=%7.0fus p99.9=%7.0fus ok=%" PRIu64
+      " unexpected=%" PRIu64 " not_ok={%s } skipped=%" PRIu64
+      " server_cpu_s_per_1k=%s client_cpu_s_per_1k=%.4f",
+      r.name, r.qps, r.p50_us, r.p90_us, r.p99_us, r.p999_us, r.ok, r.unexpected, errors, r.skipped,
+      cpu, r.calls() ? r.client_cpu_s * 1000.0 / r.calls() : 0.0);
+}
+
+void PrintResultLine(const RunResult& r, const std::string& extra = "") {
+  std::string errors;
+  for (const auto& [code, count] : r.errors) absl::StrAppend(&errors, code, ":", count, ";");
+  std::string cpu = "nan";
+  if (auto c = r.server_cpu_per_1k()) cpu = absl::StrFormat("%.5f", *c);
+  std::printf("RESULT name=%s qps=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f ok=%" PRIu64
+              " unexpected=%" PRIu64 " errors=%s skipped=%" PRIu64
+              " server_cpu_s_per_1k=%s offered_rate=%.1f%s\n",
+              r.name.c_str(), r.qps, r.p50_us, r.p90_us, r.p99_us, r.p999_us, r.ok, r.unexpected,
+              errors.empty() ? "none" : errors.c_str(), r.skipped, cpu.c_str(), r.offered_rate,
+              extra.c_str());
+  std::fflush(stdout);
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& target, int count) {
+  if (!IsLoopbackTarget(target)) {
+    Die("refusing to send load to " + target + ": loopback targets only (127.x, ::1, unix:)");
+  }
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < count; ++i) {
+    grpc::ChannelArguments args;
+    // Each channel gets its own subchannels (so its own TCP connection): channels with identical
+    // arguments would otherwise share one.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("signet_bench.channel", i);
+    args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    if (!channel->WaitForConnected(
+            gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(10, GPR_TIMESPAN)))) {
+      Die("cannot connect to " + target);
+    }
+    channels.push_back(std::move(channel));
+  }
+  return channels;
+}
+
+// Drives calls of one workload over a set of channels, closed or open loop.
+class Driver {
+ public:
+  Driver(std::vector<std::shared_ptr<grpc::Channel>> channels, int server_pid)
+      : channels_(std::move(channels)), server_pid_(server_pid) {
+    for (const auto& channel : channels_)
+      stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
+  }
+
+  RunResult RunClosed(const std::string& name, Workload* workload, int concurrency,
+                      absl::Duration warmup, absl::Duration duration) {
+    // A workload of limited calls (each token once) would spend them warming up: it is measured
+    // from the start until it runs out, or for the duration.
+    if (workload->limit() != 0) warmup = absl::ZeroDuration();
+    Begin(workload);
+    const int64_t start = NowNs();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      outstanding_ = concurrency;
+    }
+    for (int slot = 0; slot < concurrency; ++slot) StartCall(slot, NowNs());
+    RunResult r = Measure(name, start, warmup, duration);
+    Drain();
+    return r;
+  }
+
+  RunResult RunOpen(const std::string& name, Workload* workload, double rate, absl::Duration warmup,
+                    absl::Duration duration, int max_outstanding) {
+    if (workload->limit() != 0) warmup = absl::ZeroDuration();
+    Begin(workload);
+    const int64_t start = NowNs();
+    const int64_t end = start + absl::ToInt64Nanoseconds(warmup + duration);
+    std::atomic<uint64_t> skipped{0};
+    std::thread pacer([&] {
+      prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+      const double interval = 1e9 / rate;
+      for (uint64_t i = 0;; ++i) {
+        const int64_t intended = start + static_cast<int64_t>(static_cast<double>(i) * interval);
+        if (intended >= end || stop_.load()) break;
+        SleepUntilNs(intended);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (outstanding_ >= max_outstanding) {
+            if (measuring_.load()) skipped.fetch_add(1);
+            continue;
+          }
+          ++outstanding_;
+        }
+        StartCall(static_cast<int>(i % channels_.size()), intended, /*chain=*/false);
+      }
+    });
+    RunResult r = Measure(name, start, warmup, duration);
+    pacer.join();
+    Drain();
+    r.skipped = skipped.load();
+    r.offered_rate = rate;
+    return r;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+    const CallSpec* spec = nullptr;
+    int64_t intended_ns = 0;
+    int slot = 0;
+    bool chain = true;
+  };
+
+  void Begin(Workload* workload) {
+    workload_ = workload;
+    sequence_.store(0);
+    stop_.store(false);
+    measuring_.store(false);
+    histogram_ = std::make_unique<Histogram>();
+    ok_.store(0);
+    unexpected_.store(0);
+    for (auto& c : codes_) c.store(0);
+    for (auto& c : reasons_) c.store(0);
+  }
+
+  void StartCall(int slot, int64_t intended_ns, bool chain = true) {
+    const uint64_t sequence = sequence_.fetch_add(1);
+    const uint64_t limit = workload_->limit();
+    if (limit != 0 && sequence >= limit) {
+      stop_.store(true);
+      Finished();
+      return;
+    }
+    auto* call = new Call;
+    call->spec = &workload_->Next(sequence);
+    call->intended_ns = intended_ns;
+    call->slot = slot;
+    call->chain = chain;
+    grpc::Slice slice = call->spec->request;
+    call->request = grpc::ByteBuffer(&slice, 1);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    if (!call->spec->authorization.empty()) {
+      call->context.AddMetadata("authorization", call->spec->authorization);
+    }
+    stubs_[slot % stubs_.size()]->UnaryCall(
+        &call->context, *call->spec->method, grpc::StubOptions(), &call->request, &call->response,
+        [this, call](grpc::Status status) { OnDone(call, status); });
+  }
+
+  void OnDone(Call* call, const grpc::Status& status) {
+    const int64_t now = NowNs();
+    if (measuring_.load(std::memory_order_relaxed)) {
+      histogram_->Record(now - call->intended_ns);
+      if (!status.ok()) {
+        codes_[std::min<int>(status.error_code(), kCodes - 1)].fetch_add(1);
+      } else if (Expected(*call)) {
+        ok_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        unexpected_.fetch_add(1, std::memory_order_relaxed);
+        if (call->spec->expect == Expect::kValid) {
+          signet::v1::ValidateTokenResponse answer;
+          grpc::Slice all;
+          if (call->response.DumpToSingleSlice(&all).ok() &&
+              answer.ParseFromArray(all.begin(), static_cast<int>(all.size()))) {
+            reasons_[std::clamp<int>(answer.reason(), 0, kReasons - 1)].fetch_add(1);
+          }
+        }
+      }
+    }
+    const int slot = call->slot;
+    const bool chain = call->chain;
+    delete call;
+    if (chain && !stop_.load(std::memory_order_relaxed)) {
+      StartCall(slot, NowNs());
+    } else {
+      Finished();
+    }
+  }
+
+  static bool Expected(Call& call) {
+    if (call.spec->expect == Expect::kAny) return true;
+    if (call.spec->expect == Expect::kGreetedUser ||
+        call.spec->expect == Expect::kGreetedAnonymous) {
+      grpc::Slice all;
+      if (!call.response.DumpToSingleSlice(&all).ok()) return false;
+      const std::string_view text(reinterpret_cast<const char*>(all.begin()), all.size());
+      const bool anonymous = text.find("Hello, anonymous!") != std::string_view::npos;
+      return anonymous == (call.spec->expect == Expect::kGreetedAnonymous);
+    }
+    // Both answers start with field 1 as varint 1: HealthCheckResponse.status = SERVING,
+    // ValidateTokenResponse.valid = true. Checking two bytes keeps the client cheap.
+    grpc::Slice first;
+    if (!call.response.TrySingleSlice(&first).ok() &&
+        !call.response.DumpToSingleSlice(&first).ok()) {
+      return false;
+    }
+    return first.size() >= 2 && first.begin()[0] == 0x08 && first.begin()[1] == 0x01;
+  }
+
+  void Finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--outstanding_ == 0) done_.notify_all();
+  }
+
+  RunResult Measure(const std::string& name, int64_t start, absl::Duration warmup,
+                    absl::Duration duration) {
+    SleepUntilNs(start + absl::ToInt64Nanoseconds(warmup));
+    const std::optional<double> cpu0 = ProcessCpuSeconds(server_pid_);
+    const double self0 = SelfCpuSeconds();
+    const int64_t t0 = NowNs();
+    measuring_.store(true);
+    // A run with a call limit may end early.
+    const int64_t deadline = t0 + absl::ToInt64Nanoseconds(duration);
+    while (NowNs() < deadline && !stop_.load()) {
+      SleepUntilNs(std::min(deadline, NowNs() + 20 * 1000 * 1000));
+    }
+    measuring_.store(false);
+    const int64_t t1 = NowNs();
+    const std::optional<double> cpu1 = ProcessCpuSeconds(server_pid_);
+    const double self1 = SelfCpuSeconds();
+    stop_.store(true);
+
+    RunResult r;
+    r.name = name;
+    r.seconds = (t1 - t0) / 1e9;
+    r.ok = ok_.load();
+    r.unexpected = unexpected_.load();
+    for (int reason = 0; reason < kReasons; ++reason) {
+      if (reasons_[reason].load() > 0) r.reasons[reason] = reasons_[reason].load();
+    }
+    for (int code = 0; code < kCodes; ++code) {
+      if (codes_[code].load() > 0) r.errors[code] = codes_[code].load();
+    }
+    r.qps = static_cast<double>(r.calls()) / r.seconds;
+    r.p50_us = histogram_->Quantile(0.50) / 1000;
+    r.p90_us = histogram_->Quantile(0.90) / 1000;
+    r.p99_us = histogram_->Quantile(0.99) / 1000;
+    r.p999_us = histogram_->Quantile(0.999) / 1000;
+    if (cpu0.has_value() && cpu1.has_value()) r.server_cpu_s = *cpu1 - *cpu0;
+    r.client_cpu_s = self1 - self0;
+    return r;
+  }
+
+  void Drain() {
+    stop_.store(true);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return outstanding_ <= 0; });
+  }
+
+  static constexpr int kCodes = 17;
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
+  const int server_pid_;
+  Workload* workload_ = nullptr;
+  std::atomic<uint64_t> sequence_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> measuring_{false};
+  std::unique_ptr<Histogram> histogram_;
+  std::atomic<uint64_t> ok_{0}, unexpected_{0};
+  static constexpr int kReasons = 13;
+  std::array<std::atomic<uint64_t>, kReasons> reasons_{};
+  std::array<std::atomic<uint64_t>, kCodes> codes_{};
+  std::mutex mu_;
+  std::condition_variable done_;
+  int outstanding_ = 0;
+};
+
+// ---- Setting a server up ------------------------------------------------------------------------
+
+IssueTokenRequest MakeIssueRequest(uint64_t n) {
+  IssueTokenRequest request;
+  request.set_subject(absl::StrCat("user-", 1000000 + n % 1000000));
+  request.set_backend("django.contrib.auth.backends.ModelBackend");
+  request.add_audience(absl::GetFlag(FLAGS_audience));
+  if (absl::GetFlag(FLAGS_caller_claims)) {
+    auto& fields = *request.mutable_claims()->mutable_fields();
+    fields["role"].set_string_value("admin");
+    fields["tenant"].set_string_value("acme");
+  }
+  return request;
+}
+
+// Issues `count` tokens with `concurrency` calls in flight (typed callback stubs).
+std::vector<std::string> IssueTokens(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                                     int count, int concurrency) {
+  std::vector<std::unique_ptr<signet::v1::TokenService::Stub>> stubs;
+  for (const auto& c : channels) stubs.push_back(signet::v1::TokenService::NewStub(c));
+  std::vector<std::string> tokens(count);
+  std::atomic<int> next{0};
+  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  struct Call {
+    grpc::ClientContext context;
+    IssueTokenRequest request;
+    IssueTokenResponse response;
+    int index;
+  };
+  std::function<void(int)> start = [&](int worker) {
+    const int index = next.fetch_add(1);
+    if (index >= count || failures.load() > 100) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--running == 0) cv.notify_all();
+      return;
+    }
+    auto* call = new Call;
+    call->index = index;
+    call->request = MakeIssueRequest(index);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    stubs[worker % stubs.size()]->async()->IssueToken(
+        &call->context, &call->request, &call->response, [&, call, worker](grpc::Status s) {
+          if (s.ok()) {
+            tokens[call->index] = call->response.token();
+          } else {
+            if (failures.fetch_add(1) < 3) {
+              std::fprintf(stderr, "IssueToken failed: %s\n", s.error_message().c_str());
+            }
+          }
+          delete call;
+          start(worker);
+        });
+  };
+  running = concurrency;
+  for (int w = 0; w < concurrency; ++w) start(w);
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return running == 0; });
+  if (failures.load() > 0) Die(absl::StrCat(failures.load(), " IssueToken calls failed"));
+  return tokens;
+}
+
+CallSpec ValidateSpec(const std::string& token) {
+  signet::v1::ValidateTokenRequest request;
+  request.set_token(token);
+  request.set_audience(absl::GetFlag(FLAGS_audience));
+  return CallSpec{&MethodName(kValidateMethod), Serialized(request), Expect::kValid};
+}
+
+CallSpec HealthSpec() {
+  // HealthCheckRequest{service: ""} serializes to zero bytes.
+  return CallSpec{&MethodName(kHealthMethod), grpc::Slice(std::string()), Expect::kServing};
+}
+
+CallSpec IssueSpec() {
+  return CallSpec{&MethodName(kIssueMethod), Serialized(MakeIssueRequest(7)), Expect::kAny};
+}
+
+// Tokens issued once per target and scenario family, shared by later runs and rounds.
+class TokenPool {
+ public:
+  // True the first time it is asked: the caller then validates every token once, so that runs
+  // start with the server's cache as warm as steady traffic would leave it.
+  bool NeedsPriming() { return !std::exchange(primed_, true); }
+
+  const std::vector<std::string>& Get(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                                      int count) {
+    if (static_cast<int>(tokens_.size()) < count) {
+      const int64_t t0 = NowNs();
+      std::vector<std::string> more =
+          IssueTokens(channels, count - static_cast<int>(tokens_.size()), 32);
+      tokens_.insert(tokens_.end(), more.begin(), more.end());
+      std::fprintf(stderr, "issued %d tokens in %.1f s\n", count, (NowNs() - t0) / 1e9);
+    }
+    return tokens_;
+  }
+
+ private:
+  std::vector<std::string> tokens_;
+  bool primed_ = false;
+};
+
+std::unique_ptr<Workload> MakeWorkload(const std::string& scenario,
+                                       const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                                       TokenPool* pool) {
+  const int tokens = absl::GetFlag(FLAGS_tokens);
+  if (scenario == "health") return std::make_unique<FixedWorkload>(HealthSpec());
+  if (scenario == "issue") return std::make_unique<FixedWorkload>(IssueSpec());
+  if (scenario == "validate_hot") {
+    return std::make_unique<FixedWorkload>(ValidateSpec(pool->Get(channels, 1).front()));
+  }
+  if (scenario == "validate_distinct" || scenario == "storm" || scenario == "mix") {
+    const std::vector<std::string>& all = pool->Get(channels, tokens);
+    std::vector<CallSpec> specs;
+    specs.reserve(tokens);
+    for (int i = 0; i < tokens; ++i) specs.push_back(ValidateSpec(all[i]));
+    if (pool->NeedsPriming()) {
+      SpecsWorkload once(specs, /*each_once=*/true);
+      Driver(channels, 0).RunClosed("prime", &once, 32, absl::ZeroDuration(), absl::Hours(1));
+    }
+    auto distinct = std::make_unique<SpecsWorkload>(std::move(specs), /*each_once=*/false);
+    if (scenario == "mix") return std::make_unique<MixWorkload>(std::move(distinct), IssueSpec());
+    return distinct;
+  }
+  if (scenario == "greeter_hello_token" || scenario == "greeter_hello_anonymous") {
+    // The example greeter's OPTIONAL method, with a valid token (the interceptor validates it) or
+    // with none. SayHelloRequest{} serializes to zero bytes.
+    CallSpec spec{&MethodName(kGreeterHelloMethod), grpc::Slice(std::string()),
+                  Expect::kGreetedAnonymous};
+    if (scenario == "greeter_hello_token") {
+      spec.authorization = "Bearer " + pool->Get(channels, 1).front();
+      spec.expect = Expect::kGreetedUser;
+    }
+    return std::make_unique<FixedWorkload>(std::move(spec));
+  }
+  if (scenario == "validate_unique") {
+    // Fresh tokens every time: none was ever validated, so none can hit a cache.
+    std::vector<std::string> fresh = IssueTokens(channels, tokens, 32);
+    std::vector<CallSpec> specs;
+    specs.reserve(tokens);
+    for (const std::string& t : fresh) specs.push_back(ValidateSpec(t));
+    return std::make_unique<SpecsWorkload>(std::move(specs), /*each_once=*/true);
+  }
+  Die("unknown scenario " + scenario);
+}
+
+// RevokeToken of random ids and RevokeKey of the pending key, alongside a run.
+class Storm {
+ public:
+  Storm(std::shared_ptr<grpc::Channel> channel, double token_rate, absl::Duration key_period)
+      : stub_(signet::v1::TokenService::NewStub(channel)),
+        token_rate_(token_rate),
+        key_period_(key_period) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Storm() {
+    stop_.store(true);
+    thread_.join();
+    std::fprintf(stderr,
+                 "storm: %" PRIu64 " RevokeToken, %" PRIu64 " RevokeKey, %" PRIu64 " failed\n",
+                 tokens_.load(), keys_.load(), failures_.load());
+  }
+  uint64_t token_revocations() const { return tokens_.load(); }
+  uint64_t key_revocations() const { return keys_.load(); }
+
+ private:
+  void Run() {
+    std::mt19937_64 rng(std::random_device{}());
+    const int64_t token_interval = static_cast<int64_t>(1e9 / token_rate_);
+    const int64_t key_interval = absl::ToInt64Nanoseconds(key_period_);
+    int64_t next_token = NowNs();
+    int64_t next_key = NowNs() + key_interval;
+    while (!stop_.load()) {
+      if (NowNs() >= next_key) {
+        next_key += key_interval;
+        RevokePendingKey();
+      }
+      SleepUntilNs(next_token);
+      next_token += token_interval;
+      signet::v1::RevokeTokenRequest request;
+      request.set_token_id(absl::StrFormat("storm-%016x%016x", rng(), rng()));
+      signet::v1::RevokeTokenResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      if (stub_->RevokeToken(&context, request, &response).ok()) {
+        tokens_.fetch_add(1);
+      } else {
+        failures_.fetch_add(1);
+      }
+    }
+  }
+
+  void RevokePendingKey() {
+    grpc::ClientContext list_context;
+    signet::v1::ListKeysRequest list;
+    signet::v1::ListKeysResponse keys;
+    if (!stub_->ListKeys(&list_context, list, &keys).ok()) {
+      failures_.fetch_add(1);
+      return;
+    }
+    for (const signet::v1::Key& key : keys.keys()) {
+      if (key.state() != signet::v1::KEY_STATE_PENDING) continue;
+      grpc::ClientContext context;
+      signet::v1::RevokeKeyRequest request;
+      request.set_key_id(key.key_id());
+      request.set_reason("signet-bench storm");
+      signet::v1::RevokeKeyResponse response;
+      if (stub_->RevokeKey(&context, request, &response).ok()) {
+        keys_.fetch_add(1);
+      } else {
+        failures_.fetch_add(1);
+      }
+      return;
+    }
+  }
+
+  std::unique_ptr<signet::v1::TokenService::Stub> stub_;
+  const double token_rate_;
+  const absl::Duration key_period_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> tokens_{0}, keys_{0}, failures_{0};
+  std::thread thread_;
+};
+
+// ---- In-process scenarios -----------------------------------------------------------------------
+
+// The bound signature verification sets: full TokenVerifier::Verify calls per second of a token
+// shaped like the server's, on `threads` threads.
+RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Duration warmup,
+                     absl::Duration duration) {
+  absl::StatusOr<signet::Algorithm> alg = signet::AlgorithmFromName(algorithm_name);
+  if (!alg.ok()) Die("unknown --algorithm " + algorithm_name);
+  auto key = signet::server::SigningKey::Generate(*alg);
+  if (!key.ok()) Die("key generation failed");
+  const absl::Time now = absl::Now();
+  signet::server::TokenClaims claims;
+  claims.issuer = "signet";
+  claims.subject = "user-1000007";
+  claims.backend = "django.contrib.auth.backends.ModelBackend";
+  claims.audiences = {absl::GetFlag(FLAGS_audience)};
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  claims.expires_at = claims.issued_at + absl::Hours(1);
+  claims.token_id = signet::server::NewTokenId();
+  if (absl::GetFlag(FLAGS_caller_claims))
+    claims.caller_claims_json = R"({"role":"admin","tenant":"acme"})";
+  absl::StatusOr<std::string> token = signet::server::SignToken(**key, claims);
+  if (!token.ok()) Die("signing failed");
+  const signet::KeySet keys = signet::KeySet::Builder().Add((*key)->verify_key()).Build();
+  signet::ValidationPolicy policy;
+  policy.issuer = "signet";
+  const signet::TokenVerifier verifier = *signet::TokenVerifier::Create(policy);
+  const signet::RevocationSet revocations;
+  const std::string audience = absl::GetFlag(FLAGS_audience);
+  if (!verifier.Verify(*token, keys, &revocations, now, audience).valid()) {
+    Die("codec_bound: the token does not verify");
+  }
+  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
+  std::vector<uint64_t> counts(threads, 0);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      uint64_t n = 0;
+      int seen = 0;
+      while ((seen = phase.load(std::memory_order_relaxed)) < 2) {
+        const bool valid = verifier.Verify(*token, keys, &revocations, now, audience).valid();
+        if (!valid) std::abort();
+        if (seen == 1) ++n;
+      }
+      counts[t] = n;
+    });
+  }
+  SleepUntilNs(NowNs() + absl::ToInt64Nanoseconds(warmup));
+  const double self0 = SelfCpuSeconds();
+  const int64_t t0 = NowNs();
+  phase.store(1);
+  SleepUntilNs(t0 + absl::ToInt64Nanoseconds(duration));
+  phase.store(2);
+  const int64_t t1 = NowNs();
+  for (std::thread& w : workers) w.join();
+  RunResult r;
+  r.name = absl::StrCat("codec_bound/", algorithm_name, "/", threads, "t");
+  r.seconds = (t1 - t0) / 1e9;
+  for (uint64_t c : counts) r.ok += c;
+  r.qps = static_cast<double>(r.ok) / r.seconds;
+  r.client_cpu_s = SelfCpuSeconds() - self0;
+  return r;
+}
+
+// The bound signing sets: SignToken calls per second of an IssueToken-shaped token (fresh jti
+// each time) with a key of --algorithm, on `threads` threads.
+RunResult SignBound(const std::string& algorithm_name, int threads, absl::Duration warmup,
+                    absl::Duration duration) {
+  absl::StatusOr<signet::Algorithm> alg = signet::AlgorithmFromName(algorithm_name);
+  if (!alg.ok()) Die("unknown --algorithm " + algorithm_name);
+  auto key = signet::server::SigningKey::Generate(*alg);
+  if (!key.ok()) Die("key generation failed");
+  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
+  std::vector<uint64_t> counts(threads, 0);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      signet::server::TokenClaims claims;
+      claims.issuer = "signet";
+      claims.subject = "user-1000007";
+      claims.backend = "django.contrib.auth.backends.ModelBackend";
+      claims.audiences = {absl::GetFlag(FLAGS_audience)};
+      if (absl::GetFlag(FLAGS_caller_claims)) {
+        claims.caller_claims_json = R"({"role":"admin","tenant":"acme"})";
+      }
+      uint64_t n = 0;
+      int seen = 0;
+      while ((seen = phase.load(std::memory_order_relaxed)) < 2) {
+        claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+        claims.expires_at = claims.issued_at + absl::Hours(1);
+        claims.token_id = signet::server::NewTokenId();
+        if (!signet::server::SignToken(**key, claims).ok()) std::abort();
+        if (seen == 1) ++n;
+      }
+      counts[t] = n;
+    });
+  }
+  SleepUntilNs(NowNs() + absl::ToInt64Nanoseconds(warmup));
+  const double self0 = SelfCpuSeconds();
+  const int64_t t0 = NowNs();
+  phase.store(1);
+  SleepUntilNs(t0 + absl::ToInt64Nanoseconds(duration));
+  phase.store(2);
+  const int64_t t1 = NowNs();
+  for (std::thread& w : workers) w.join();
+  RunResult r;
+  r.name = absl::StrCat("sign_bound/", algorithm_name, "/", threads, "t");
+  r.seconds = (t1 - t0) / 1e9;
+  for (uint64_t c : counts) r.ok += c;
+  r.qps = static_cast<double>(r.ok) / r.seconds;
+  r.client_cpu_s = SelfCpuSeconds() - self0;
+  return r;
+}
+
+void RevocationMemory(int64_t count) {
+  const double rss0 = ProcessRssMiB(0).value_or(0);
+  std::vector<signet::RevocationSet::TokenEntry> entries;
+  entries.reserve(count);
+  const absl::Time expires = absl::Now() + absl::Hours(24);
+  for (int64_t i = 0; i < count; ++i) {
+    // The shape signet mints: 16 random bytes, base64url.
+    entries.push_back({signet::server::NewTokenId(), expires});
+  }
+  const double rss_entries = ProcessRssMiB(0).value_or(0);
+  const signet::RevocationSet empty;
+  const signet::RevocationSet full = empty.WithEntries(entries, {});
+  const double rss_full = ProcessRssMiB(0).value_or(0);
+  // Lookups of ids that are not revoked (the common case), in the empty and the full set.
+  std::vector<std::string> probes;
+  for (int i = 0; i < 4096; ++i) probes.push_back(signet::server::NewTokenId());
+  auto time_lookups = [&](const signet::RevocationSet& set) {
+    const absl::Time now = absl::Now();
+    uint64_t hits = 0;
+    const int rounds = 200;
+    const int64_t t0 = NowNs();
+    for (int r = 0; r < rounds; ++r) {
+      for (const std::string& p : probes) hits += set.IsTokenRevoked(p, now);
+    }
+    const double ns = static_cast<double>(NowNs() - t0) / (rounds * probes.size());
+    if (hits != 0) Die("unexpected hit");
+    return ns;
+  };
+  double empty_ns = 1e18, full_ns = 1e18;
+  for (int i = 0; i < 5; ++i) {
+    empty_ns = std::min(empty_ns, time_lookups(empty));
+    full_ns = std::min(full_ns, time_lookups(full));
+  }
+  entries.clear();
+  entries.shrink_to_fit();
+  std::printf("revocation_memory: %" PRId64
+              " token ids: set RSS +%.1f MiB (the input vector took %.1f "
+              "MiB); lookup of a non-revoked id %.0f ns (empty set %.0f ns); token_count=%zu\n",
+              count, rss_full - rss_entries, rss_entries - rss0, full_ns, empty_ns,
+              full.token_count());
+  std::printf("RESULT name=revocation_memory count=%" PRId64
+              " set_rss_mib=%.1f lookup_full_ns=%.1f lookup_empty_ns=%.1f\n",
+              count, rss_full - rss_entries, full_ns, empty_ns);
+}
+
+void RevokeLoad(const std::string& target, int server_pid, int64_t count, int concurrency,
+                int channels) {
+  auto chans = MakeChannels(target, channels);
+  const std::optional<double> rss0 = ProcessRssMiB(server_pid);
+  std::vector<CallSpec> specs;
+  specs.reserve(count);
+  for (int64_t i = 0; i < count; ++i) {
+    signet::v1::RevokeTokenRequest request;
+    request.set_token_id(signet::server::NewTokenId());
+    specs.push_back(CallSpec{&MethodName(kRevokeTokenMethod), Serialized(request), Expect::kAny});
+  }
+  SpecsWorkload workload(std::move(specs), /*each_once=*/true);
+  Driver driver(chans, server_pid);
+  const int64_t t0 = NowNs();
+  RunResult r = driver.RunClosed("revoke_load", &workload, concurrency, absl::ZeroDuration(),
+                                 absl::Hours(10));
+  const double seconds = (NowNs() - t0) / 1e9;
+  const std::optional<double> rss1 = ProcessRssMiB(server_pid);
+  std::printf("%s\n", Summary(r).c_str());
+  std::printf(
+      "revoke_load: %" PRId64 " RevokeToken in %.1f s; server RSS %.1f -> %.1f MiB (+%.1f)\n",
+      count, seconds, rss0.value_or(0), rss1.value_or(0), rss1.value_or(0) - rss0.value_or(0));
+  PrintResultLine(r, absl::StrFormat(" rss_before_mib=%.1f rss_after_mib=%.1f", rss0.value_or(0),
+                                     rss1.value_or(0)));
+}
+
+// ---- Runs ---------------------------------------------------------------------------------------
+
+struct Target {
+  std::string address;
+  int pid = 0;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  TokenPool pool;
+  // Where tokens are issued (a signet server); this target itself when null.
+  Target* issuer = nullptr;
+};
+
+RunResult RunScenario(const std::string& scenario, Target* target, const std::string& mode,
+                      double rate) {
+  const absl::Duration warmup = absl::GetFlag(FLAGS_warmup);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  if (scenario == "codec_bound") {
+    return CodecBound(absl::GetFlag(FLAGS_algorithm), absl::GetFlag(FLAGS_bound_threads), warmup,
+                      duration);
+  }
+  if (scenario == "sign_bound") {
+    return SignBound(absl::GetFlag(FLAGS_algorithm), absl::GetFlag(FLAGS_bound_threads), warmup,
+                     duration);
+  }
+  Target* issuer = target->issuer != nullptr ? target->issuer : target;
+  std::unique_ptr<Workload> workload = MakeWorkload(scenario, issuer->channels, &issuer->pool);
+  std::unique_ptr<Storm> storm;
+  if (scenario == "storm") {
+    storm = std::make_unique<Storm>(target->channels.front(), absl::GetFlag(FLAGS_storm_token_rate),
+                                    absl::GetFlag(FLAGS_storm_key_period));
+  }
+  Driver driver(target->channels, target->pid);
+  RunResult r;
+  if (mode == "open") {
+    r = driver.RunOpen(scenario + "/open", workload.get(), rate, warmup, duration,
+                       absl::GetFlag(FLAGS_max_outstanding));
+  } else {
+    r = driver.RunClosed(scenario, workload.get(), absl::GetFlag(FLAGS_concurrency), warmup,
+                         duration);
+  }
+  return r;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void Compare(const std::string& a, const std::string& b, Target* target_a, Target* target_b,
+             int rounds) {
+  std::vector<double> qps_ratios, cpu_ratios, p50_ratios, p99_ratios;
+  std::vector<RunResult> as, bs;
+  for (int round = 0; round < rounds; ++round) {
+    // A B, B A, A B, ...: drifts in machine load hit both sides alike.
+    const bool a_first = round % 2 == 0;
+    std::optional<RunResult> ra, rb;
+    for (int k = 0; k < 2; ++k) {
+      if ((k == 0) == a_first) {
+        ra = RunScenario(a, target_a, "closed", 0);
+        ra->name = absl::StrCat("A:", ra->name);
+        std::printf("round %d %s\n", round, Summary(*ra).c_str());
+      } else {
+        rb = RunScenario(b, target_b, "closed", 0);
+        rb->name = absl::StrCat("B:", rb->name);
+        std::printf("round %d %s\n", round, Summary(*rb).c_str());
+      }
+      std::fflush(stdout);
+    }
+    qps_ratios.push_back(ra->qps / rb->qps);
+    if (rb->p50_us > 0) p50_ratios.push_back(ra->p50_us / rb->p50_us);
+    if (rb->p99_us > 0) p99_ratios.push_back(ra->p99_us / rb->p99_us);
+    if (ra->server_cpu_per_1k() && rb->server_cpu_per_1k() && *ra->server_cpu_per_1k() > 0) {
+      cpu_ratios.push_back(*rb->server_cpu_per_1k() / *ra->server_cpu_per_1k());
+    }
+    as.push_back(*ra);
+    bs.push_back(*rb);
+  }
+  auto describe = [](const std::vector<double>& v) {
+    if (v.empty()) return std::string("n/a");
+    return absl::StrFormat("median %.3f (min %.3f, max %.3f, n=%zu)", Median(v),
+                           *std::min_element(v.begin(), v.end()),
+                           *std::max_element(v.begin(), v.end()), v.size());
+  };
+  auto median_of = [](const std::vector<RunResult>& runs, auto field) {
+    std::vector<double> v;
+    for (const RunResult& r : runs) v.push_back(field(r));
+    return Median(v);
+  };
+  auto cpu_us = [](const RunResult& r) { return r.server_cpu_per_1k().value_or(NAN) * 1000.0; };
+  std::printf("compare %s / %s over %d rounds:\n", a.c_str(), b.c_str(), rounds);
+  std::printf("  QPS(A)/QPS(B):                   %s\n", describe(qps_ratios).c_str());
+  std::printf("  server CPU per call, B/A:        %s\n", describe(cpu_ratios).c_str());
+  std::printf("  p50(A)/p50(B):                   %s\n", describe(p50_ratios).c_str());
+  std::printf("  p99(A)/p99(B):                   %s\n", describe(p99_ratios).c_str());
+  std::printf("  median QPS A %.0f, B %.0f; median server CPU per call A %.1f us, B %.1f us\n",
+              median_of(as, [](const RunResult& r) { return r.qps; }),
+              median_of(bs, [](const RunResult& r) { return r.qps; }), median_of(as, cpu_us),
+              median_of(bs, cpu_us));
+  std::printf(
+      "RESULT name=compare a=%s b=%s rounds=%d qps_ratio_median=%.4f qps_ratio_min=%.4f "
+      "qps_ratio_max=%.4f cpu_ratio_median=%.4f qps_a=%.1f qps_b=%.1f cpu_us_a=%.2f "
+      "cpu_us_b=%.2f p50_us_a=%.1f p50_us_b=%.1f p50_ratio_median=%.4f p99_us_a=%.1f "
+      "p99_us_b=%.1f p99_ratio_median=%.4f\n",
+      a.c_str(), b.c_str(), rounds, Median(qps_ratios),
+      *std::min_element(qps_ratios.begin(), qps_ratios.end()),
+      *std::max_element(qps_ratios.begin(), qps_ratios.end()),
+      cpu_ratios.empty() ? NAN : Median(cpu_ratios),
+      median_of(as, [](const RunResult& r) { return r.qps; }),
+      median_of(bs, [](const RunResult& r) { return r.qps; }), median_of(as, cpu_us),
+      median_of(bs, cpu_us), median_of(as, [](const RunResult& r) { return r.p50_us; }),
+      median_of(bs, [](const RunResult& r) { return r.p50_us; }),
+      p50_ratios.empty() ? NAN : Median(p50_ratios),
+      median_of(as, [](const RunResult& r) { return r.p99_us; }),
+      median_of(bs, [](const RunResult& r) { return r.p99_us; }),
+      p99_ratios.empty() ? NAN : Median(p99_ratios));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("signet-bench: load generator for signet-server (see bench/)");
+  absl::ParseCommandLine(argc, argv);
+  // As in signet-server: Debian's Abseil checks lock order on every absl::Mutex lock (gRPC's too)
+  // unless told not to, which would spend CPU the server shares.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const std::string scenario = absl::GetFlag(FLAGS_scenario);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const int channels = absl::GetFlag(FLAGS_channels);
+
+  if (scenario == "revocation_memory") {
+    RevocationMemory(absl::GetFlag(FLAGS_count));
+    return 0;
+  }
+  if (scenario == "revoke_load") {
+    RevokeLoad(absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_server_pid),
+               absl::GetFlag(FLAGS_count), absl::GetFlag(FLAGS_concurrency), channels);
+    return 0;
+  }
+
+  Target target_a;
+  target_a.address = absl::GetFlag(FLAGS_target);
+  target_a.pid = absl::GetFlag(FLAGS_server_pid);
+  Target target_b;
+  target_b.address = absl::GetFlag(FLAGS_target_b);
+  target_b.pid = absl::GetFlag(FLAGS_server_pid_b);
+
+  const std::string compare = absl::GetFlag(FLAGS_compare);
+  auto in_process = [](std::string_view name) {
+    return name == "codec_bound" || name == "sign_bound";
+  };
+  const bool needs_a = compare.empty()
+                           ? !in_process(scenario)
+                           : !in_process(std::string_view(compare).substr(0, compare.find(',')));
+  if (needs_a) target_a.channels = MakeChannels(target_a.address, channels);
+  Target issuer;
+  if (!absl::GetFlag(FLAGS_issuer_target).empty()) {
+    issuer.address = absl::GetFlag(FLAGS_issuer_target);
+    issuer.channels = MakeChannels(issuer.address, 1);
+    target_a.issuer = &issuer;
+    target_b.issuer = &issuer;
+  }
+
+  if (!compare.empty()) {
+    std::vector<std::string> ab = absl::StrSplit(compare, ',');
+    if (ab.size() != 2) Die("--compare needs A,B");
+    Target* b = &target_a;
+    if (!target_b.address.empty()) {
+      target_b.channels = MakeChannels(target_b.address, channels);
+      b = &target_b;
+    }
+    Compare(ab[0], ab[1], &target_a, b, absl::GetFlag(FLAGS_rounds));
+    return 0;
+  }
+
+  if (mode == "half") {
+    // Per round: the maximum sustained QPS (closed loop), then open loops at fractions of it (the
+    // target is about half). Medians and spreads over --rounds rounds.
+    const std::vector<std::string> fractions =
+        absl::StrSplit(absl::GetFlag(FLAGS_load_fractions), ',');
+    const int rounds = absl::GetFlag(FLAGS_rounds);
+    std::vector<double> max_qps;
+    std::map<std::string, std::vector<double>> p50s, p99s, p999s;
+    for (int round = 0; round < rounds; ++round) {
+      RunResult max = RunScenario(scenario, &target_a, "closed", 0);
+      std::printf("round %d %s\n", round, Summary(max).c_str());
+      max_qps.push_back(max.qps);
+      for (const std::string& f : fractions) {
+        const double fraction = std::stod(f);
+        RunResult open = RunScenario(scenario, &target_a, "open", max.qps * fraction);
+        open.name = absl::StrFormat("%s@%.2f", open.name, fraction);
+        std::printf("round %d %s\n", round, Summary(open).c_str());
+        p50s[f].push_back(open.p50_us);
+        p99s[f].push_back(open.p99_us);
+        p999s[f].push_back(open.p999_us);
+      }
+      std::fflush(stdout);
+    }
+    auto spread = [](const std::vector<double>& v) {
+      return absl::StrFormat("median %.0f (min %.0f, max %.0f, n=%zu)", Median(v),
+                             *std::min_element(v.begin(), v.end()),
+                             *std::max_element(v.begin(), v.end()), v.size());
+    };
+    std::printf("%s: max sustained QPS (closed loop) %s\n", scenario.c_str(),
+                spread(max_qps).c_str());
+    for (const std::string& f : fractions) {
+      const bool half = std::stod(f) == 0.5;
+      std::printf("  open loop at %s of max: p50 %s us; p99 %s us; p99.9 %s us%s\n", f.c_str(),
+                  spread(p50s[f]).c_str(), spread(p99s[f]).c_str(), spread(p999s[f]).c_str(),
+                  half ? (Median(p99s[f]) < 2000 ? "  [p99 target < 2000 us: MET]"
+                                                 : "  [p99 target < 2000 us: MISSED]")
+                       : "");
+      std::printf(
+          "RESULT name=half scenario=%s fraction=%s max_qps_median=%.1f p50_us_median=%.1f "
+          "p99_us_median=%.1f p99_us_min=%.1f p99_us_max=%.1f p999_us_median=%.1f\n",
+          scenario.c_str(), f.c_str(), Median(max_qps), Median(p50s[f]), Median(p99s[f]),
+          *std::min_element(p99s[f].begin(), p99s[f].end()),
+          *std::max_element(p99s[f].begin(), p99s[f].end()), Median(p999s[f]));
+    }
+    return 0;
+  }
+  RunResult r = RunScenario(scenario, &target_a, mode, absl::GetFlag(FLAGS_rate));
+  std::printf("%s\n", Summary(r).c_str());
+  PrintResultLine(r);
+  return 0;
+}

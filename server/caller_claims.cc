@@ -1,0 +1,55 @@
+#include "server/caller_claims.h"
+
+#include <string>
+#include <string_view>
+
+#include "rapidjson/document.h"
+
+namespace signet::server {
+namespace {
+
+void ToProtoValue(const rapidjson::Value& in, google::protobuf::Value* out);
+
+void ToProtoStruct(const rapidjson::Value& object, google::protobuf::Struct* out) {
+  auto& fields = *out->mutable_fields();
+  for (const auto& member : object.GetObject()) {
+    ToProtoValue(member.value,
+                 &fields[std::string(member.name.GetString(), member.name.GetStringLength())]);
+  }
+}
+
+// The payload passed the codec's strict parse (depth at most 64), so the recursion is bounded.
+void ToProtoValue(const rapidjson::Value& in, google::protobuf::Value* out) {
+  if (in.IsNull()) {
+    out->set_null_value(google::protobuf::NULL_VALUE);
+  } else if (in.IsBool()) {
+    out->set_bool_value(in.GetBool());
+  } else if (in.IsNumber()) {
+    out->set_number_value(in.GetDouble());
+  } else if (in.IsString()) {
+    out->set_string_value(std::string(in.GetString(), in.GetStringLength()));
+  } else if (in.IsArray()) {
+    google::protobuf::ListValue* list = out->mutable_list_value();
+    for (const auto& element : in.GetArray()) ToProtoValue(element, list->add_values());
+  } else {
+    ToProtoStruct(in, out->mutable_struct_value());
+  }
+}
+
+}  // namespace
+
+void CallerClaimsToStruct(const VerifiedToken& token, google::protobuf::Struct* out) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
+            rapidjson::kParseFullPrecisionFlag>(token.payload_json().data(),
+                                                token.payload_json().size());
+  if (doc.HasParseError() || !doc.IsObject()) return;
+  auto& fields = *out->mutable_fields();
+  for (const auto& member : doc.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    if (IsRegisteredClaim(name)) continue;
+    ToProtoValue(member.value, &fields[std::string(name)]);
+  }
+}
+
+}  // namespace signet::server

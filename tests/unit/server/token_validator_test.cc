@@ -1,0 +1,257 @@
+#include "server/token_validator.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/keys/key_ring.h"
+#include "server/keys/token_signer.h"
+#include "server/store/envelope.h"
+#include "server/store/store.h"
+#include "server/validation_cache.h"
+#include "signet/clock.h"
+
+namespace signet::server {
+namespace {
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+constexpr absl::Duration kLeeway = absl::Seconds(30);
+
+// A rendered answer that remembers which token it was made for and in which call.
+class TestAnswer final : public RenderedAnswer {
+ public:
+  TestAnswer(std::string subject, int serial) : subject(std::move(subject)), serial(serial) {}
+  const std::string subject;
+  const int serial;
+};
+
+class TokenValidatorTest : public ::testing::Test {
+ protected:
+  TokenValidatorTest() {
+    LifecycleSettings settings;
+    settings.algorithm = Algorithm::kHS256;
+    settings.leeway = kLeeway;
+    ring_ =
+        KeyRing::Create(store_.get(), *Envelope::Create(std::string(32, 'k')), settings, &clock_);
+    EXPECT_TRUE(ring_->Start().ok());
+    ValidationPolicy policy;
+    policy.issuer = "signet";
+    policy.leeway = kLeeway;
+    verifier_ = *TokenVerifier::Create(policy);
+  }
+
+  TokenValidator MakeValidator(ValidationCache* cache) {
+    return TokenValidator(ring_.get(), *verifier_, &clock_, cache,
+                          [this](const VerifiedToken& t) -> std::shared_ptr<const RenderedAnswer> {
+                            return std::make_shared<const TestAnswer>(t.subject(), ++renders_);
+                          });
+  }
+
+  // A token signed now by the active key, valid for `ttl`.
+  std::string Token(const std::string& subject = "user-7", absl::Duration ttl = absl::Minutes(10)) {
+    TokenClaims claims;
+    claims.issuer = "signet";
+    claims.subject = subject;
+    claims.audiences = {"orders", "billing"};
+    claims.issued_at = clock_.Now();
+    claims.expires_at = claims.issued_at + ttl;
+    claims.token_id = NewTokenId();
+    absl::StatusOr<std::string> token = SignToken(*ring_->Current()->active, claims);
+    EXPECT_TRUE(token.ok());
+    return *token;
+  }
+
+  static std::string JtiOf(const TokenValidator& validator, const std::string& token) {
+    return validator.VerifySignedBy(token).token->token_id();
+  }
+
+  FakeClock clock_{kStart};
+  std::unique_ptr<Store> store_ = NewMemoryStore();
+  std::unique_ptr<KeyRing> ring_;
+  std::optional<TokenVerifier> verifier_;
+  std::atomic<int> renders_{0};
+  ValidationCache cache_{ValidationCache::Options{}};
+};
+
+TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  TokenValidator::Validation first = validator.Validate(token, "orders");
+  ASSERT_EQ(first.reason, Reason::kValid);
+  EXPECT_FALSE(first.cached);
+  TokenValidator::Validation second = validator.Validate(token, "orders");
+  EXPECT_EQ(second.reason, Reason::kValid);
+  EXPECT_TRUE(second.cached);
+  EXPECT_EQ(second.answer, first.answer);  // The very same rendered answer.
+  EXPECT_EQ(static_cast<const TestAnswer&>(*second.answer).subject, "user-7");
+  EXPECT_EQ(renders_.load(), 1);
+  EXPECT_EQ(cache_.size(), 1u);
+}
+
+TEST_F(TokenValidatorTest, TheAudienceIsCheckedOnEveryHit) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  ASSERT_EQ(validator.Validate(token, "orders").reason, Reason::kValid);
+  TokenValidator::Validation other = validator.Validate(token, "payroll");
+  EXPECT_EQ(other.reason, Reason::kAudienceMismatch);
+  EXPECT_TRUE(other.cached);
+  EXPECT_EQ(other.answer, nullptr);
+  EXPECT_EQ(validator.Validate(token, "billing").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+}
+
+TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token("user-7", absl::Minutes(10));
+  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  clock_.Set(kStart + absl::Minutes(10) + kLeeway - absl::Seconds(1));
+  TokenValidator::Validation last = validator.Validate(token, "");
+  EXPECT_EQ(last.reason, Reason::kValid);
+  EXPECT_TRUE(last.cached);
+  clock_.Set(kStart + absl::Minutes(10) + kLeeway);
+  TokenValidator::Validation expired = validator.Validate(token, "");
+  EXPECT_EQ(expired.reason, Reason::kExpired);
+  EXPECT_TRUE(expired.cached);
+  // The entry is gone; a full verification says the same.
+  EXPECT_EQ(cache_.size(), 0u);
+  TokenValidator::Validation again = validator.Validate(token, "");
+  EXPECT_EQ(again.reason, Reason::kExpired);
+  EXPECT_FALSE(again.cached);
+}
+
+TEST_F(TokenValidatorTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetValid) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  clock_.Set(kStart - kLeeway - absl::Seconds(1));
+  TokenValidator::Validation v = validator.Validate(token, "");
+  EXPECT_EQ(v.reason, Reason::kNotYetValid);
+  EXPECT_TRUE(v.cached);
+}
+
+TEST_F(TokenValidatorTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  const std::string other = Token("user-8");
+  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  ASSERT_TRUE(ring_->RevokeToken(JtiOf(validator, token), kStart + absl::Hours(1)).ok());
+  TokenValidator::Validation v = validator.Validate(token, "");
+  EXPECT_EQ(v.reason, Reason::kTokenRevoked);
+  EXPECT_TRUE(v.cached);
+  EXPECT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+}
+
+TEST_F(TokenValidatorTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token("user-7");
+  const std::string other = Token("user-8");
+  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(ring_->RevokeSubject("user-7", clock_.Now(), clock_.Now() + absl::Hours(25)).ok());
+  TokenValidator::Validation v = validator.Validate(token, "");
+  EXPECT_EQ(v.reason, Reason::kSubjectRevoked);
+  EXPECT_TRUE(v.cached);
+  EXPECT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  // A token the subject gets after the revocation is valid.
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(validator.Validate(Token("user-7"), "").reason, Reason::kValid);
+}
+
+TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  const std::string kid = ring_->Current()->active->kid();
+  ASSERT_TRUE(ring_->RevokeKey(kid, "test").ok());
+  TokenValidator::Validation v = validator.Validate(token, "");
+  EXPECT_EQ(v.reason, Reason::kKeyRevoked);
+  EXPECT_TRUE(v.cached);
+  // Tokens of the new active key are valid.
+  EXPECT_EQ(validator.Validate(Token(), "").reason, Reason::kValid);
+}
+
+TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
+  TokenValidator validator = MakeValidator(&cache_);
+  std::string token = Token();
+  const std::string bad_signature = token.substr(0, token.size() - 2) + "AA";
+  ASSERT_EQ(validator.Validate(bad_signature, "").reason, Reason::kBadSignature);
+  ASSERT_EQ(validator.Validate(token, "payroll").reason, Reason::kAudienceMismatch);
+  ASSERT_EQ(validator.Validate("not.a.token", "").reason, Reason::kMalformed);
+  EXPECT_EQ(cache_.size(), 0u);
+  TokenValidator::Validation again = validator.Validate(bad_signature, "");
+  EXPECT_EQ(again.reason, Reason::kBadSignature);
+  EXPECT_FALSE(again.cached);
+  EXPECT_EQ(renders_.load(), 0);
+}
+
+TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
+  TokenValidator cached = MakeValidator(&cache_);
+  TokenValidator uncached = MakeValidator(nullptr);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 6; ++i) tokens.push_back(Token("user-" + std::to_string(i % 3)));
+  auto expect_same = [&](const std::string& step) {
+    for (const std::string& token : tokens) {
+      for (const char* audience : {"", "orders", "payroll"}) {
+        EXPECT_EQ(cached.Validate(token, audience).reason,
+                  uncached.Validate(token, audience).reason)
+            << step << " " << audience;
+      }
+    }
+  };
+  expect_same("fresh");
+  expect_same("warm");
+  ASSERT_TRUE(ring_->RevokeToken(JtiOf(uncached, tokens[0]), kStart + absl::Hours(1)).ok());
+  expect_same("token revoked");
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(ring_->RevokeSubject("user-1", clock_.Now(), clock_.Now() + absl::Hours(25)).ok());
+  expect_same("subject revoked");
+  clock_.Advance(absl::Minutes(10) + kLeeway - absl::Seconds(1));
+  expect_same("about to expire");
+  clock_.Advance(absl::Seconds(1));
+  expect_same("expired");
+}
+
+TEST_F(TokenValidatorTest, WithoutACacheEveryValidationIsFull) {
+  TokenValidator validator = MakeValidator(nullptr);
+  const std::string token = Token();
+  EXPECT_FALSE(validator.Validate(token, "").cached);
+  EXPECT_FALSE(validator.Validate(token, "").cached);
+  EXPECT_EQ(renders_.load(), 2);
+}
+
+TEST_F(TokenValidatorTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) {
+  TokenValidator validator = MakeValidator(&cache_);
+  const std::string token = Token();
+  const std::string jti = JtiOf(validator, token);
+  std::atomic<bool> revoked{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int> late_valid{0};
+  std::atomic<int> validations{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        const bool after = revoked.load();
+        const Reason r = validator.Validate(token, "orders").reason;
+        if (after && r != Reason::kTokenRevoked) ++late_valid;
+        ++validations;
+      }
+    });
+  }
+  while (validations.load() < 200) std::this_thread::yield();
+  ASSERT_TRUE(ring_->RevokeToken(jti, kStart + absl::Hours(1)).ok());
+  revoked.store(true);
+  const int at_revocation = validations.load();
+  while (validations.load() < at_revocation + 200) std::this_thread::yield();
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(late_valid.load(), 0);
+}
+
+}  // namespace
+}  // namespace signet::server
