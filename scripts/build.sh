@@ -2,6 +2,8 @@
 # Configures and builds signet into ${BUILD_DIR:-build} (extra CMake arguments pass through).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on relative paths below the checkout, so clones in other folders (CI) share hits.
+export CCACHE_BASEDIR="$PWD"
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
