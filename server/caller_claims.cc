@@ -1,5 +1,6 @@
 #include "server/caller_claims.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,24 @@ void ToProtoValue(const rapidjson::Value& in, google::protobuf::Value* out) {
   }
 }
 
+// JSON nesting below a claim's value (0 for a scalar). The codec bounds it at 64.
+int Depth(const rapidjson::Value& v) {
+  int deepest = 0;
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) deepest = std::max(deepest, 1 + Depth(e));
+    return std::max(deepest, 1);
+  }
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) deepest = std::max(deepest, 1 + Depth(m.value));
+    return std::max(deepest, 1);
+  }
+  return 0;
+}
+
+// google.protobuf.Struct costs about three message levels per JSON level; protobuf parsers stop
+// at 100. IssueToken refuses deeper claims; tokens signed otherwise keep them out of the answer.
+constexpr int kMaxStructDepth = 30;
+
 }  // namespace
 
 void CallerClaimsToStruct(const VerifiedToken& token, google::protobuf::Struct* out) {
@@ -48,6 +67,10 @@ void CallerClaimsToStruct(const VerifiedToken& token, google::protobuf::Struct* 
   for (const auto& member : doc.GetObject()) {
     const std::string_view name(member.name.GetString(), member.name.GetStringLength());
     if (IsRegisteredClaim(name)) continue;
+    if (Depth(member.value) > kMaxStructDepth) {
+      out->Clear();
+      return;
+    }
     ToProtoValue(member.value, &fields[std::string(name)]);
   }
 }

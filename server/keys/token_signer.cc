@@ -23,7 +23,9 @@ namespace signet::server {
 namespace {
 
 // Deeper caller claims are refused: rapidjson's writer recurses once per level.
-constexpr int kMaxCallerClaimsDepth = 64;
+// google.protobuf.Struct spends about three message levels per JSON level, and protobuf parsers
+// stop at 100: deeper claims could be signed but not returned by ValidateToken.
+constexpr int kMaxCallerClaimsDepth = 30;
 constexpr size_t kTokenIdBytes = 16;
 
 // Strings that are not valid UTF-8 make String() fail instead of producing JSON that every

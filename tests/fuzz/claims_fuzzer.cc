@@ -1,0 +1,102 @@
+// The claims path of IssueToken: caller claims -> server::SignToken with a fixed key. What signs
+// must verify, and the caller claims must come back unchanged (CallerClaimsJson, and for the
+// Struct path the Struct that ValidateToken returns).
+//
+// Input: byte 0 picks the path and the key; the rest is either caller-claims JSON (as
+// TokenClaims::caller_claims_json takes it) or a binary google.protobuf.Struct (as IssueToken
+// receives it, printed to JSON the way the service does).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "rapidjson/document.h"
+#include "server/keys/token_signer.h"
+#include "tests/fuzz/fuzz_keys.h"
+
+namespace {
+
+using signet::fuzz::Require;
+
+// The service's limit on caller claims (server/token_service.cc).
+constexpr size_t kMaxClaimsBytes = 4 * 1024;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseFullPrecisionFlag | rapidjson::kParseValidateEncodingFlag;
+
+bool SameJson(const std::string& a, const std::string& b) {
+  rapidjson::Document da, db;
+  da.Parse<kParseFlags>(a.c_str(), a.size());
+  db.Parse<kParseFlags>(b.c_str(), b.size());
+  return !da.HasParseError() && !db.HasParseError() && da == db;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const signet::fuzz::FuzzKeys& k = signet::fuzz::Keys();
+  const bool struct_path = (data[0] & 1) != 0;
+  const signet::server::SigningKey* keys[] = {k.ed.get(), k.hs.get(), k.es.get()};
+  const signet::server::SigningKey& key = *keys[(data[0] >> 1) % 3];
+  const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+
+  google::protobuf::Struct sent;
+  std::string caller_json;
+  if (struct_path) {
+    if (!sent.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) return 0;
+    if (sent.fields_size() == 0) return 0;  // IssueToken treats an empty Struct as none.
+    google::protobuf::util::JsonPrintOptions options;
+    if (!google::protobuf::util::MessageToJsonString(sent, &caller_json, options).ok()) return 0;
+    if (caller_json.size() > kMaxClaimsBytes) return 0;
+  } else {
+    caller_json.assign(rest);
+  }
+
+  signet::server::TokenClaims claims;
+  claims.issuer = "signet";
+  claims.subject = "user-7";
+  claims.audiences = {"orders"};
+  claims.issued_at = k.now;
+  claims.expires_at = k.now + absl::Hours(1);
+  claims.token_id = "AAECAwQFBgcICQoLDA0ODw";
+  claims.caller_claims_json = caller_json;
+  absl::StatusOr<std::string> token = signet::server::SignToken(key, claims);
+  if (!token.ok()) {
+    // From a Struct (no duplicates, valid UTF-8, finite JSON) only the documented refusals.
+    if (struct_path) {
+      const std::string why(token.status().message());
+      Require(why.find("registered claim") != std::string::npos ||
+                  why.find("nests deeper") != std::string::npos,
+              "a Struct the service accepts failed to sign");
+    }
+    return 0;
+  }
+
+  const signet::VerifyResult r = k.verifier.Verify(*token, k.key_set, nullptr, k.now, "orders");
+  if (!r.valid()) {
+    std::fprintf(stderr, "reason %s for claims %s\n",
+                 std::string(signet::ReasonName(r.reason)).c_str(), caller_json.c_str());
+  }
+  Require(r.valid(), "a token SignToken made does not verify");
+  Require(r.token->subject() == "user-7" && r.token->token_id() == claims.token_id,
+          "registered claims survive caller claims");
+  const std::string back = r.token->CallerClaimsJson();
+  if (!SameJson(caller_json.empty() ? "{}" : caller_json, back)) {
+    std::fprintf(stderr, "signed:   %s\nreturned: %s\n", caller_json.c_str(), back.c_str());
+    Require(false, "CallerClaimsJson differs from the caller claims signed");
+  }
+
+  if (struct_path) {
+    google::protobuf::Struct returned;
+    google::protobuf::util::JsonParseOptions options;
+    Require(google::protobuf::util::JsonStringToMessage(back, &returned, options).ok(),
+            "ValidateToken cannot return the claims as a Struct");
+    Require(google::protobuf::util::MessageDifferencer::Equals(sent, returned),
+            "the Struct returned differs from the Struct sent");
+  }
+  return 0;
+}
