@@ -67,7 +67,9 @@ struct ServerConfig {
   // WatchKeys streams one caller identity may hold open (0: no per-caller limit).
   size_t max_watchers_per_caller = 1000;
   // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
-  size_t validation_cache_entries = 100000;
+  // Off by default: a cache hit takes a per-shard mutex, and DESIGN.md keeps ValidateToken's hot
+  // path free of locks; turn it on where the measured gain (docs/PERFORMANCE.md) is wanted.
+  size_t validation_cache_entries = 0;
 
   // InvalidArgument naming the first inconsistent setting.
   absl::Status Validate() const;
