@@ -23,6 +23,15 @@ void WriteString(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
+// True when `s` is valid UTF-8 (RapidJSON's validating writer refuses anything else).
+bool IsUtf8(std::string_view s) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
+                    rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>
+      w(buffer);
+  return w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
 // Writes the required public members in RFC 7638 order (lexicographic), which is also a fine
 // order for a published JWK. `public_bytes`' size has been checked by the caller.
 void WriteThumbprintMembers(JsonWriter& w, Algorithm alg, std::string_view public_bytes) {
@@ -141,6 +150,9 @@ absl::StatusOr<std::shared_ptr<const VerifyKey>> KeyFromJwk(const rapidjson::Val
   const std::string_view kty_name = View(**kty);
   const std::string_view crv_name = *crv == nullptr ? std::string_view() : View(**crv);
   std::string kid_value(View(**kid));
+  // A "\udc00" escape (a lone surrogate) passes the parser but decodes to bytes that are not
+  // UTF-8: such a kid could not be written back out. Found by tests/fuzz/jwk_fuzzer.
+  if (!IsUtf8(kid_value)) return absl::InvalidArgumentError("JWK \"kid\" is not valid UTF-8");
   if (kty_name == "oct") return absl::InvalidArgumentError("symmetric JWKs are refused");
   if (kty_name == "OKP") {
     if (crv_name != "Ed25519") return absl::InvalidArgumentError("OKP JWK curve must be Ed25519");

@@ -3,17 +3,23 @@
 #include <rapidjson/document.h>
 #include <rapidjson/encodings.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sodium.h>
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
@@ -36,7 +42,7 @@ using JsonWriter =
 
 constexpr unsigned kCallerClaimsParseFlags = rapidjson::kParseValidateEncodingFlag |
                                              rapidjson::kParseIterativeFlag |
-                                             rapidjson::kParseFullPrecisionFlag;
+                                             rapidjson::kParseNumbersAsStringsFlag;
 
 // Debian's Abseil has its own absl::string_view (not std::string_view).
 absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
@@ -85,13 +91,63 @@ absl::Status CheckNoDuplicates(const rapidjson::Value& value, int depth,
   return absl::OkStatus();
 }
 
+// Forwards a reader's events to `handler`, reading numbers from their text: integers exactly,
+// others with the C library's strtod (correctly rounded). RapidJSON 1.1.0's own full-precision
+// strtod misreads long or oddly written numbers: "0e300" and
+// "0.0000000000000000000000000000001e-300" become arbitrary values, the latter after an
+// out-of-range table index (found by tests/fuzz/claims_fuzzer; docs/RELIABILITY.md).
+template <typename Handler>
+class ExactNumbers {
+ public:
+  explicit ExactNumbers(Handler& handler) : h_(handler) {}
+  bool Null() { return h_.Null(); }
+  bool Bool(bool b) { return h_.Bool(b); }
+  bool Int(int i) { return h_.Int(i); }
+  bool Uint(unsigned u) { return h_.Uint(u); }
+  bool Int64(int64_t i) { return h_.Int64(i); }
+  bool Uint64(uint64_t u) { return h_.Uint64(u); }
+  bool Double(double d) { return h_.Double(d); }
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
+    const std::string number(text, length);
+    if (number.find_first_of(".eE") == std::string::npos) {
+      int64_t i = 0;
+      uint64_t u = 0;
+      if (number[0] == '-' ? absl::SimpleAtoi(number, &i) : absl::SimpleAtoi(number, &u)) {
+        return number[0] == '-' ? h_.Int64(i) : h_.Uint64(u);
+      }
+      // Beyond 64 bits: a double, as RapidJSON does.
+    }
+    const double d = std::strtod(number.c_str(), nullptr);
+    if (!std::isfinite(d)) return false;  // Too big for a double, as RapidJSON refuses it.
+    return h_.Double(d);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return h_.String(s, n, copy); }
+  bool StartObject() { return h_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return h_.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return h_.EndObject(n); }
+  bool StartArray() { return h_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return h_.EndArray(n); }
+
+ private:
+  Handler& h_;
+};
+
 absl::StatusOr<rapidjson::Document> ParseCallerClaims(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse<kCallerClaimsParseFlags>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat("caller claims are not valid UTF-8 JSON: ",
-                                                   rapidjson::GetParseError_En(doc.GetParseError()),
-                                                   " (at offset ", doc.GetErrorOffset(), ")"));
+  rapidjson::ParseResult result;
+  auto parse = [&](rapidjson::Document& handler) {
+    rapidjson::MemoryStream memory(json.data(), json.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+    rapidjson::Reader reader;
+    ExactNumbers<rapidjson::Document> exact(handler);
+    result = reader.Parse<kCallerClaimsParseFlags>(stream, exact);
+    return !result.IsError();
+  };
+  doc.Populate(parse);
+  if (result.IsError()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "caller claims are not valid UTF-8 JSON: ", rapidjson::GetParseError_En(result.Code()),
+        " (at offset ", result.Offset(), ")"));
   }
   if (!doc.IsObject()) return absl::InvalidArgumentError("caller claims must be a JSON object");
   for (const auto& member : doc.GetObject()) {

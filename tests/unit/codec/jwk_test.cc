@@ -110,6 +110,21 @@ TEST(ParseJwk, ParsedKeysVerify) {
   EXPECT_TRUE((*key)->Verify("a.b", signer.Sign("a.b")));
 }
 
+// Found by tests/fuzz/jwk_fuzzer (docs/RELIABILITY.md).
+TEST(ParseJwk, RefusesAKidThatIsNotUtf8OnceUnescaped) {
+  auto jwk = [](const std::string& kid) {
+    return std::string(R"({"kty":"OKP","crv":"Ed25519","kid":")") + kid + R"(","x":")" + kRfc8037X +
+           "\"}";
+  };
+  EXPECT_EQ(ParseJwk(jwk("\\udc00")).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseJwk(jwk("\\u00e9\\ud83d\\ude00")).ok());
+}
+
+TEST(ParseJwk, RefusesAJwkEndingInATruncatedUtf8Sequence) {
+  EXPECT_FALSE(ParseJwk("{\"kid\":\"k\xf0}").ok());
+  EXPECT_FALSE(ParseJwks("{\"keys\":[]}\xe2").ok());
+}
+
 TEST(ParseJwk, RefusesWhatIsNotAStrictPublicSigningJwk) {
   const std::string x = kRfc8037X;
   const std::string ex = kP256X;

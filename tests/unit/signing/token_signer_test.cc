@@ -277,6 +277,27 @@ TEST(SignToken, CallerClaimsThatAreNotUtf8AreRefused) {
   EXPECT_EQ(SignStatus("{\"\xc3\":1}").code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Found by tests/fuzz/claims_fuzzer (docs/RELIABILITY.md).
+TEST(SignToken, CallerClaimsWithALoneSurrogateEscapeAreRefused) {
+  EXPECT_EQ(SignStatus(R"({"a":"\udc00"})").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SignStatus(R"({"\udee0":1})").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(SignStatus(R"({"a":"\ud83d\ude00"})").ok());  // A pair is a character.
+}
+
+// RapidJSON 1.1.0's full-precision strtod reads these as arbitrary numbers; found by
+// tests/fuzz/claims_fuzzer.
+TEST(SignToken, CallerClaimNumbersAreReadExactlyHoweverTheyAreWritten) {
+  TokenClaims claims = Claims();
+  claims.caller_claims_json =
+      R"({"a":0e300,"b":[0.0E-40],"c":-0.0000000000000000000000000,)"
+      R"("d":0.0000000000000000000000000000001e-300,"e":1e-400,"f":0.1,"g":12345678901234567890,)"
+      R"("h":123456789012345678901234567890,"i":-9223372036854775808})";
+  DecodedToken t = SignAndDecode(claims);
+  EXPECT_THAT(t.payload, HasSubstr(R"("a":0.0,"b":[0.0],"c":-0.0,"d":0.0,"e":0.0,"f":0.1,)"
+                                   R"("g":12345678901234567890,"h":1.2345678901234568e29,)"
+                                   R"("i":-9223372036854775808})"));
+}
+
 TEST(SignToken, RepeatedCallerClaimIsRefusedByName) {
   absl::Status s = SignStatus(R"({"role":"a","team":"b","role":"c"})");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
