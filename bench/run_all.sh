@@ -8,7 +8,8 @@
 # Environment: ROUNDS (default 6), DURATION (per run, default 5s), WARMUP (1s),
 # ALGORITHMS ("EdDSA ES256 HS256"), TOKENS (distinct tokens, 100000), REVOCATIONS (1000000;
 # 0 skips the revocation section), SECTIONS ("codec service half revocations interceptor"),
-# OUT (folder for the logs, default a temporary one).
+# CACHE_ENTRIES (the servers' --validation_cache_entries, default 131072: 64 MiB, room for the
+# 100000 distinct tokens), OUT (folder for the logs, default a temporary one).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,7 @@ WARMUP=${WARMUP:-1s}
 ALGORITHMS=${ALGORITHMS:-"EdDSA ES256 HS256"}
 TOKENS=${TOKENS:-100000}
 REVOCATIONS=${REVOCATIONS:-1000000}
+CACHE_ENTRIES=${CACHE_ENTRIES:-131072}
 SECTIONS=${SECTIONS:-"codec service half revocations interceptor"}
 OUT=${OUT:-$(mktemp -d /tmp/signet-perf.XXXXXX)}
 mkdir -p "$OUT"
@@ -39,6 +41,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
   wait 2> /dev/null || true
+  rm -f "$OUT"/*.audit  # Hundreds of MB of IssueToken records.
 }
 trap cleanup EXIT
 
@@ -54,7 +57,8 @@ start_server() {
   fi
   rm -rf "${OUT:?}/$name"
   "$SERVER" --listen="127.0.0.1:$port" --http_listen= --data_dir="$OUT/$name" \
-    --algorithm="$alg" --audit_log="$OUT/$name.audit" "$@" > "$OUT/$name.log" 2>&1 &
+    --algorithm="$alg" --audit_log="$OUT/$name.audit" \
+    --validation_cache_entries="$CACHE_ENTRIES" "$@" > "$OUT/$name.log" 2>&1 &
   SERVER_STARTED=$!
   PIDS+=("$SERVER_STARTED")
   for _ in $(seq 100); do

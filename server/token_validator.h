@@ -4,14 +4,15 @@
 // Example:
 //   ValidationCache cache(ValidationCache::Options{});
 //   TokenValidator validator(ring.get(), *TokenVerifier::Create(policy), &Clock::Real(), &cache,
-//                            [](const VerifiedToken& t) { return MakeAnswer(t); });
+//                            [](const VerifiedToken& t) { return Serialize(t); });
 //   TokenValidator::Validation v = validator.Validate(token, "orders");
-//   if (v.valid()) Send(*v.answer);  // What MakeAnswer made, the first time this token came.
+//   if (v.valid()) Send(v.answer);  // What the renderer made the first time this token came.
 #ifndef SIGNET_SERVER_TOKEN_VALIDATOR_H_
 #define SIGNET_SERVER_TOKEN_VALIDATOR_H_
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "server/keys/key_ring.h"
@@ -21,18 +22,19 @@
 
 namespace signet::server {
 
-// Thread-safe; Validate never touches the store.
+// Thread-safe. Validate takes no lock (a cache hit included) and never touches the store.
 class TokenValidator {
  public:
-  // Turns a valid token into the answer its callers get (and later hits get again). Called once
-  // per token found valid by a full verification; must be thread-safe.
-  using Renderer = std::function<std::shared_ptr<const RenderedAnswer>(const VerifiedToken& token)>;
+  // Turns a valid token into the answer its callers get (and later hits get again, byte for
+  // byte). Called once per full verification that says valid; must be thread-safe.
+  using Renderer = std::function<std::string(const VerifiedToken& token)>;
 
   struct Validation {
     // Reason::kValid, or the first check that failed (exactly as TokenVerifier::Verify decides).
     Reason reason = Reason::kMalformed;
-    // Valid tokens only: the renderer's answer (null without a renderer).
-    std::shared_ptr<const RenderedAnswer> answer;
+    // Valid tokens only: the renderer's answer (empty without a renderer). Points into storage of
+    // the calling thread that the next Validate on this thread reuses: copy it before then.
+    std::string_view answer;
     // True when the answer came from the cache (the signature was not checked again).
     bool cached = false;
     bool valid() const { return reason == Reason::kValid; }
@@ -61,6 +63,11 @@ class TokenValidator {
   const TokenVerifier& verifier() const { return verifier_; }
 
  private:
+  // The ring's current snapshot without a lock: each thread keeps the last one it saw, and looks
+  // the ring's snapshot up again only when KeyRing::publication() has changed. Valid until the
+  // calling thread's next call.
+  const StateSnapshot& Snapshot() const;
+
   const KeyRing* const ring_;
   const TokenVerifier verifier_;
   const Clock* const clock_;

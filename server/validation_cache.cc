@@ -2,8 +2,9 @@
 
 #include <sodium.h>
 
-#include <algorithm>
-#include <utility>
+#include <cstddef>
+#include <cstring>
+#include <limits>
 
 namespace signet::server {
 namespace {
@@ -11,28 +12,100 @@ namespace {
 static_assert(crypto_shorthash_siphashx24_BYTES == sizeof(ValidationCache::Digest));
 static_assert(crypto_shorthash_siphashx24_KEYBYTES == 16);
 
-size_t FloorPowerOfTwo(size_t n) {
-  size_t p = 1;
-  while (p * 2 <= n) p *= 2;
-  return p;
+constexpr size_t kWords = (ValidationCache::kSlotBytes - 16) / sizeof(uint64_t);  // 62
+constexpr size_t kPayloadBytes = kWords * sizeof(uint64_t);                       // 496
+
+// The start of a slot's payload; the variable-length fields follow it in this order: kid, subject,
+// token_id, audiences, answer.
+struct Header {
+  ValidationCache::Digest digest;
+  int64_t issued_at_ns;  // Unix nanoseconds; INT64_MIN for absl::InfinitePast().
+  int64_t not_before_ns;
+  int64_t expires_at_ns;
+  uint64_t key;  // The VerifyKey's address.
+  uint16_t kid_len, subject_len, token_id_len, audiences_len, answer_len;
+  uint8_t valid;  // 0: the slot is free.
+};
+constexpr size_t kBlobBytes = kPayloadBytes - sizeof(Header);
+static_assert(sizeof(Header) <= 64 && kBlobBytes >= 400);
+
+// Whether a slot holds an entry (an unsynchronised peek).
+template <typename Words>
+bool PeekValid(const Words& words) {
+  constexpr size_t kOffset = offsetof(Header, valid);
+  const uint64_t word = words[kOffset / sizeof(uint64_t)].load(std::memory_order_relaxed);
+  unsigned char bytes[sizeof(word)];
+  std::memcpy(bytes, &word, sizeof(word));
+  return bytes[kOffset % sizeof(uint64_t)] != 0;
+}
+
+int64_t ToNanos(absl::Time t) {
+  if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
+  return absl::ToUnixNanos(t);  // Saturates.
+}
+absl::Time FromNanos(int64_t n) {
+  if (n == std::numeric_limits<int64_t>::min()) return absl::InfinitePast();
+  if (n == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
+  return absl::FromUnixNanos(n);
 }
 
 }  // namespace
 
+// One seqlock: `seq` is odd while a writer fills `words`. 512 bytes, on its own cache lines.
+struct alignas(64) ValidationCache::Slot {
+  std::atomic<uint64_t> seq{0};
+  std::atomic<uint32_t> referenced{0};  // Found since the CLOCK hand last passed.
+  std::atomic<uint64_t> words[kWords] = {};
+};
+
+struct alignas(64) ValidationCache::Tags {
+  std::atomic<uint64_t> tag[kWays] = {};
+};
+
+namespace {
+
+// A way's tag: the digest's first 8 bytes, never 0 (which marks a free way).
+uint64_t TagOf(const ValidationCache::Digest& digest) {
+  uint64_t tag;
+  std::memcpy(&tag, digest.data(), sizeof(tag));
+  return tag | 1;
+}
+
+}  // namespace
+
+bool ValidationCache::EntryView::HasAudience(std::string_view audience) const {
+  std::string_view rest = audiences;
+  while (rest.size() >= 2) {
+    const size_t len = static_cast<uint8_t>(rest[0]) | (static_cast<uint8_t>(rest[1]) << 8);
+    if (rest.size() - 2 < len) return false;
+    if (rest.substr(2, len) == audience) return true;
+    rest.remove_prefix(2 + len);
+  }
+  return false;
+}
+
+bool ValidationCache::AppendAudience(std::string_view audience, std::string* encoded) {
+  if (audience.size() > 0xFFFF) return false;
+  encoded->push_back(static_cast<char>(audience.size() & 0xFF));
+  encoded->push_back(static_cast<char>(audience.size() >> 8));
+  encoded->append(audience);
+  return true;
+}
+
 ValidationCache::ValidationCache(Options options) {
-  // randombytes_buf needs no sodium_init to be safe; calling it first picks the OS source once.
+  static_assert(sizeof(Slot) == kSlotBytes);
+  // randombytes_buf is safe without sodium_init; calling it first picks the OS source once.
   if (sodium_init() < 0) options.max_entries = 0;  // No key, no cache.
   randombytes_buf(key_.data(), key_.size());
-  shard_count_ = FloorPowerOfTwo(std::clamp<size_t>(
-      std::min(options.shards, std::max<size_t>(options.max_entries, 1)), 1, 256));
-  per_shard_ = options.max_entries / shard_count_;
-  shards_ = std::make_unique<Shard[]>(shard_count_);
-  for (size_t i = 0; i < shard_count_; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
-    shards_[i].index.reserve(per_shard_ + 1);  // +1: Insert adds before it evicts.
-    shards_[i].slots.reserve(per_shard_);
+  set_count_ = options.max_entries / kWays;
+  slot_count_ = set_count_ * kWays;
+  if (slot_count_ > 0) {
+    slots_.reset(new Slot[slot_count_]);
+    tags_.reset(new Tags[set_count_]);
   }
 }
+
+ValidationCache::~ValidationCache() = default;
 
 ValidationCache::Digest ValidationCache::DigestOf(std::string_view token) const {
   Digest digest;
@@ -41,77 +114,159 @@ ValidationCache::Digest ValidationCache::DigestOf(std::string_view token) const 
   return digest;
 }
 
-std::shared_ptr<const ValidationCache::Entry> ValidationCache::Find(const Digest& digest) const {
-  if (per_shard_ == 0) return nullptr;
-  Shard& shard = ShardOf(digest);
-  absl::MutexLock lock(&shard.mu);
-  auto it = shard.index.find(digest);
-  if (it == shard.index.end()) return nullptr;
-  Slot& slot = shard.slots[it->second];
-  slot.referenced = true;
-  return slot.entry;
+size_t ValidationCache::SetOf(const Digest& digest) const {
+  uint64_t h;
+  std::memcpy(&h, digest.data() + 8, sizeof(h));  // Uniform already: the digest is a PRF output.
+  return h % set_count_;
 }
 
-void ValidationCache::Insert(const Digest& digest, std::shared_ptr<const Entry> entry) {
-  if (per_shard_ == 0 || entry == nullptr) return;
-  Shard& shard = ShardOf(digest);
-  // Whatever this replaces or evicts is freed after the lock is released.
-  std::shared_ptr<const Entry> dropped;
-  {
-    absl::MutexLock lock(&shard.mu);
-    auto [it, inserted] = shard.index.try_emplace(digest, 0);
-    if (!inserted) {
-      Slot& slot = shard.slots[it->second];
-      dropped = std::exchange(slot.entry, std::move(entry));
-      return;
+int ValidationCache::WayOf(size_t set, const Digest& digest) const {
+  const uint64_t tag = TagOf(digest);
+  uint64_t want[2];
+  std::memcpy(want, digest.data(), sizeof(want));
+  for (size_t way = 0; way < kWays; ++way) {
+    if (tags_[set].tag[way].load(std::memory_order_relaxed) != tag) continue;
+    // An unsynchronised peek: writers re-check under their claim, readers validate their copy.
+    const Slot& slot = slots_[set * kWays + way];
+    if (slot.words[0].load(std::memory_order_relaxed) == want[0] &&
+        slot.words[1].load(std::memory_order_relaxed) == want[1]) {
+      return static_cast<int>(way);
     }
-    uint32_t i;
-    if (!shard.free.empty()) {
-      i = shard.free.back();
-      shard.free.pop_back();
-    } else if (shard.slots.size() < per_shard_) {
-      i = static_cast<uint32_t>(shard.slots.size());
-      shard.slots.emplace_back();
-    } else {
-      // CLOCK: skip (and clear) entries found since the last pass; evict the first that was not.
-      // Terminates within two turns, since every pass clears the bits it skips.
-      while (shard.slots[shard.hand].referenced) {
-        shard.slots[shard.hand].referenced = false;
-        shard.hand = (shard.hand + 1) % shard.slots.size();
-      }
-      i = static_cast<uint32_t>(shard.hand);
-      shard.hand = (shard.hand + 1) % shard.slots.size();
-      shard.index.erase(shard.slots[i].digest);
-      dropped = std::move(shard.slots[i].entry);
-    }
-    it = shard.index.find(digest);  // The erase above may have moved it.
-    it->second = i;
-    Slot& slot = shard.slots[i];
-    slot.digest = digest;
-    slot.entry = std::move(entry);
-    slot.referenced = false;
   }
+  return -1;
+}
+
+bool ValidationCache::Find(const Digest& digest, Found* out) const {
+  if (slot_count_ == 0) return false;
+  const size_t set = SetOf(digest);
+  const int way = WayOf(set, digest);
+  if (way < 0) return false;
+  Slot& slot = slots_[set * kWays + way];
+  const uint64_t before = slot.seq.load(std::memory_order_acquire);
+  if (before & 1) return false;  // Being written: a miss, never a wait.
+  for (size_t i = 0; i < kWords; ++i) {
+    out->buffer[i] = slot.words[i].load(std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (slot.seq.load(std::memory_order_relaxed) != before) return false;
+
+  // The copy is consistent; decode it.
+  const char* payload = reinterpret_cast<const char*>(out->buffer.data());
+  Header h;
+  std::memcpy(&h, payload, sizeof(h));
+  if (h.valid != 1 || h.digest != digest) return false;
+  const size_t total =
+      size_t{h.kid_len} + h.subject_len + h.token_id_len + h.audiences_len + h.answer_len;
+  if (total > kBlobBytes) return false;
+  const char* p = payload + sizeof(Header);
+  auto take = [&p](size_t n) {
+    std::string_view v(p, n);
+    p += n;
+    return v;
+  };
+  out->issued_at = FromNanos(h.issued_at_ns);
+  out->not_before = FromNanos(h.not_before_ns);
+  out->expires_at = FromNanos(h.expires_at_ns);
+  out->key = reinterpret_cast<const VerifyKey*>(h.key);
+  out->kid = take(h.kid_len);
+  out->subject = take(h.subject_len);
+  out->token_id = take(h.token_id_len);
+  out->audiences = take(h.audiences_len);
+  out->answer = take(h.answer_len);
+  // Written only when it changes, so that hits on a hot entry do not bounce its cache line.
+  if (slot.referenced.load(std::memory_order_relaxed) == 0) {
+    slot.referenced.store(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+bool ValidationCache::Insert(const Digest& digest, const EntryView& entry) {
+  if (slot_count_ == 0) return false;
+  const size_t total = entry.kid.size() + entry.subject.size() + entry.token_id.size() +
+                       entry.audiences.size() + entry.answer.size();
+  if (total > kBlobBytes) return false;
+
+  std::array<uint64_t, kWords> payload{};
+  char* bytes = reinterpret_cast<char*>(payload.data());
+  Header h{};
+  h.digest = digest;
+  h.issued_at_ns = ToNanos(entry.issued_at);
+  h.not_before_ns = ToNanos(entry.not_before);
+  h.expires_at_ns = ToNanos(entry.expires_at);
+  h.key = reinterpret_cast<uint64_t>(entry.key);
+  h.kid_len = static_cast<uint16_t>(entry.kid.size());
+  h.subject_len = static_cast<uint16_t>(entry.subject.size());
+  h.token_id_len = static_cast<uint16_t>(entry.token_id.size());
+  h.audiences_len = static_cast<uint16_t>(entry.audiences.size());
+  h.answer_len = static_cast<uint16_t>(entry.answer.size());
+  h.valid = 1;
+  std::memcpy(bytes, &h, sizeof(h));
+  char* p = bytes + sizeof(Header);
+  for (std::string_view part :
+       {entry.kid, entry.subject, entry.token_id, entry.audiences, entry.answer}) {
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+
+  const size_t set = SetOf(digest);
+  Slot* const ways = &slots_[set * kWays];
+  int way = WayOf(set, digest);
+  if (way < 0) {
+    // A free slot, else CLOCK from a start the digest picks: clear the second-chance bits passed,
+    // take the first slot without one (or the start, if every slot had one).
+    const size_t start = digest[0] % kWays;
+    for (size_t i = 0; i < kWays && way < 0; ++i) {
+      const size_t w = (start + i) % kWays;
+      if (tags_[set].tag[w].load(std::memory_order_relaxed) == 0) way = static_cast<int>(w);
+    }
+    for (size_t i = 0; i < kWays && way < 0; ++i) {
+      const size_t w = (start + i) % kWays;
+      if (ways[w].referenced.exchange(0, std::memory_order_relaxed) == 0) way = static_cast<int>(w);
+    }
+    if (way < 0) way = static_cast<int>(start);
+  }
+  Slot& slot = ways[way];
+  uint64_t seq = slot.seq.load(std::memory_order_relaxed);
+  if ((seq & 1) || !slot.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_relaxed)) {
+    return false;  // Another writer has it: this insert is dropped, nobody waits.
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  for (size_t i = 0; i < kWords; ++i) {
+    slot.words[i].store(payload[i], std::memory_order_relaxed);
+  }
+  slot.referenced.store(0, std::memory_order_relaxed);
+  // Under the claim, so that tags change in the order the slot does.
+  tags_[set].tag[way].store(TagOf(digest), std::memory_order_relaxed);
+  slot.seq.store(seq + 2, std::memory_order_release);
+  return true;
 }
 
 void ValidationCache::Erase(const Digest& digest) {
-  if (per_shard_ == 0) return;
-  Shard& shard = ShardOf(digest);
-  std::shared_ptr<const Entry> dropped;
-  absl::MutexLock lock(&shard.mu);
-  auto it = shard.index.find(digest);
-  if (it == shard.index.end()) return;
-  Slot& slot = shard.slots[it->second];
-  dropped = std::move(slot.entry);
-  slot.referenced = false;
-  shard.free.push_back(it->second);
-  shard.index.erase(it);
+  if (slot_count_ == 0) return;
+  const size_t set = SetOf(digest);
+  const int way = WayOf(set, digest);
+  if (way < 0) return;
+  Slot& slot = slots_[set * kWays + way];
+  uint64_t seq = slot.seq.load(std::memory_order_relaxed);
+  if ((seq & 1) || !slot.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_relaxed)) {
+    return;  // A writer is replacing it anyway.
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  // Re-checked under the claim: the slot may have been given to another digest meanwhile.
+  uint64_t want[2];
+  std::memcpy(want, digest.data(), sizeof(want));
+  if (slot.words[0].load(std::memory_order_relaxed) == want[0] &&
+      slot.words[1].load(std::memory_order_relaxed) == want[1]) {
+    for (size_t i = 0; i < kWords; ++i) slot.words[i].store(0, std::memory_order_relaxed);
+    tags_[set].tag[way].store(0, std::memory_order_relaxed);
+  }
+  slot.seq.store(seq + 2, std::memory_order_release);
 }
 
 size_t ValidationCache::size() const {
   size_t n = 0;
-  for (size_t i = 0; i < shard_count_; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
-    n += shards_[i].index.size();
+  for (size_t i = 0; i < slot_count_; ++i) {
+    if (PeekValid(slots_[i].words)) ++n;
   }
   return n;
 }

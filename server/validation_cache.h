@@ -1,131 +1,130 @@
 // A bounded cache of tokens that ValidateToken found valid, so that the next time the same token
-// comes, the signature and the JSON are not checked again.
+// comes, its signature and JSON are not checked again. Lookups and updates take no lock.
 //
 // Example:
 //   ValidationCache cache(ValidationCache::Options{});
 //   const ValidationCache::Digest digest = cache.DigestOf(token);
-//   if (std::shared_ptr<const ValidationCache::Entry> hit = cache.Find(digest)) {
+//   ValidationCache::Found hit;
+//   if (cache.Find(digest, &hit)) {
 //     // Re-check what may have changed since: time, audience, key state, revocations.
 //   } else {
-//     cache.Insert(digest, std::make_shared<const ValidationCache::Entry>(...));
+//     cache.Insert(digest, entry);  // after a full verification said valid
 //   }
 //
 // What it guarantees, and what it leaves to its user (TokenValidator):
 // - Entries are found by a 128-bit SipHash of the token's bytes under a random key made when the
-//   cache is, so nobody outside the process can aim two tokens at one entry; at the sizes used
-//   (at most millions of entries), a chance collision is about 2^-80 per lookup. Only tokens whose
-//   full verification said valid are inserted: invalid tokens cost no memory, and nobody can fill
-//   the cache without holding valid tokens.
-// - An Entry keeps what a hit must check again against the state of the moment: the times
-//   (exp/nbf/iat with the leeway), the audiences, the key object that verified the signature (to
-//   find it in the current key set, and whether it is revoked), the jti and the subject (for
-//   the revocation sets). The cache itself never decides validity.
-// - Bounded: at most `max_entries` entries in total; each shard evicts with CLOCK (an entry found
-//   since the hand last passed it gets a second chance).
-// - Sharded by the digest, one mutex per shard held only for a table lookup or update; no
-//   allocation or freeing happens under it. Nothing is global on the hit path.
+//   cache is, so nobody outside the process can aim two tokens at one entry; at the sizes used (at
+//   most millions of entries), a chance collision is about 2^-80 per lookup. Only tokens whose full
+//   verification said valid are inserted: invalid tokens cost no memory, and nobody can fill the
+//   cache without holding valid tokens.
+// - An entry keeps what a hit must check again against the state of the moment: the times
+//   (exp/nbf/iat, to which the user applies its leeway), the audiences, the key that verified the
+//   signature (its kid, to find it in the current key set and see whether it is revoked, and its
+//   address, to see that it is still the same key), the jti and the subject (for the revocation
+//   sets). The cache itself never decides validity.
+// - Bounded: a fixed array of fixed-size slots (max_entries of them, 512 bytes each), set
+//   associative (a digest may live in one of 16 slots, found through two cache lines of tags); a
+//   full set evicts with CLOCK (a slot found
+//   since the hand last passed gets a second chance). An entry too large for a slot (very long
+//   subjects or caller claims) is not kept.
+// - Lock-free: each slot is a seqlock. A reader copies the slot out and checks that no writer
+//   touched it meanwhile (a slot being written reads as a miss); a writer claims a slot with one
+//   compare-and-swap and gives up the insert if another writer holds it. No reader ever waits.
 #ifndef SIGNET_SERVER_VALIDATION_CACHE_H_
 #define SIGNET_SERVER_VALIDATION_CACHE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "signet/verify_key.h"
 
 namespace signet::server {
 
-// What the owner of a cache makes of a valid token once, to answer every later hit with (e.g. the
-// serialized response). Immutable; shared by every thread that answers from it.
-class RenderedAnswer {
- public:
-  virtual ~RenderedAnswer() = default;
-};
-
-// Thread-safe.
+// Thread-safe, lock-free.
 class ValidationCache {
  public:
   struct Options {
-    // Total entries; 0 turns the cache off (Find finds nothing, Insert keeps nothing).
-    size_t max_entries = 100000;
-    // Rounded down to a power of two, at most 256 and at most max_entries.
-    size_t shards = 64;
+    // Slots in total (rounded down to a multiple of the set size); 0 turns the cache off (Find
+    // finds nothing, Insert keeps nothing). Memory: 512 bytes per slot, allocated up front.
+    size_t max_entries = 65536;
   };
 
   using Digest = std::array<uint8_t, 16>;
 
-  struct Entry {
-    std::string subject;
-    std::string token_id;  // Empty when the token has no jti.
-    std::vector<std::string> audiences;
+  // One entry, as inserted and as found. The views of a found entry point into the Found's own
+  // buffer.
+  struct EntryView {
     absl::Time issued_at;   // absl::InfinitePast() when the token has no iat.
     absl::Time not_before;  // absl::InfinitePast() when the token has no nbf.
     absl::Time expires_at;
-    // The key whose check the signature passed: a hit counts only while the key set of the
-    // moment maps its kid to this very object.
-    std::shared_ptr<const VerifyKey> key;
-    std::shared_ptr<const RenderedAnswer> answer;
+    // The key whose check the signature passed; compared by address, never dereferenced by the
+    // cache. The user must keep the kid-to-key mapping honest: a hit counts only while the key
+    // set of the moment maps `kid` to this very object.
+    const VerifyKey* key = nullptr;
+    std::string_view kid;
+    std::string_view subject;
+    std::string_view token_id;  // Empty when the token has no jti.
+    // The audiences, each as a 2-byte little-endian length and its bytes (see AppendAudience).
+    std::string_view audiences;
+    // What the user answers with (e.g. the serialized response).
+    std::string_view answer;
+
+    // True when `audience` is one of `audiences`.
+    bool HasAudience(std::string_view audience) const;
   };
 
+  struct Found : EntryView {
+    std::array<uint64_t, 62> buffer;  // The slot's payload, copied out.
+  };
+
+  // Adds one audience to an EntryView::audiences encoding. False when it is too long (64 KiB).
+  static bool AppendAudience(std::string_view audience, std::string* encoded);
+
   explicit ValidationCache(Options options);
+  ~ValidationCache();
   ValidationCache(const ValidationCache&) = delete;
   ValidationCache& operator=(const ValidationCache&) = delete;
 
   // The keyed 128-bit digest of a token's bytes.
   Digest DigestOf(std::string_view token) const;
 
-  // The entry for `digest`, or null.
-  std::shared_ptr<const Entry> Find(const Digest& digest) const;
-  // Adds or replaces the entry for `digest`, evicting another when the shard is full.
-  void Insert(const Digest& digest, std::shared_ptr<const Entry> entry);
+  // Copies the entry for `digest` into *out; false when there is none (or it is being written).
+  bool Find(const Digest& digest, Found* out) const;
+  // Adds or replaces the entry for `digest`, evicting another of its set when the set is full.
+  // False when it was not kept: too large for a slot, or another writer held the slot.
+  bool Insert(const Digest& digest, const EntryView& entry);
   // Drops the entry for `digest`, if any (e.g. one whose token has expired).
   void Erase(const Digest& digest);
 
+  // Entries held now (a scan of every slot: for tests and metrics, not the hot path).
   size_t size() const;
-  size_t max_entries() const { return shard_count_ * per_shard_; }
-  bool enabled() const { return per_shard_ > 0; }
+  size_t max_entries() const { return slot_count_; }
+  bool enabled() const { return slot_count_ > 0; }
+
+  static constexpr size_t kWays = 16;
+  static constexpr size_t kSlotBytes = 512;
 
  private:
-  struct DigestHash {
-    // The digest is already uniformly distributed: its bytes are the hash.
-    size_t operator()(const Digest& d) const {
-      size_t h;
-      std::memcpy(&h, d.data(), sizeof(h));
-      return h;
-    }
-  };
-  struct Slot {
-    Digest digest{};
-    std::shared_ptr<const Entry> entry;  // Null when the slot is free.
-    bool referenced = false;             // Found since the CLOCK hand last passed.
-  };
-  // alignas keeps each shard's mutex on its own cache lines.
-  struct alignas(64) Shard {
-    mutable absl::Mutex mu;
-    absl::flat_hash_map<Digest, uint32_t, DigestHash> index ABSL_GUARDED_BY(mu);
-    mutable std::vector<Slot> slots ABSL_GUARDED_BY(mu);
-    std::vector<uint32_t> free ABSL_GUARDED_BY(mu);
-    size_t hand ABSL_GUARDED_BY(mu) = 0;
-  };
+  struct Slot;
+  struct Tags;
 
-  Shard& ShardOf(const Digest& digest) const {
-    // The index uses the first bytes; the shard comes from the last ones.
-    return shards_[digest[15] & (shard_count_ - 1)];
-  }
+  size_t SetOf(const Digest& digest) const;
+  // The way of set `set` holding `digest`, or -1.
+  int WayOf(size_t set, const Digest& digest) const;
 
   std::array<unsigned char, 16> key_;  // SipHash key, random per cache.
-  size_t shard_count_ = 1;             // A power of two, at most 256 (one digest byte picks).
-  size_t per_shard_ = 0;
-  std::unique_ptr<Shard[]> shards_;
+  size_t slot_count_ = 0;
+  size_t set_count_ = 0;
+  std::unique_ptr<Slot[]> slots_;
+  // Per set, two cache lines: a hint of which digest each way holds (0: free), so that a lookup
+  // reads them, then only the slot they name.
+  std::unique_ptr<Tags[]> tags_;
 };
 
 }  // namespace signet::server

@@ -233,6 +233,10 @@ void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& del
   next->version = prev == nullptr ? 1 : prev->version + 1;
   std::shared_ptr<const StateSnapshot> published = std::move(next);
   std::atomic_store(&snapshot_, published);
+  // Process-wide, so that a reader keyed by it can never take one ring's snapshot for another's.
+  static std::atomic<uint64_t> publications{0};
+  publication_.store(publications.fetch_add(1, std::memory_order_relaxed) + 1,
+                     std::memory_order_release);
   for (StateListener* listener : listeners_) listener->OnStateChanged(published, delta);
 }
 

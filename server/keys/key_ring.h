@@ -14,6 +14,7 @@
 #define SIGNET_SERVER_KEYS_KEY_RING_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,8 +55,13 @@ class KeyRing {
   // publishing anything.
   absl::Status Start();
 
-  // The state now. Never null after Start(); null before.
+  // The state now. Never null after Start(); null before. (libstdc++'s std::atomic_load of a
+  // shared_ptr takes a lock from a small global pool: hot paths read publication() first and
+  // keep the snapshot it names, see TokenValidator.)
   std::shared_ptr<const StateSnapshot> Current() const;
+  // Changes (to a value never used before in this process, by any ring) each time a snapshot is
+  // published, after Current() returns it. A plain atomic load: no lock.
+  uint64_t publication() const { return publication_.load(std::memory_order_acquire); }
 
   absl::StatusOr<RotateResult> Rotate(bool immediate);
   absl::StatusOr<RevokeKeyResult> RevokeKey(std::string_view kid, std::string_view reason);
@@ -109,6 +115,7 @@ class KeyRing {
   std::atomic<bool> needs_reload_{false};
   // Read with std::atomic_load, written with std::atomic_store (under writer_mu_).
   std::shared_ptr<const StateSnapshot> snapshot_;
+  std::atomic<uint64_t> publication_{0};
 };
 
 // A key's metadata without its sealed private material.
