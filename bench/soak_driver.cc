@@ -3,7 +3,7 @@
 // and runs this).
 //
 // Example:
-//   soak_driver --target=127.0.0.1:50051 --server_pid=$PID --duration=10m --interval=10s \
+//   soak_driver --target=127.0.0.1:50051 --server_pid=$PID --duration=10m --interval=10s
 //       --rate=1000 --csv=soak.csv
 //
 // Traffic: --threads workers share --rate calls per second, each paced to its schedule (latency
