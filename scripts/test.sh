@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test with ctest. With SIGNET_SANITIZERS=1 the
-# reliability phases follow: the whole suite again under AddressSanitizer +
-# UndefinedBehaviorSanitizer (build-asan), the concurrent parts under ThreadSanitizer (build-tsan),
-# and each libFuzzer target for SIGNET_FUZZ_SECONDS (scripts/fuzz.sh, build-fuzz); skip some with
-# SIGNET_SKIP_ASAN=1, SIGNET_SKIP_TSAN=1, SIGNET_SKIP_FUZZ=1. Every phase runs even when an earlier one failed; the script fails if any did,
-# and ends with a table of phases, results and durations.
+# Installs dependencies, builds, and runs every test with ctest; then the reliability phases: the
+# whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan), the
+# concurrent parts under ThreadSanitizer (build-tsan), and each libFuzzer target for
+# SIGNET_FUZZ_SECONDS (default 60; scripts/fuzz.sh, build-fuzz). CI runs them all; developers may
+# skip them with SIGNET_SKIP_ASAN=1, SIGNET_SKIP_TSAN=1, SIGNET_SKIP_FUZZ=1, or all three with
+# SIGNET_SKIP_SANITIZERS=1 (docs/RELIABILITY.md has the time each takes). Every phase runs even
+# when an earlier one failed; the script fails if any did, and ends with a table of phases,
+# results and durations.
 #
 # The PostgreSQL tests run against a private instance in a temporary folder
 # (scripts/postgres-test-instance.sh), stopped at the end, unless SIGNET_TEST_POSTGRES_DSN already
@@ -22,13 +24,7 @@ read -r -a TSAN_TARGETS <<<"${SIGNET_TSAN_TARGETS:-codec_test signet_store_test 
 tsan_labels="^($(IFS='|'; echo "${TSAN_TARGETS[*]}"))\$"
 
 jobs=$(nproc)
-# The sanitizer and fuzz phases run when SIGNET_SANITIZERS=1 (they roughly triple the run time;
-# see docs/RELIABILITY.md). The default run is the normal build and the whole ctest suite.
-if [ "${SIGNET_SANITIZERS:-0}" = 1 ]; then
-  skip_all=${SIGNET_SKIP_SANITIZERS:-0}
-else
-  skip_all=1
-fi
+skip_all=${SIGNET_SKIP_SANITIZERS:-0}
 # ccache keys on relative paths below the checkout, so clones in other folders share hits.
 export CCACHE_BASEDIR="$PWD"
 phase_names=()
