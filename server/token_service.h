@@ -9,13 +9,13 @@
 #ifndef SIGNET_SERVER_TOKEN_SERVICE_H_
 #define SIGNET_SERVER_TOKEN_SERVICE_H_
 
+#include "client/src/internal/validation_cache.h"
 #include "grpcpp/grpcpp.h"
 #include "server/audit_log.h"
 #include "server/config.h"
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
 #include "server/token_validator.h"
-#include "server/validation_cache.h"
 #include "server/watch_hub.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"

@@ -15,12 +15,14 @@
 #include <string>
 #include <string_view>
 
+#include "client/src/internal/validation_cache.h"
 #include "server/keys/key_ring.h"
-#include "server/validation_cache.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
 
 namespace signet::server {
+
+using ValidationCache = ::signet::internal::ValidationCache;
 
 // Thread-safe. Validate takes no lock (a cache hit included) and never touches the store.
 class TokenValidator {

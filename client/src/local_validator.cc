@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "internal/validation_cache.h"
 #include "signet/jwk.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
@@ -91,7 +92,13 @@ struct LocalValidator::State {
 };
 
 LocalValidator::LocalValidator(LocalValidatorOptions options, TokenVerifier verifier)
-    : options_(std::move(options)), verifier_(std::move(verifier)), down_since_(kStreamUp) {
+    : options_(std::move(options)),
+      verifier_(std::move(verifier)),
+      cache_(options_.cache_entries == 0
+                 ? nullptr
+                 : std::make_unique<internal::ValidationCache>(
+                       internal::ValidationCache::Options{options_.cache_entries})),
+      down_since_(kStreamUp) {
   ClientOptions watch;
   watch.call_credentials = options_.call_credentials;
   client_ = Client::Create(options_.channel, watch);
@@ -333,6 +340,76 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
                      absl::FormatDuration(options_.stale_after)));
   }
   std::shared_ptr<const State> state = std::atomic_load(&state_);
+  // Oversized tokens are malformed whatever they hold: not worth hashing.
+  if (cache_ == nullptr || token.size() > options_.max_token_bytes) {
+    return Verify(token, audience, std::move(state), now);
+  }
+  thread_local internal::ValidationCache::Found found;
+  const internal::ValidationCache::Digest digest = cache_->DigestOf(token);
+  if (cache_->Find(digest, &found)) {
+    if (std::optional<Reason> reason = internal::RecheckCachedEntry(
+            found, state->keys, state->revocations, options_.leeway, now, audience)) {
+      cache_hits_.fetch_add(1, std::memory_order_relaxed);
+      Validation v;
+      v.reason = *reason;
+      if (*reason == Reason::kExpired) cache_->Erase(digest);  // Never valid again.
+      if (!v.valid()) return v;
+      // The answer holds the backend (2-byte length first) and the caller claims' JSON.
+      const std::string_view answer = found.answer;
+      const size_t backend_len =
+          static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
+      Identity& id = v.identity;
+      id.subject = std::string(found.subject);
+      id.backend = std::string(answer.substr(2, backend_len));
+      id.audiences = found.AudienceList();
+      id.issued_at = found.issued_at;
+      id.expires_at = found.expires_at;
+      id.token_id = std::string(found.token_id);
+      id.key_id = std::string(found.kid);
+      id.claims_json = std::string(answer.substr(2 + backend_len));
+      return v;
+    }
+  }
+  absl::StatusOr<Validation> v = Verify(token, audience, state, now);
+  if (v.ok() && v->valid()) {
+    // Kept only when the key that verified it is the state's (not one a refetch brought since).
+    std::shared_ptr<const State> current = std::atomic_load(&state_);
+    const KeySet::Entry* key = current->keys.Find(v->identity.key_id);
+    const Identity& id = v->identity;
+    if (key != nullptr && key->key != nullptr && id.backend.size() <= 0xFFFF) {
+      thread_local std::string audiences;
+      thread_local std::string answer;
+      answer.clear();
+      answer.push_back(static_cast<char>(id.backend.size() & 0xFF));
+      answer.push_back(static_cast<char>(id.backend.size() >> 8));
+      answer.append(id.backend);
+      answer.append(id.claims_json);
+      // The entry is made from the identity, which holds every field the recheck needs but nbf:
+      // Verify accepted nbf at `now`, and a later hit is later still.
+      internal::ValidationCache::EntryView entry;
+      bool encodable = true;
+      audiences.clear();
+      for (const std::string& aud : id.audiences) {
+        encodable = encodable && internal::ValidationCache::AppendAudience(aud, &audiences);
+      }
+      entry.issued_at = id.issued_at;
+      entry.not_before = absl::InfinitePast();
+      entry.expires_at = id.expires_at;
+      entry.key = key->key.get();
+      entry.kid = id.key_id;
+      entry.subject = id.subject;
+      entry.token_id = id.token_id;
+      entry.audiences = audiences;
+      entry.answer = answer;
+      if (encodable) cache_->Insert(digest, entry);
+    }
+  }
+  return v;
+}
+
+absl::StatusOr<Validation> LocalValidator::Verify(std::string_view token, std::string_view audience,
+                                                  std::shared_ptr<const State> state,
+                                                  absl::Time now) {
   VerifyResult result = verifier_.Verify(token, state->keys, &state->revocations, now, audience);
   if (result.reason != Reason::kUnknownKey) return ToValidation(result);
 
@@ -351,7 +428,9 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
 
 LocalValidator::Stats LocalValidator::stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  Stats stats = stats_;
+  stats.cache_hits = cache_hits_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 bool LocalValidator::WaitForVersion(uint64_t version, absl::Duration timeout) {

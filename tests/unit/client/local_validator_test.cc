@@ -297,6 +297,79 @@ TEST_F(LocalValidatorTest, AppliesTokenAndSubjectRevocations) {
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_, "42", "jti-other")), Reason::kValid);
 }
 
+TEST_F(LocalValidatorTest, CachedTokensAreJudgedAgainstTheStateOfTheMoment) {
+  std::unique_ptr<LocalValidator> v = NewValidator();
+  ASSERT_NE(v, nullptr);
+  const std::string plain = Sign(*key_a_, "42", "jti-1");
+  const std::string of_seven = Sign(*key_a_, "7", "jti-2");
+  const std::string revoked_later = Sign(*key_a_, "42", "jti-3");
+  // The first answer comes from a full verification, the second from the cache: the same.
+  absl::StatusOr<Validation> full = v->Validate(plain, "orders");
+  ASSERT_TRUE(full.ok() && full->valid());
+  EXPECT_EQ(v->stats().cache_hits, 0u);
+  absl::StatusOr<Validation> cached = v->Validate(plain, "orders");
+  ASSERT_TRUE(cached.ok() && cached->valid());
+  EXPECT_EQ(v->stats().cache_hits, 1u);
+  EXPECT_EQ(cached->identity.subject, full->identity.subject);
+  EXPECT_EQ(cached->identity.backend, full->identity.backend);
+  EXPECT_EQ(cached->identity.audiences, full->identity.audiences);
+  EXPECT_EQ(cached->identity.issued_at, full->identity.issued_at);
+  EXPECT_EQ(cached->identity.expires_at, full->identity.expires_at);
+  EXPECT_EQ(cached->identity.token_id, full->identity.token_id);
+  EXPECT_EQ(cached->identity.key_id, full->identity.key_id);
+  EXPECT_EQ(cached->identity.claims_json, full->identity.claims_json);
+  // The audience asked for is checked on every hit.
+  ASSERT_TRUE(v->Validate(plain, "billing").ok());
+  EXPECT_EQ(v->Validate(plain, "billing")->reason, Reason::kAudienceMismatch);
+  EXPECT_EQ(v->stats().cache_hits, 3u);
+  EXPECT_EQ(ReasonOf(*v, of_seven), Reason::kValid);
+  EXPECT_EQ(ReasonOf(*v, revoked_later), Reason::kValid);
+
+  // Revocations apply to cached tokens at once.
+  v1::WatchKeysResponse change;
+  change.set_version(2);
+  v1::TokenRevocation* t = change.add_token_revocations();
+  t->set_token_id("jti-3");
+  *t->mutable_expires_at() = At(kT0 + absl::Hours(2));
+  v1::SubjectRevocation* s = change.add_subject_revocations();
+  s->set_subject("7");
+  *s->mutable_not_before() = At(kT0 + absl::Seconds(1));
+  *s->mutable_expires_at() = At(kT0 + absl::Hours(25));
+  service_.PushWatchMessage(change);
+  ASSERT_TRUE(v->WaitForVersion(2, absl::Seconds(5)));
+  const uint64_t hits = v->stats().cache_hits;
+  EXPECT_EQ(ReasonOf(*v, revoked_later), Reason::kTokenRevoked);
+  EXPECT_EQ(ReasonOf(*v, of_seven), Reason::kSubjectRevoked);
+  EXPECT_EQ(ReasonOf(*v, plain), Reason::kValid);
+  EXPECT_EQ(v->stats().cache_hits, hits + 3);
+
+  // Time: past exp plus the leeway, a cached token is expired.
+  clock_.Set(kT0 + absl::Hours(1) + absl::Seconds(31));
+  EXPECT_EQ(ReasonOf(*v, plain), Reason::kExpired);
+  clock_.Set(kT0 + absl::Minutes(1));
+  EXPECT_EQ(ReasonOf(*v, plain), Reason::kValid);  // Verified again: the expired entry was dropped.
+
+  // A revoked key: its cached tokens are refused at once.
+  v1::WatchKeysResponse key_change;
+  key_change.set_version(3);
+  key_change.set_jwks_json(Jwks({key_b_.get()}));
+  *key_change.add_keys() = RevokedKey(*key_a_, /*with_public_jwk=*/true);
+  service_.PushWatchMessage(key_change);
+  ASSERT_TRUE(v->WaitForVersion(3, absl::Seconds(5)));
+  EXPECT_EQ(ReasonOf(*v, plain), Reason::kKeyRevoked);
+}
+
+TEST_F(LocalValidatorTest, ACacheOfZeroEntriesChecksEverySignature) {
+  LocalValidatorOptions options = Options();
+  options.cache_entries = 0;
+  std::unique_ptr<LocalValidator> v = NewValidator(std::move(options));
+  ASSERT_NE(v, nullptr);
+  const std::string token = Sign(*key_a_);
+  EXPECT_EQ(ReasonOf(*v, token), Reason::kValid);
+  EXPECT_EQ(ReasonOf(*v, token), Reason::kValid);
+  EXPECT_EQ(v->stats().cache_hits, 0u);
+}
+
 TEST_F(LocalValidatorTest, AFullStateReplacesEverythingKnown) {
   std::unique_ptr<LocalValidator> v = NewValidator();
   v1::WatchKeysResponse change;

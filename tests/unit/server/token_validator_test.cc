@@ -6,12 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "client/src/internal/validation_cache.h"
 #include "gtest/gtest.h"
 #include "server/keys/key_ring.h"
 #include "server/keys/token_signer.h"
 #include "server/store/envelope.h"
 #include "server/store/store.h"
-#include "server/validation_cache.h"
 #include "signet/clock.h"
 
 namespace signet::server {

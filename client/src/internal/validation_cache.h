@@ -1,5 +1,6 @@
-// A bounded cache of tokens that ValidateToken found valid, so that the next time the same token
-// comes, its signature and JSON are not checked again. Lookups and updates take no lock.
+// A bounded cache of tokens a verifier found valid, so that the next time the same token comes, its
+// signature and JSON are not checked again. Lookups and updates take no lock. Used by
+// signet-server's ValidateToken (server/token_validator.cc) and by LocalValidator.
 //
 // Example:
 //   ValidationCache cache(ValidationCache::Options{});
@@ -11,7 +12,7 @@
 //     cache.Insert(digest, entry);  // after a full verification said valid
 //   }
 //
-// What it guarantees, and what it leaves to its user (TokenValidator):
+// What it guarantees, and what it leaves to its user (RecheckCachedEntry, below):
 // - Entries are found by a 128-bit SipHash of the token's bytes under a random key made when the
 //   cache is, so nobody outside the process can aim two tokens at one entry; at the sizes used (at
 //   most millions of entries), a chance collision is about 2^-80 per lookup. Only tokens whose full
@@ -30,21 +31,27 @@
 // - Lock-free: each slot is a seqlock. A reader copies the slot out and checks that no writer
 //   touched it meanwhile (a slot being written reads as a miss); a writer claims a slot with one
 //   compare-and-swap and gives up the insert if another writer holds it. No reader ever waits.
-#ifndef SIGNET_SERVER_VALIDATION_CACHE_H_
-#define SIGNET_SERVER_VALIDATION_CACHE_H_
+#ifndef SIGNET_INTERNAL_VALIDATION_CACHE_H_
+#define SIGNET_INTERNAL_VALIDATION_CACHE_H_
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
+#include "signet/key_set.h"
+#include "signet/reason.h"
+#include "signet/revocation_set.h"
+#include "signet/verified_token.h"
 #include "signet/verify_key.h"
 
-namespace signet::server {
+namespace signet::internal {
 
 // Thread-safe, lock-free.
 class ValidationCache {
@@ -77,6 +84,8 @@ class ValidationCache {
 
     // True when `audience` is one of `audiences`.
     bool HasAudience(std::string_view audience) const;
+    // The audiences, decoded.
+    std::vector<std::string> AudienceList() const;
   };
 
   struct Found : EntryView {
@@ -127,6 +136,27 @@ class ValidationCache {
   std::unique_ptr<Tags[]> tags_;
 };
 
-}  // namespace signet::server
+// Fills *entry from a token a full verification found valid with `key` (the KeySet entry's key
+// object), encoding its audiences into *audiences (which the entry then points into); the caller
+// sets entry->answer. False when the token cannot be cached (an audience over 64 KiB).
+bool EntryFromToken(const VerifiedToken& token, const VerifyKey* key, std::string* audiences,
+                    ValidationCache::EntryView* entry);
 
-#endif  // SIGNET_SERVER_VALIDATION_CACHE_H_
+// The checks of TokenVerifier::Verify that come after the signature and depend on more than the
+// token's bytes, in the verifier's order, for a cached token that passed all of them before,
+// against the key set and revocations of the moment. nullopt when the key that verified it is no
+// longer the one its kid names (dropped, or replaced): only a full verification can say what such
+// a token is. The issuer is not checked again: a cache belongs to one verifier, whose policy is
+// fixed.
+//
+// The key is compared by address. A key object freed and another made at the same address under
+// the same kid would pass: for public keys the kid is the key's thumbprint (the same key), for
+// HMAC keys 128 random bits (no two keys share one).
+std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& entry,
+                                         const KeySet& keys, const RevocationSet& revocations,
+                                         absl::Duration leeway, absl::Time now,
+                                         std::string_view audience);
+
+}  // namespace signet::internal
+
+#endif  // SIGNET_INTERNAL_VALIDATION_CACHE_H_

@@ -1,4 +1,4 @@
-#include "server/validation_cache.h"
+#include "internal/validation_cache.h"
 
 #include <atomic>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 
-namespace signet::server {
+namespace signet::internal {
 namespace {
 
 using Digest = ValidationCache::Digest;
@@ -213,4 +213,4 @@ TEST(ValidationCache, ReadersNeverSeeAHalfWrittenEntryWhileWritersRace) {
 }
 
 }  // namespace
-}  // namespace signet::server
+}  // namespace signet::internal

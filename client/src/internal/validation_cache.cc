@@ -1,4 +1,4 @@
-#include "server/validation_cache.h"
+#include "internal/validation_cache.h"
 
 #include <sodium.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-namespace signet::server {
+namespace signet::internal {
 namespace {
 
 static_assert(crypto_shorthash_siphashx24_BYTES == sizeof(ValidationCache::Digest));
@@ -82,6 +82,18 @@ bool ValidationCache::EntryView::HasAudience(std::string_view audience) const {
     rest.remove_prefix(2 + len);
   }
   return false;
+}
+
+std::vector<std::string> ValidationCache::EntryView::AudienceList() const {
+  std::vector<std::string> list;
+  std::string_view rest = audiences;
+  while (rest.size() >= 2) {
+    const size_t len = static_cast<uint8_t>(rest[0]) | (static_cast<uint8_t>(rest[1]) << 8);
+    if (rest.size() - 2 < len) break;
+    list.emplace_back(rest.substr(2, len));
+    rest.remove_prefix(2 + len);
+  }
+  return list;
 }
 
 bool ValidationCache::AppendAudience(std::string_view audience, std::string* encoded) {
@@ -271,4 +283,37 @@ size_t ValidationCache::size() const {
   return n;
 }
 
-}  // namespace signet::server
+bool EntryFromToken(const VerifiedToken& token, const VerifyKey* key, std::string* audiences,
+                    ValidationCache::EntryView* entry) {
+  audiences->clear();
+  for (const std::string& aud : token.audiences()) {
+    if (!ValidationCache::AppendAudience(aud, audiences)) return false;
+  }
+  entry->issued_at = token.issued_at();
+  entry->not_before = token.not_before();
+  entry->expires_at = token.expires_at();
+  entry->key = key;
+  entry->kid = token.key_id();
+  entry->subject = token.subject();
+  entry->token_id = token.token_id();
+  entry->audiences = *audiences;
+  return true;
+}
+
+std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& e, const KeySet& keys,
+                                         const RevocationSet& revocations, absl::Duration leeway,
+                                         absl::Time now, std::string_view audience) {
+  const KeySet::Entry* key = keys.Find(e.kid);
+  if (key == nullptr || key->key.get() != e.key) return std::nullopt;
+  if (e.expires_at + leeway <= now) return Reason::kExpired;
+  if (e.not_before - leeway > now || e.issued_at - leeway > now) return Reason::kNotYetValid;
+  if (!audience.empty() && !e.HasAudience(audience)) return Reason::kAudienceMismatch;
+  if (key->status == KeySet::Status::kRevoked) return Reason::kKeyRevoked;
+  if (!e.token_id.empty() && revocations.IsTokenRevoked(e.token_id, now)) {
+    return Reason::kTokenRevoked;
+  }
+  if (revocations.IsSubjectRevoked(e.subject, e.issued_at, now)) return Reason::kSubjectRevoked;
+  return Reason::kValid;
+}
+
+}  // namespace signet::internal
