@@ -139,6 +139,16 @@ if [[ " $SECTIONS " == *" service "* ]]; then
 fi
 
 if [[ " $SECTIONS " == *" half "* ]]; then
+  # The floor first: gRPC's Health/Check under the same open-loop measurement.
+  first_alg=${ALGORITHMS%% *}
+  echo "## p99 at half load, Health/Check (the floor)"
+  r=$(bench health-half --target="127.0.0.1:${SERVER_PORT[$first_alg]}" \
+    --server_pid="${SERVER_PID[$first_alg]}" --scenario=health --mode=half \
+    --load_fractions=0.25,0.5)
+  echo "$r"
+  half=$(grep 'fraction=0.5 ' <<< "$r")
+  row "Health/Check p99 at half max QPS (open loop; the floor)" \
+    "$(field "$half" p99_us_median) us [$(field "$half" p99_us_min)..$(field "$half" p99_us_max)]; max QPS $(field "$half" max_qps_median)"
   for alg in $ALGORITHMS; do
     echo "## p99 at half load, $alg"
     r=$(bench "$alg-half" --target="127.0.0.1:${SERVER_PORT[$alg]}" \
