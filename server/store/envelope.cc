@@ -244,46 +244,60 @@ absl::StatusOr<std::string> LoadOrCreateKekFile(const std::string& path, bool* c
   if (created != nullptr) *created = false;
   const std::string folder = internal::ParentFolder(path);
   if (absl::Status status = internal::EnsureFolder(folder); !status.ok()) return status;
-
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == EEXIST) return ReadKekFile(path);
-    return internal::ErrnoStatus(err, absl::StrCat("cannot create key-encryption key file ", path));
-  }
+  if (access(path.c_str(), F_OK) == 0) return ReadKekFile(path);
 
   std::string kek(kKekSize, '\0');
   Cleanser cleanse_kek(&kek);
-  absl::Status status;
-  if (RAND_bytes(Bytes(kek), static_cast<int>(kek.size())) != 1) {
-    status = absl::InternalError("random generator failed while making a key-encryption key");
+  unsigned char suffix[8];
+  if (RAND_bytes(Bytes(kek), static_cast<int>(kek.size())) != 1 ||
+      RAND_bytes(suffix, sizeof(suffix)) != 1) {
+    return absl::InternalError("random generator failed while making a key-encryption key");
   }
+  // Written whole to a file of its own, then linked into place: a crash at any moment leaves
+  // either no KEK file or a complete one, never a half-written key that the next start refuses.
+  // link() never replaces an existing file, so two processes starting at once agree on one KEK.
+  const std::string temp = absl::StrCat(
+      path, ".tmp-",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(suffix), 8)));
+  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    return internal::ErrnoStatus(errno,
+                                 absl::StrCat("cannot create key-encryption key file ", temp));
+  }
+  absl::Status status;
   // The umask may have narrowed the mode; the owner must be able to read the key back.
-  if (status.ok() && fchmod(fd, 0600) != 0) {
-    status = internal::ErrnoStatus(errno, absl::StrCat("cannot chmod 0600 ", path));
+  if (fchmod(fd, 0600) != 0) {
+    status = internal::ErrnoStatus(errno, absl::StrCat("cannot chmod 0600 ", temp));
   }
   size_t written = 0;
   while (status.ok() && written < kek.size()) {
     const ssize_t n = write(fd, kek.data() + written, kek.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      status = internal::ErrnoStatus(errno, absl::StrCat("cannot write ", path));
+      status = internal::ErrnoStatus(errno, absl::StrCat("cannot write ", temp));
     } else {
       written += static_cast<size_t>(n);
     }
   }
   if (status.ok() && fsync(fd) != 0) {
-    status = internal::ErrnoStatus(errno, absl::StrCat("cannot sync ", path));
+    status = internal::ErrnoStatus(errno, absl::StrCat("cannot sync ", temp));
   }
   if (close(fd) != 0 && status.ok()) {
-    status = internal::ErrnoStatus(errno, absl::StrCat("cannot close ", path));
+    status = internal::ErrnoStatus(errno, absl::StrCat("cannot close ", temp));
   }
-  if (status.ok()) status = internal::SyncFolder(folder);
-  if (!status.ok()) {
-    // A half-written KEK must not be found on the next start.
-    unlink(path.c_str());
-    return status;
+  bool lost_race = false;
+  if (status.ok() && link(temp.c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) {
+      lost_race = true;  // Another process made it first: use theirs.
+    } else {
+      status = internal::ErrnoStatus(errno,
+                                     absl::StrCat("cannot create key-encryption key file ", path));
+    }
   }
+  unlink(temp.c_str());
+  if (!status.ok()) return status;
+  if (lost_race) return ReadKekFile(path);
+  if (absl::Status synced = internal::SyncFolder(folder); !synced.ok()) return synced;
   if (created != nullptr) *created = true;
   return std::string(kek);
 }

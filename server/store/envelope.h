@@ -43,8 +43,11 @@ class Envelope {
 // file readable or writable by group or others (PermissionDenied, saying to chmod 0600).
 absl::StatusOr<std::string> ReadKekFile(const std::string& path);
 
-// Local mode: reads `path` when it exists, else creates it with 32 random bytes, mode 0600
-// (O_EXCL, fsync'd with its folder). *created tells which happened, so the caller can log it.
+// Local mode: reads `path` when it exists, else creates it with 32 random bytes, mode 0600:
+// written and fsync'd under a temporary name in the same folder, then linked into place (never
+// replacing a file) and the folder fsync'd, so a crash leaves no KEK file or a whole one. A crash
+// between the two may leave an unused `<path>.tmp-<hex>` file (mode 0600), which can be deleted.
+// *created tells which happened, so the caller can log it.
 absl::StatusOr<std::string> LoadOrCreateKekFile(const std::string& path, bool* created);
 
 }  // namespace signet::server

@@ -1,7 +1,11 @@
 #include "server/store/envelope.h"
 
+#include <dirent.h>
+
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -258,6 +262,48 @@ TEST_F(KekFileTest, LoadOrCreateRefusesAnExistingFileOthersCanRead) {
   EXPECT_EQ(LoadOrCreateKekFile(path, nullptr).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(testing::ReadWholeFile(path) == Kek());
+}
+
+TEST_F(KekFileTest, LoadOrCreateLeavesOnlyTheKeyFileBehind) {
+  const std::string path = folder_.Child("data/kek");
+  ASSERT_TRUE(LoadOrCreateKekFile(path, nullptr).ok());
+  std::vector<std::string> names;
+  DIR* dir = opendir(folder_.Child("data").c_str());
+  ASSERT_NE(dir, nullptr);
+  while (dirent* e = readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(dir);
+  EXPECT_EQ(names, std::vector<std::string>{"kek"});
+}
+
+TEST_F(KekFileTest, LoadOrCreateIgnoresATemporaryFileLeftByACrash) {
+  const std::string path = folder_.Child("kek");
+  // What a crash between writing and linking leaves: a temporary file, and no KEK file.
+  WriteFileWithMode(path + ".tmp-0011223344556677", std::string(7, 'x'), 0600);
+  bool created = false;
+  absl::StatusOr<std::string> kek = LoadOrCreateKekFile(path, &created);
+  ASSERT_TRUE(kek.ok()) << kek.status();
+  EXPECT_TRUE(created);
+  EXPECT_TRUE(testing::ReadWholeFile(path) == *kek);
+}
+
+TEST_F(KekFileTest, ProcessesCreatingAtOnceAllGetTheSameKey) {
+  const std::string path = folder_.Child("kek");
+  std::vector<std::string> keks(8);
+  std::vector<std::thread> threads;
+  for (std::string& out : keks) {
+    threads.emplace_back([&path, &out] {
+      absl::StatusOr<std::string> kek = LoadOrCreateKekFile(path, nullptr);
+      if (kek.ok()) out = *kek;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& k : keks) {
+    ASSERT_EQ(k.size(), 32u);
+    EXPECT_TRUE(k == testing::ReadWholeFile(path));
+  }
 }
 
 TEST_F(KekFileTest, TwoNewKeksDiffer) {
