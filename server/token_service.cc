@@ -134,39 +134,101 @@ void TokenService::AuditChange(AuditEvent event, const absl::Status& status) {
   deps_.audit->Record(event.Str("result", status.ok() ? "ok" : status.ToString()));
 }
 
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* TokenService::Unary(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes, Rpc rpc,
+    grpc::Status (TokenService::*handle)(grpc::CallbackServerContext*, const Request*, Response*)) {
+  Request request;
+  if (!ParseRequest(*request_bytes, &request)) {
+    absl::StatusOr<Caller> caller = Admit(*context, rpc);
+    if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+    return Done(context, Invalid(absl::StrCat("the request is not a ", request.GetTypeName(),
+                                              " (string fields must be UTF-8)")));
+  }
+  Response response;
+  grpc::Status status = (this->*handle)(context, &request, &response);
+  if (status.ok()) {
+    grpc::Slice bytes(response.SerializeAsString());
+    *response_bytes = grpc::ByteBuffer(&bytes, 1);
+  }
+  return Done(context, std::move(status));
+}
+
 grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* context,
-                                                   const signet::v1::IssueTokenRequest* request,
-                                                   signet::v1::IssueTokenResponse* response) {
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kIssueToken, &TokenService::HandleIssueToken);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* context,
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kRevokeKey, &TokenService::HandleRevokeKey);
+}
+
+grpc::ServerUnaryReactor* TokenService::RotateKey(grpc::CallbackServerContext* context,
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kRotateKey, &TokenService::HandleRotateKey);
+}
+
+grpc::ServerUnaryReactor* TokenService::ListKeys(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kListKeys, &TokenService::HandleListKeys);
+}
+
+grpc::ServerUnaryReactor* TokenService::GetJwks(grpc::CallbackServerContext* context,
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kGetJwks, &TokenService::HandleGetJwks);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kRevokeToken, &TokenService::HandleRevokeToken);
+}
+
+grpc::ServerUnaryReactor* TokenService::RevokeSubject(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return Unary(context, request, response, Rpc::kRevokeSubject, &TokenService::HandleRevokeSubject);
+}
+
+grpc::Status TokenService::HandleIssueToken(grpc::CallbackServerContext* context,
+                                            const signet::v1::IssueTokenRequest* request,
+                                            signet::v1::IssueTokenResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kIssueToken);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
       !e.empty()) {
-    return Done(context, Invalid(e));
+    return Invalid(e);
   }
   if (std::string e = CheckText("backend", request->backend(), kMaxBackendBytes, false);
       !e.empty()) {
-    return Done(context, Invalid(e));
+    return Invalid(e);
   }
   if (static_cast<size_t>(request->audience_size()) > kMaxAudiences) {
-    return Done(context, Invalid(absl::StrCat("at most ", kMaxAudiences, " audiences, got ",
-                                              request->audience_size())));
+    return Invalid(
+        absl::StrCat("at most ", kMaxAudiences, " audiences, got ", request->audience_size()));
   }
   for (const std::string& aud : request->audience()) {
     if (std::string e = CheckText("audience", aud, kMaxAudienceBytes, true); !e.empty()) {
-      return Done(context, Invalid(e));
+      return Invalid(e);
     }
   }
   absl::Duration ttl = config_.default_ttl;
   if (request->has_ttl()) {
     const google::protobuf::Duration& d = request->ttl();
-    if (d.seconds() < 0 || d.nanos() < 0) return Done(context, Invalid("ttl must not be negative"));
+    if (d.seconds() < 0 || d.nanos() < 0) return Invalid("ttl must not be negative");
     absl::Duration asked = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
     if (asked > absl::ZeroDuration()) {
-      if (asked < absl::Seconds(1)) return Done(context, Invalid("ttl must be at least 1s"));
+      if (asked < absl::Seconds(1)) return Invalid("ttl must be at least 1s");
       if (asked > config_.max_ttl) {
-        return Done(context, Invalid(absl::StrCat("ttl ", absl::FormatDuration(asked),
-                                                  " exceeds the maximum of ",
-                                                  absl::FormatDuration(config_.max_ttl))));
+        return Invalid(absl::StrCat("ttl ", absl::FormatDuration(asked), " exceeds the maximum of ",
+                                    absl::FormatDuration(config_.max_ttl)));
       }
       ttl = absl::Seconds(absl::ToInt64Seconds(asked));
     }
@@ -176,12 +238,11 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
     google::protobuf::util::JsonPrintOptions options;
     if (!google::protobuf::util::MessageToJsonString(request->claims(), &claims_json, options)
              .ok()) {
-      return Done(context, Invalid("claims cannot be encoded as JSON"));
+      return Invalid("claims cannot be encoded as JSON");
     }
     if (claims_json.size() > kMaxClaimsBytes) {
-      return Done(context, Invalid(absl::StrCat("claims are ", claims_json.size(),
-                                                " bytes as JSON; at most ", kMaxClaimsBytes,
-                                                " are allowed")));
+      return Invalid(absl::StrCat("claims are ", claims_json.size(), " bytes as JSON; at most ",
+                                  kMaxClaimsBytes, " are allowed"));
     }
   }
 
@@ -190,11 +251,11 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
     deps_.audit->Record(AuditEvent("refused", *caller, context->peer())
                             .Str("rpc", "IssueToken")
                             .Str("why", s.message()));
-    return Done(context, ToGrpc(s));
+    return ToGrpc(s);
   }
   std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   if (snap == nullptr || snap->active == nullptr) {
-    return Done(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no active signing key"));
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no active signing key");
   }
   TokenClaims claims;
   claims.issuer = config_.issuer;
@@ -215,7 +276,7 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
   claims.token_id = NewTokenId();
   claims.caller_claims_json = std::move(claims_json);
   absl::StatusOr<std::string> token = SignToken(*snap->active, claims);
-  if (!token.ok()) return Done(context, ToGrpc(token.status()));
+  if (!token.ok()) return ToGrpc(token.status());
 
   deps_.audit->Record(AuditEvent("issue", *caller, context->peer())
                           .Str("sub", claims.subject)
@@ -228,7 +289,7 @@ grpc::ServerUnaryReactor* TokenService::IssueToken(grpc::CallbackServerContext* 
   response->set_key_id(snap->active->kid());
   *response->mutable_issued_at() = ToProtoTime(claims.issued_at);
   *response->mutable_expires_at() = ToProtoTime(claims.expires_at);
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContext* context,
@@ -238,7 +299,10 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
   if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   signet::v1::ValidateTokenRequest request;
   if (!ParseRequest(*request_bytes, &request)) {
-    return Done(context, Invalid("the request is not a signet.v1.ValidateTokenRequest"));
+    return Done(
+        context,
+        Invalid(
+            "the request is not a signet.v1.ValidateTokenRequest (string fields must be UTF-8)"));
   }
   if (request.token().empty()) return Done(context, Invalid("token is required"));
   TokenValidator::Validation v = validator_.Validate(request.token(), request.audience());
@@ -251,15 +315,15 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
   return Done(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* context,
-                                                  const signet::v1::RevokeKeyRequest* request,
-                                                  signet::v1::RevokeKeyResponse* response) {
+grpc::Status TokenService::HandleRevokeKey(grpc::CallbackServerContext* context,
+                                           const signet::v1::RevokeKeyRequest* request,
+                                           signet::v1::RevokeKeyResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeKey);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
-  if (request->key_id().empty()) return Done(context, Invalid("key_id is required"));
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (request->key_id().empty()) return Invalid("key_id is required");
   if (std::string e = CheckText("reason", request->reason(), kMaxRevokeReasonBytes, false);
       !e.empty()) {
-    return Done(context, Invalid(e));
+    return Invalid(e);
   }
   absl::StatusOr<KeyRing::RevokeKeyResult> result =
       deps_.ring->RevokeKey(request->key_id(), request->reason());
@@ -268,55 +332,55 @@ grpc::ServerUnaryReactor* TokenService::RevokeKey(grpc::CallbackServerContext* c
                   .Str("reason", request->reason())
                   .Str("active_kid", result.ok() ? result->active_kid : ""),
               result.status());
-  if (!result.ok()) return Done(context, ChangeStatus(result.status()));
+  if (!result.ok()) return ChangeStatus(result.status());
   ToProtoKey(result->key, response->mutable_key());
   response->set_active_key_id(result->active_kid);
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* TokenService::RotateKey(grpc::CallbackServerContext* context,
-                                                  const signet::v1::RotateKeyRequest* request,
-                                                  signet::v1::RotateKeyResponse* response) {
+grpc::Status TokenService::HandleRotateKey(grpc::CallbackServerContext* context,
+                                           const signet::v1::RotateKeyRequest* request,
+                                           signet::v1::RotateKeyResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRotateKey);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   absl::StatusOr<KeyRing::RotateResult> result = deps_.ring->Rotate(request->immediate());
   AuditChange(AuditEvent("rotate_key", *caller, context->peer())
                   .Str("immediate", request->immediate() ? "true" : "false")
                   .Str("active_kid", result.ok() ? result->active.kid : "")
                   .Str("retired_kid", result.ok() ? result->retired.kid : ""),
               result.status());
-  if (!result.ok()) return Done(context, ChangeStatus(result.status()));
+  if (!result.ok()) return ChangeStatus(result.status());
   ToProtoKey(result->active, response->mutable_active());
   ToProtoKey(result->pending, response->mutable_pending());
   ToProtoKey(result->retired, response->mutable_retired());
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* TokenService::ListKeys(grpc::CallbackServerContext* context,
-                                                 const signet::v1::ListKeysRequest* request,
-                                                 signet::v1::ListKeysResponse* response) {
+grpc::Status TokenService::HandleListKeys(grpc::CallbackServerContext* context,
+                                          const signet::v1::ListKeysRequest* request,
+                                          signet::v1::ListKeysResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kListKeys);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   for (const KeyRecord& k : snap->key_records) {
     if (k.state == KeyState::kRevoked && !request->include_revoked()) continue;
     ToProtoKey(k, response->add_keys());
   }
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* TokenService::GetJwks(grpc::CallbackServerContext* context,
-                                                const signet::v1::GetJwksRequest*,
-                                                signet::v1::GetJwksResponse* response) {
+grpc::Status TokenService::HandleGetJwks(grpc::CallbackServerContext* context,
+                                         const signet::v1::GetJwksRequest*,
+                                         signet::v1::GetJwksResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kGetJwks);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   std::shared_ptr<const StateSnapshot> snap = deps_.ring->Current();
   response->set_jwks_json(snap->jwks_json);
   for (const KeyRecord& k : snap->key_records) {
     if (k.state == KeyState::kRevoked || k.algorithm == Algorithm::kHS256) continue;
     ToProtoKey(k, response->add_keys());
   }
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys(
@@ -326,11 +390,11 @@ grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys
   return deps_.hub->Watch(context, caller->identity);
 }
 
-grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext* context,
-                                                    const signet::v1::RevokeTokenRequest* request,
-                                                    signet::v1::RevokeTokenResponse* response) {
+grpc::Status TokenService::HandleRevokeToken(grpc::CallbackServerContext* context,
+                                             const signet::v1::RevokeTokenRequest* request,
+                                             signet::v1::RevokeTokenResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeToken);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   absl::Time now = deps_.clock->Now();
   std::string token_id;
   absl::Time expires_at;
@@ -338,10 +402,10 @@ grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext*
     case signet::v1::RevokeTokenRequest::kToken: {
       VerifyResult r = validator_.VerifySignedBy(request->token());
       if (!r.token.has_value()) {
-        return Done(context, Invalid(absl::StrCat("token is not signed by a known key (",
-                                                  std::string(ReasonName(r.reason)), ")")));
+        return Invalid(absl::StrCat("token is not signed by a known key (",
+                                    std::string(ReasonName(r.reason)), ")"));
       }
-      if (r.token->token_id().empty()) return Done(context, Invalid("token has no jti"));
+      if (r.token->token_id().empty()) return Invalid("token has no jti");
       token_id = r.token->token_id();
       expires_at = r.token->expires_at() + config_.leeway;
       break;
@@ -349,44 +413,45 @@ grpc::ServerUnaryReactor* TokenService::RevokeToken(grpc::CallbackServerContext*
     case signet::v1::RevokeTokenRequest::kTokenId:
       if (std::string e = CheckText("token_id", request->token_id(), kMaxTokenIdBytes, true);
           !e.empty()) {
-        return Done(context, Invalid(e));
+        return Invalid(e);
       }
       token_id = request->token_id();
       expires_at = now + config_.max_ttl + config_.leeway;
       break;
     case signet::v1::RevokeTokenRequest::TARGET_NOT_SET:
-      return Done(context, Invalid("token or token_id is required"));
+      return Invalid("token or token_id is required");
   }
   absl::Status s = deps_.ring->RevokeToken(token_id, expires_at);
   AuditChange(AuditEvent("revoke_token", *caller, context->peer())
                   .Str("jti", token_id)
                   .Time("until", expires_at),
               s);
-  if (!s.ok()) return Done(context, ChangeStatus(s));
+  if (!s.ok()) return ChangeStatus(s);
   response->set_token_id(token_id);
   *response->mutable_expires_at() = ToProtoTime(expires_at);
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* TokenService::RevokeSubject(
-    grpc::CallbackServerContext* context, const signet::v1::RevokeSubjectRequest* request,
-    signet::v1::RevokeSubjectResponse* response) {
+grpc::Status TokenService::HandleRevokeSubject(grpc::CallbackServerContext* context,
+                                               const signet::v1::RevokeSubjectRequest* request,
+                                               signet::v1::RevokeSubjectResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kRevokeSubject);
-  if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
+  if (!caller.ok()) return ToGrpc(caller.status());
   if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
       !e.empty()) {
-    return Done(context, Invalid(e));
+    return Invalid(e);
   }
   absl::Time now = deps_.clock->Now();
   absl::Time not_before = now;
   if (request->has_not_before()) {
     if (!IsValidProtoTime(request->not_before())) {
-      return Done(context, Invalid("not_before is not a valid timestamp (years 1 to 9999, nanos "
-                                   "0 to 999999999)"));
+      return Invalid(
+          "not_before is not a valid timestamp (years 1 to 9999, nanos "
+          "0 to 999999999)");
     }
     not_before = FromProtoTime(request->not_before());
     if (not_before > now + config_.leeway) {
-      return Done(context, Invalid("not_before is in the future; revoke when that time comes"));
+      return Invalid("not_before is in the future; revoke when that time comes");
     }
   }
   // Token iat values are whole seconds: round up so every token issued before the call is
@@ -398,11 +463,11 @@ grpc::ServerUnaryReactor* TokenService::RevokeSubject(
                   .Str("sub", request->subject())
                   .Time("not_before", not_before),
               s);
-  if (!s.ok()) return Done(context, ChangeStatus(s));
+  if (!s.ok()) return ChangeStatus(s);
   response->set_subject(request->subject());
   *response->mutable_not_before() = ToProtoTime(not_before);
   *response->mutable_expires_at() = ToProtoTime(expires_at);
-  return Done(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 }  // namespace signet::server

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/substitute.h"
@@ -440,6 +441,63 @@ TEST_F(HostileInputTest, NonUtf8InTheRequestFieldIsInvalidArgument) {
   // covers.)
   Check("raw 0xff in the token field", normal_stub_.get(), normal_, Valid(normal_) + "\xff",
         Expect::Status(grpc::StatusCode::INVALID_ARGUMENT));
+}
+
+TEST_F(HostileInputTest, NonUtf8InAnyRequestIsInvalidArgumentAndChangesNothing) {
+  // Every unary method parses its own request bytes: gRPC's generated handlers would answer a
+  // request protobuf refuses with UNIMPLEMENTED and no message.
+  const std::string bad = "\xff\xfe";
+  auto expect_invalid = [](const char* rpc, const grpc::Status& status) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << rpc;
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "must be UTF-8"))
+        << rpc << ": " << status.error_message();
+  };
+  grpc::ClientContext list_context;
+  v1::ListKeysResponse before;
+  ASSERT_TRUE(normal_stub_->ListKeys(&list_context, v1::ListKeysRequest(), &before).ok());
+  {
+    grpc::ClientContext context;
+    v1::IssueTokenRequest request;
+    request.set_subject(bad);
+    v1::IssueTokenResponse response;
+    expect_invalid("IssueToken subject", normal_stub_->IssueToken(&context, request, &response));
+  }
+  {
+    grpc::ClientContext context;
+    v1::IssueTokenRequest request;
+    request.set_subject("42");
+    request.set_backend(bad);
+    v1::IssueTokenResponse response;
+    expect_invalid("IssueToken backend", normal_stub_->IssueToken(&context, request, &response));
+  }
+  {
+    grpc::ClientContext context;
+    v1::RevokeKeyRequest request;
+    request.set_key_id(bad);
+    v1::RevokeKeyResponse response;
+    expect_invalid("RevokeKey", normal_stub_->RevokeKey(&context, request, &response));
+  }
+  {
+    grpc::ClientContext context;
+    v1::RevokeTokenRequest request;
+    request.set_token_id(bad);
+    v1::RevokeTokenResponse response;
+    expect_invalid("RevokeToken", normal_stub_->RevokeToken(&context, request, &response));
+  }
+  {
+    grpc::ClientContext context;
+    v1::RevokeSubjectRequest request;
+    request.set_subject(bad);
+    v1::RevokeSubjectResponse response;
+    expect_invalid("RevokeSubject", normal_stub_->RevokeSubject(&context, request, &response));
+  }
+  // Nothing changed, and the server still works.
+  grpc::ClientContext after_context;
+  v1::ListKeysResponse after;
+  ASSERT_TRUE(normal_stub_->ListKeys(&after_context, v1::ListKeysRequest(), &after).ok());
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
+  Answer alive = Validate(normal_stub_.get(), Valid(normal_));
+  EXPECT_TRUE(alive.code == grpc::StatusCode::OK && alive.valid);
 }
 
 // The exact answer for a one-character change of the valid token, from the codec's public
