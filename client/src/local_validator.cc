@@ -341,84 +341,69 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
   }
   std::shared_ptr<const State> state = std::atomic_load(&state_);
   // Oversized tokens are malformed whatever they hold: not worth hashing.
-  if (cache_ == nullptr || token.size() > options_.max_token_bytes) {
-    return Verify(token, audience, std::move(state), now);
-  }
-  thread_local internal::ValidationCache::Found found;
-  const internal::ValidationCache::Digest digest = cache_->DigestOf(token);
-  if (cache_->Find(digest, &found)) {
-    if (std::optional<Reason> reason = internal::RecheckCachedEntry(
-            found, state->keys, state->revocations, options_.leeway, now, audience)) {
-      cache_hits_.fetch_add(1, std::memory_order_relaxed);
-      Validation v;
-      v.reason = *reason;
-      if (*reason == Reason::kExpired) cache_->Erase(digest);  // Never valid again.
-      if (!v.valid()) return v;
-      // The answer holds the backend (2-byte length first) and the caller claims' JSON.
-      const std::string_view answer = found.answer;
-      const size_t backend_len =
-          static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
-      Identity& id = v.identity;
-      id.subject = std::string(found.subject);
-      id.backend = std::string(answer.substr(2, backend_len));
-      id.audiences = found.AudienceList();
-      id.issued_at = found.issued_at;
-      id.expires_at = found.expires_at;
-      id.token_id = std::string(found.token_id);
-      id.key_id = std::string(found.kid);
-      id.claims_json = std::string(answer.substr(2 + backend_len));
-      return v;
+  const bool cacheable = cache_ != nullptr && token.size() <= options_.max_token_bytes;
+  internal::ValidationCache::Digest digest;
+  if (cacheable) {
+    thread_local internal::ValidationCache::Found found;
+    digest = cache_->DigestOf(token);
+    if (cache_->Find(digest, &found)) {
+      if (std::optional<Reason> reason = internal::RecheckCachedEntry(
+              found, state->keys, state->revocations, options_.leeway, now, audience)) {
+        cache_hits_.fetch_add(1, std::memory_order_relaxed);
+        Validation v;
+        v.reason = *reason;
+        if (*reason == Reason::kExpired) cache_->Erase(digest);  // Never valid again.
+        if (!v.valid()) return v;
+        // The answer holds the backend (2-byte length first) and the caller claims' JSON.
+        const std::string_view answer = found.answer;
+        const size_t backend_len =
+            static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
+        Identity& id = v.identity;
+        id.subject = std::string(found.subject);
+        id.backend = std::string(answer.substr(2, backend_len));
+        id.audiences = found.AudienceList();
+        id.issued_at = found.issued_at;
+        id.expires_at = found.expires_at;
+        id.token_id = std::string(found.token_id);
+        id.key_id = std::string(found.kid);
+        id.claims_json = std::string(answer.substr(2 + backend_len));
+        return v;
+      }
     }
   }
-  absl::StatusOr<Validation> v = Verify(token, audience, state, now);
-  if (v.ok() && v->valid()) {
-    // Kept only when the key that verified it is the state's (not one a refetch brought since).
-    std::shared_ptr<const State> current = std::atomic_load(&state_);
-    const KeySet::Entry* key = current->keys.Find(v->identity.key_id);
-    const Identity& id = v->identity;
-    if (key != nullptr && key->key != nullptr && id.backend.size() <= 0xFFFF) {
-      thread_local std::string audiences;
-      thread_local std::string answer;
+  VerifyResult result = verifier_.Verify(token, state->keys, &state->revocations, now, audience);
+  if (result.reason == Reason::kUnknownKey) return JudgeUnknownKey(token, audience, result, now);
+  Validation v = ToValidation(result);
+  const KeySet::Entry* key = v.valid() ? state->keys.Find(v.identity.key_id) : nullptr;
+  if (cacheable && key != nullptr && key->key != nullptr && v.identity.backend.size() <= 0xFFFF) {
+    thread_local std::string audiences;
+    thread_local std::string answer;
+    internal::ValidationCache::EntryView entry;
+    if (internal::EntryFromToken(*result.token, key->key.get(), &audiences, &entry)) {
+      const std::string& backend = v.identity.backend;
       answer.clear();
-      answer.push_back(static_cast<char>(id.backend.size() & 0xFF));
-      answer.push_back(static_cast<char>(id.backend.size() >> 8));
-      answer.append(id.backend);
-      answer.append(id.claims_json);
-      // The entry is made from the identity, which holds every field the recheck needs but nbf:
-      // Verify accepted nbf at `now`, and a later hit is later still.
-      internal::ValidationCache::EntryView entry;
-      bool encodable = true;
-      audiences.clear();
-      for (const std::string& aud : id.audiences) {
-        encodable = encodable && internal::ValidationCache::AppendAudience(aud, &audiences);
-      }
-      entry.issued_at = id.issued_at;
-      entry.not_before = absl::InfinitePast();
-      entry.expires_at = id.expires_at;
-      entry.key = key->key.get();
-      entry.kid = id.key_id;
-      entry.subject = id.subject;
-      entry.token_id = id.token_id;
-      entry.audiences = audiences;
+      answer.push_back(static_cast<char>(backend.size() & 0xFF));
+      answer.push_back(static_cast<char>(backend.size() >> 8));
+      answer.append(backend);
+      answer.append(v.identity.claims_json);
       entry.answer = answer;
-      if (encodable) cache_->Insert(digest, entry);
+      cache_->Insert(digest, entry);
     }
   }
   return v;
 }
 
-absl::StatusOr<Validation> LocalValidator::Verify(std::string_view token, std::string_view audience,
-                                                  std::shared_ptr<const State> state,
-                                                  absl::Time now) {
-  VerifyResult result = verifier_.Verify(token, state->keys, &state->revocations, now, audience);
-  if (result.reason != Reason::kUnknownKey) return ToValidation(result);
-
+absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view token,
+                                                           std::string_view audience,
+                                                           const VerifyResult& result,
+                                                           absl::Time now) {
   absl::StatusOr<TokenHeader> header = PeekHeader(token, options_.max_token_bytes);
   if (!header.ok()) return ToValidation(result);
   if (header->algorithm == Algorithm::kHS256) {
     if (options_.fallback != nullptr) return options_.fallback->Validate(token, audience);
     return absl::FailedPreconditionError("HS256 tokens need a remote validator");
   }
+  std::shared_ptr<const State> state = std::atomic_load(&state_);
   // Revoked, and the server did not send its public key: refused without a signature check.
   if (state->revoked.contains(header->kid)) return Validation{Reason::kKeyRevoked, {}};
   if (!RefetchFor(header->kid, now)) return ToValidation(result);

@@ -134,9 +134,10 @@ class LocalValidator final : public Validator {
   bool RefetchFor(std::string_view kid, absl::Time now);
   void MarkDown(absl::Time now);
 
-  // A full verification (after the staleness check), with one refetch for an unknown kid.
-  absl::StatusOr<Validation> Verify(std::string_view token, std::string_view audience,
-                                    std::shared_ptr<const State> state, absl::Time now);
+  // A token whose kid the state does not know (`result`): HS256 goes to the fallback, a revoked
+  // kid is refused, anything else causes one JWK Set refetch and is judged again. Not cached.
+  absl::StatusOr<Validation> JudgeUnknownKey(std::string_view token, std::string_view audience,
+                                             const VerifyResult& result, absl::Time now);
 
   const LocalValidatorOptions options_;
   const TokenVerifier verifier_;

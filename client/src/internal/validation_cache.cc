@@ -73,26 +73,33 @@ uint64_t TagOf(const ValidationCache::Digest& digest) {
 
 }  // namespace
 
-bool ValidationCache::EntryView::HasAudience(std::string_view audience) const {
-  std::string_view rest = audiences;
-  while (rest.size() >= 2) {
-    const size_t len = static_cast<uint8_t>(rest[0]) | (static_cast<uint8_t>(rest[1]) << 8);
-    if (rest.size() - 2 < len) return false;
-    if (rest.substr(2, len) == audience) return true;
-    rest.remove_prefix(2 + len);
+namespace {
+
+// Calls `visit` with each audience of an EntryView::audiences encoding, until it returns true.
+// True when it did.
+template <typename Visit>
+bool AnyAudience(std::string_view encoded, Visit visit) {
+  while (encoded.size() >= 2) {
+    const size_t len = static_cast<uint8_t>(encoded[0]) | (static_cast<uint8_t>(encoded[1]) << 8);
+    if (encoded.size() - 2 < len) return false;
+    if (visit(encoded.substr(2, len))) return true;
+    encoded.remove_prefix(2 + len);
   }
   return false;
 }
 
+}  // namespace
+
+bool ValidationCache::EntryView::HasAudience(std::string_view audience) const {
+  return AnyAudience(audiences, [audience](std::string_view a) { return a == audience; });
+}
+
 std::vector<std::string> ValidationCache::EntryView::AudienceList() const {
   std::vector<std::string> list;
-  std::string_view rest = audiences;
-  while (rest.size() >= 2) {
-    const size_t len = static_cast<uint8_t>(rest[0]) | (static_cast<uint8_t>(rest[1]) << 8);
-    if (rest.size() - 2 < len) break;
-    list.emplace_back(rest.substr(2, len));
-    rest.remove_prefix(2 + len);
-  }
+  AnyAudience(audiences, [&list](std::string_view a) {
+    list.emplace_back(a);
+    return false;
+  });
   return list;
 }
 
