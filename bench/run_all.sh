@@ -81,6 +81,8 @@ bench() {
 # field LINE KEY: the value of key=value in a RESULT line.
 field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -1; }
 
+# ratio LINE: the median QPS ratio of a compare RESULT line and its [min..max].
+ratio() { echo "$(field "$1" qps_ratio_median) [$(field "$1" qps_ratio_min)..$(field "$1" qps_ratio_max)]"; }
 SUMMARY=()
 row() { SUMMARY+=("$(printf '%-58s %s' "$1" "$2")"); }
 
@@ -114,50 +116,49 @@ if [[ " $SECTIONS " == *" service "* ]]; then
     r=$(bench "$alg-hot-vs-health" "${t[@]}" --compare=validate_hot,health)
     echo "$r"
     row "$alg ValidateToken warm (1 token) / Health QPS" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)] (target >= 0.85); server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us"
+      "$(ratio "$r") (target >= 0.85); server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us"
     r=$(bench "$alg-distinct-vs-health" "${t[@]}" --compare=validate_distinct,health)
     echo "$r"
     row "$alg ValidateToken $TOKENS tokens / Health QPS" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)]; server CPU/call $(field "$r" cpu_us_a) us"
+      "$(ratio "$r"); server CPU/call $(field "$r" cpu_us_a) us"
     r=$(bench "$alg-unique-vs-codec" "${t[@]}" --compare=validate_unique,codec_bound)
     echo "$r"
     row "$alg ValidateToken no cache hit / verify bound (2 cores)" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)] (target >= 0.8); QPS $(field "$r" qps_a) vs bound $(field "$r" qps_b)/s; server CPU/call $(field "$r" cpu_us_a) us"
+      "$(ratio "$r") (target >= 0.8); QPS $(field "$r" qps_a) vs bound $(field "$r" qps_b)/s; server CPU/call $(field "$r" cpu_us_a) us"
     r=$(bench "$alg-issue-vs-sign" "${t[@]}" --compare=issue,sign_bound)
     echo "$r"
     row "$alg IssueToken / signing bound (2 cores)" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)] (target >= 0.8); QPS $(field "$r" qps_a) vs bound $(field "$r" qps_b)/s; server CPU/call $(field "$r" cpu_us_a) us"
+      "$(ratio "$r") (target >= 0.8); QPS $(field "$r" qps_a) vs bound $(field "$r" qps_b)/s; server CPU/call $(field "$r" cpu_us_a) us"
     r=$(bench "$alg-mix-vs-health" "${t[@]}" --compare=mix,health)
     echo "$r"
     row "$alg 95/5 validate/issue mix / Health QPS" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)]; p99 $(field "$r" p99_us_a) us"
+      "$(ratio "$r"); p99 $(field "$r" p99_us_a) us"
     r=$(bench "$alg-storm-vs-distinct" "${t[@]}" --compare=storm,validate_distinct)
     echo "$r"
     row "$alg ValidateToken during revocation storm / without" \
-      "$(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)]; p99 $(field "$r" p99_us_a) vs $(field "$r" p99_us_b) us"
+      "$(ratio "$r"); p99 $(field "$r" p99_us_a) vs $(field "$r" p99_us_b) us"
   done
 fi
 
-if [[ " $SECTIONS " == *" half "* ]]; then
-  # The floor first: gRPC's Health/Check under the same open-loop measurement.
-  first_alg=${ALGORITHMS%% *}
-  echo "## p99 at half load, Health/Check (the floor)"
-  r=$(bench health-half --target="127.0.0.1:${SERVER_PORT[$first_alg]}" \
-    --server_pid="${SERVER_PID[$first_alg]}" --scenario=health --mode=half \
-    --load_fractions=0.25,0.5)
+# half_row LABEL LOG ALGORITHM SCENARIO [TARGET_NOTE]: p99 at a quarter and half of the maximum
+# QPS (open loop) on that algorithm's server; adds the half-load row to the summary.
+half_row() {
+  local label=$1 log=$2 alg=$3 scenario=$4 note=${5:-}
+  local r half
+  r=$(bench "$log" --target="127.0.0.1:${SERVER_PORT[$alg]}" --server_pid="${SERVER_PID[$alg]}" \
+    --scenario="$scenario" --tokens="$TOKENS" --mode=half --load_fractions=0.25,0.5)
   echo "$r"
   half=$(grep 'fraction=0.5 ' <<< "$r")
-  row "Health/Check p99 at half max QPS (open loop; the floor)" \
-    "$(field "$half" p99_us_median) us [$(field "$half" p99_us_min)..$(field "$half" p99_us_max)]; max QPS $(field "$half" max_qps_median)"
+  row "$label p99 at half max QPS (open loop)" \
+    "$(field "$half" p99_us_median) us [$(field "$half" p99_us_min)..$(field "$half" p99_us_max)]$note; max QPS $(field "$half" max_qps_median)"
+}
+if [[ " $SECTIONS " == *" half "* ]]; then
+  # The floor first: gRPC's Health/Check under the same open-loop measurement.
+  echo "## p99 at half load, Health/Check (the floor)"
+  half_row "Health/Check (the floor)" health-half "${ALGORITHMS%% *}" health
   for alg in $ALGORITHMS; do
     echo "## p99 at half load, $alg"
-    r=$(bench "$alg-half" --target="127.0.0.1:${SERVER_PORT[$alg]}" \
-      --server_pid="${SERVER_PID[$alg]}" --scenario=validate_distinct --tokens="$TOKENS" \
-      --mode=half --load_fractions=0.25,0.5)
-    echo "$r"
-    half=$(grep 'fraction=0.5 ' <<< "$r")
-    row "$alg ValidateToken p99 at half max QPS (open loop)" \
-      "$(field "$half" p99_us_median) us [$(field "$half" p99_us_min)..$(field "$half" p99_us_max)] (target < 2000); max QPS $(field "$half" max_qps_median)"
+    half_row "$alg ValidateToken" "$alg-half" "$alg" validate_distinct " (target < 2000)"
   done
 fi
 
@@ -182,13 +183,13 @@ if [[ " $SECTIONS " == *" revocations "* && "$REVOCATIONS" != 0 ]]; then
     --target_b=127.0.0.1:50311 --server_pid_b="$empty_pid" --compare=validate_hot,validate_hot)
   echo "$r"
   row "ValidateToken with $REVOCATIONS revoked / none" \
-    "QPS $(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)], p50 x$(field "$r" p50_ratio_median), server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us (target: within 10%)"
+    "QPS $(ratio "$r"), p50 x$(field "$r" p50_ratio_median), server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us (target: within 10%)"
   r=$(bench revoked-unique-vs-none --target=127.0.0.1:50312 --server_pid="$full_pid" \
     --target_b=127.0.0.1:50311 --server_pid_b="$empty_pid" --tokens=50000 \
     --compare=validate_unique,validate_unique)
   echo "$r"
   row "ValidateToken (no cache hit) with $REVOCATIONS revoked / none" \
-    "QPS $(field "$r" qps_ratio_median) [$(field "$r" qps_ratio_min)..$(field "$r" qps_ratio_max)], server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us"
+    "QPS $(ratio "$r"), server CPU/call $(field "$r" cpu_us_a) vs $(field "$r" cpu_us_b) us"
 fi
 
 if [[ " $SECTIONS " == *" interceptor "* ]]; then

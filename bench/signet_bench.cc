@@ -874,15 +874,53 @@ class Storm {
 
 // ---- In-process scenarios -----------------------------------------------------------------------
 
-// The bound signature verification sets: full TokenVerifier::Verify calls per second of a token
-// shaped like the server's, on `threads` threads.
-RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Duration warmup,
-                     absl::Duration duration) {
+// Runs `op` on `threads` threads (each gets its own from `make_op`) for `warmup`, then counts the
+// calls made during `duration`: calls per second, and this process's CPU time.
+RunResult RunOnThreads(const std::string& name, int threads, absl::Duration warmup,
+                       absl::Duration duration,
+                       const std::function<std::function<void()>()>& make_op) {
+  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
+  std::vector<uint64_t> counts(threads, 0);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t, op = make_op()] {
+      uint64_t n = 0;
+      int seen = 0;
+      while ((seen = phase.load(std::memory_order_relaxed)) < 2) {
+        op();
+        if (seen == 1) ++n;
+      }
+      counts[t] = n;
+    });
+  }
+  SleepUntilNs(NowNs() + absl::ToInt64Nanoseconds(warmup));
+  const double self0 = SelfCpuSeconds();
+  const int64_t t0 = NowNs();
+  phase.store(1);
+  SleepUntilNs(t0 + absl::ToInt64Nanoseconds(duration));
+  phase.store(2);
+  const int64_t t1 = NowNs();
+  for (std::thread& w : workers) w.join();
+  RunResult r;
+  r.name = name;
+  r.seconds = (t1 - t0) / 1e9;
+  for (uint64_t c : counts) r.ok += c;
+  r.qps = static_cast<double>(r.ok) / r.seconds;
+  r.client_cpu_s = SelfCpuSeconds() - self0;
+  return r;
+}
+
+// A signing key of --algorithm, or the process dies.
+std::unique_ptr<signet::server::SigningKey> BenchKey(const std::string& algorithm_name) {
   absl::StatusOr<signet::Algorithm> alg = signet::AlgorithmFromName(algorithm_name);
   if (!alg.ok()) Die("unknown --algorithm " + algorithm_name);
   auto key = signet::server::SigningKey::Generate(*alg);
   if (!key.ok()) Die("key generation failed");
-  const absl::Time now = absl::Now();
+  return *std::move(key);
+}
+
+// Claims shaped like an IssueToken of the load scenarios, issued at `now` for an hour.
+signet::server::TokenClaims BenchClaims(absl::Time now) {
   signet::server::TokenClaims claims;
   claims.issuer = "signet";
   claims.subject = "user-1000007";
@@ -891,11 +929,21 @@ RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Durat
   claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   claims.expires_at = claims.issued_at + absl::Hours(1);
   claims.token_id = signet::server::NewTokenId();
-  if (absl::GetFlag(FLAGS_caller_claims))
+  if (absl::GetFlag(FLAGS_caller_claims)) {
     claims.caller_claims_json = R"({"role":"admin","tenant":"acme"})";
-  absl::StatusOr<std::string> token = signet::server::SignToken(**key, claims);
+  }
+  return claims;
+}
+
+// The bound signature verification sets: full TokenVerifier::Verify calls per second of a token
+// shaped like the server's, on `threads` threads.
+RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Duration warmup,
+                     absl::Duration duration) {
+  const std::unique_ptr<signet::server::SigningKey> key = BenchKey(algorithm_name);
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::string> token = signet::server::SignToken(*key, BenchClaims(now));
   if (!token.ok()) Die("signing failed");
-  const signet::KeySet keys = signet::KeySet::Builder().Add((*key)->verify_key()).Build();
+  const signet::KeySet keys = signet::KeySet::Builder().Add(key->verify_key()).Build();
   signet::ValidationPolicy policy;
   policy.issuer = "signet";
   const signet::TokenVerifier verifier = *signet::TokenVerifier::Create(policy);
@@ -904,86 +952,31 @@ RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Durat
   if (!verifier.Verify(*token, keys, &revocations, now, audience).valid()) {
     Die("codec_bound: the token does not verify");
   }
-  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
-  std::vector<uint64_t> counts(threads, 0);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      uint64_t n = 0;
-      int seen = 0;
-      while ((seen = phase.load(std::memory_order_relaxed)) < 2) {
-        const bool valid = verifier.Verify(*token, keys, &revocations, now, audience).valid();
-        if (!valid) std::abort();
-        if (seen == 1) ++n;
-      }
-      counts[t] = n;
-    });
-  }
-  SleepUntilNs(NowNs() + absl::ToInt64Nanoseconds(warmup));
-  const double self0 = SelfCpuSeconds();
-  const int64_t t0 = NowNs();
-  phase.store(1);
-  SleepUntilNs(t0 + absl::ToInt64Nanoseconds(duration));
-  phase.store(2);
-  const int64_t t1 = NowNs();
-  for (std::thread& w : workers) w.join();
-  RunResult r;
-  r.name = absl::StrCat("codec_bound/", algorithm_name, "/", threads, "t");
-  r.seconds = (t1 - t0) / 1e9;
-  for (uint64_t c : counts) r.ok += c;
-  r.qps = static_cast<double>(r.ok) / r.seconds;
-  r.client_cpu_s = SelfCpuSeconds() - self0;
-  return r;
+  return RunOnThreads(absl::StrCat("codec_bound/", algorithm_name, "/", threads, "t"), threads,
+                      warmup, duration, [&]() -> std::function<void()> {
+                        return [&] {
+                          if (!verifier.Verify(*token, keys, &revocations, now, audience).valid())
+                            std::abort();
+                        };
+                      });
 }
 
 // The bound signing sets: SignToken calls per second of an IssueToken-shaped token (fresh jti
 // each time) with a key of --algorithm, on `threads` threads.
 RunResult SignBound(const std::string& algorithm_name, int threads, absl::Duration warmup,
                     absl::Duration duration) {
-  absl::StatusOr<signet::Algorithm> alg = signet::AlgorithmFromName(algorithm_name);
-  if (!alg.ok()) Die("unknown --algorithm " + algorithm_name);
-  auto key = signet::server::SigningKey::Generate(*alg);
-  if (!key.ok()) Die("key generation failed");
-  std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
-  std::vector<uint64_t> counts(threads, 0);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      signet::server::TokenClaims claims;
-      claims.issuer = "signet";
-      claims.subject = "user-1000007";
-      claims.backend = "django.contrib.auth.backends.ModelBackend";
-      claims.audiences = {absl::GetFlag(FLAGS_audience)};
-      if (absl::GetFlag(FLAGS_caller_claims)) {
-        claims.caller_claims_json = R"({"role":"admin","tenant":"acme"})";
-      }
-      uint64_t n = 0;
-      int seen = 0;
-      while ((seen = phase.load(std::memory_order_relaxed)) < 2) {
-        claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
-        claims.expires_at = claims.issued_at + absl::Hours(1);
-        claims.token_id = signet::server::NewTokenId();
-        if (!signet::server::SignToken(**key, claims).ok()) std::abort();
-        if (seen == 1) ++n;
-      }
-      counts[t] = n;
-    });
-  }
-  SleepUntilNs(NowNs() + absl::ToInt64Nanoseconds(warmup));
-  const double self0 = SelfCpuSeconds();
-  const int64_t t0 = NowNs();
-  phase.store(1);
-  SleepUntilNs(t0 + absl::ToInt64Nanoseconds(duration));
-  phase.store(2);
-  const int64_t t1 = NowNs();
-  for (std::thread& w : workers) w.join();
-  RunResult r;
-  r.name = absl::StrCat("sign_bound/", algorithm_name, "/", threads, "t");
-  r.seconds = (t1 - t0) / 1e9;
-  for (uint64_t c : counts) r.ok += c;
-  r.qps = static_cast<double>(r.ok) / r.seconds;
-  r.client_cpu_s = SelfCpuSeconds() - self0;
-  return r;
+  const std::unique_ptr<signet::server::SigningKey> key = BenchKey(algorithm_name);
+  return RunOnThreads(absl::StrCat("sign_bound/", algorithm_name, "/", threads, "t"), threads,
+                      warmup, duration, [&]() -> std::function<void()> {
+                        // Per thread: only the times and the jti change from one token to the next.
+                        return [&key, claims = BenchClaims(absl::Now())]() mutable {
+                          claims.issued_at =
+                              absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+                          claims.expires_at = claims.issued_at + absl::Hours(1);
+                          claims.token_id = signet::server::NewTokenId();
+                          if (!signet::server::SignToken(*key, claims).ok()) std::abort();
+                        };
+                      });
 }
 
 void RevocationMemory(int64_t count) {
