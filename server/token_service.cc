@@ -103,6 +103,12 @@ const grpc::Slice& InvalidResponse(Reason reason) {
   return (*responses)[i >= 0 && i < kReasons ? i : static_cast<int>(Reason::kMalformed)];
 }
 
+// What a request that protobuf refused to parse is answered.
+grpc::Status NotA(const google::protobuf::MessageLite& message) {
+  return Invalid(absl::StrCat("the request is not a ", message.GetTypeName(),
+                              " (string fields must be UTF-8)"));
+}
+
 bool ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::MessageLite* message) {
   grpc::Slice slice;
   if (!bytes.TrySingleSlice(&slice).ok() && !bytes.DumpToSingleSlice(&slice).ok()) return false;
@@ -143,8 +149,7 @@ grpc::ServerUnaryReactor* TokenService::Unary(
   if (!ParseRequest(*request_bytes, &request)) {
     absl::StatusOr<Caller> caller = Admit(*context, rpc);
     if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
-    return Done(context, Invalid(absl::StrCat("the request is not a ", request.GetTypeName(),
-                                              " (string fields must be UTF-8)")));
+    return Done(context, NotA(request));
   }
   Response response;
   grpc::Status status = (this->*handle)(context, &request, &response);
@@ -299,10 +304,7 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
   if (!caller.ok()) return Done(context, ToGrpc(caller.status()));
   signet::v1::ValidateTokenRequest request;
   if (!ParseRequest(*request_bytes, &request)) {
-    return Done(
-        context,
-        Invalid(
-            "the request is not a signet.v1.ValidateTokenRequest (string fields must be UTF-8)"));
+    return Done(context, NotA(request));
   }
   if (request.token().empty()) return Done(context, Invalid("token is required"));
   TokenValidator::Validation v = validator_.Validate(request.token(), request.audience());
