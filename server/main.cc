@@ -5,14 +5,25 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/flags.h"
 #include "server/log.h"
 #include "server/signet_server.h"
 
 int main(int argc, char** argv) {
+  // --help lists the flags defined in server/flags.cc (Abseil's default looks for flags defined
+  // in the file that holds main(), which has none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/flags.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "signet-server: issues, validates and revokes tokens for a fleet of services.\n"
+      "issues, validates and revokes tokens for a fleet of services.\n"
       "Embedded defaults: SQLite in ./signet-data, gRPC on 127.0.0.1:50051.");
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil is built with its debug checks on, and gRPC takes dozens of absl::Mutex locks
