@@ -709,7 +709,7 @@ class ServerOnlyTlsTest : public SecureServerTest {
   void SetUp() override { WriteServerFiles(); }
 };
 
-TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyStarEntriesApply) {
+TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyAnyEntriesApply) {
   testing::WriteFile(Path("policy.json"),
                      R"({"callers": [{"any": true, "roles": ["validator"]},
                                      {"spiffe_id": "spiffe://test.signet/ns/ops/sa/oncall",
@@ -730,7 +730,7 @@ TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyStarEntriesApply) {
   }
 }
 
-TEST_F(ServerOnlyTlsTest, UnauthenticatedCallerWithoutStarEntryIsUnauthenticated) {
+TEST_F(ServerOnlyTlsTest, UnauthenticatedCallerWithoutAnyEntryIsUnauthenticated) {
   Start(SecureConfig(/*mutual=*/false));
   v1::ValidateTokenResponse validated;
   grpc::Status st = Validate(Stub(nullptr).get(), "not.a.token", &validated);
