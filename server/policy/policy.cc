@@ -126,8 +126,9 @@ absl::Status Policy::CheckRpc(const Caller& caller, Rpc rpc) const {
   if (roles.Has(needed) || roles.Has(Role::kAdmin)) return absl::OkStatus();
   if (matching.empty() && !caller.identity.has_value()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("the call carries no client identity and no policy entry admits "
-                     "unauthenticated callers; ",
+        absl::StrCat("the call carries no usable client identity (no client certificate, or one "
+                     "with several or an invalid SPIFFE ID, or no name at all) and no policy "
+                     "entry admits callers without one; ",
                      RpcName(rpc), " needs role ", RoleName(needed)));
   }
   if (roles.empty()) {
