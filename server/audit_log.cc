@@ -66,7 +66,7 @@ AuditEvent::AuditEvent(absl::string_view action, const Caller& caller, absl::str
   body_ = "\"ts\":";
   AppendJsonString(&body_, Rfc3339(absl::Now()));
   Str("audit", action);
-  Str("caller", caller.identity.empty() ? "anonymous" : caller.identity);
+  Str("caller", caller.identity.has_value() ? caller.Name() : "anonymous");
   Str("peer", peer);
 }
 

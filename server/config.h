@@ -64,8 +64,11 @@ struct ServerConfig {
   size_t max_request_bytes = 64 * 1024;
   // Concurrent calls (HTTP/2 streams) one connection may have open.
   int max_concurrent_streams = 256;
-  // WatchKeys streams one caller identity may hold open (0: no per-caller limit).
-  size_t max_watchers_per_caller = 1000;
+  // WatchKeys streams one replica serves at once, and one caller identity may hold open (0: no
+  // per-caller limit). With the defaults, no fewer than 157 identities fill a replica
+  // (docs/SECURITY.md, "Transport hardening").
+  size_t max_watchers = 10000;
+  size_t max_watchers_per_caller = 64;
   // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
   // 512 bytes each, allocated at start (65536: 32 MiB); hits take no lock
   // (client/src/internal/validation_cache.h). 0 turns the cache off.

@@ -58,8 +58,11 @@ ABSL_FLAG(int64_t, max_request_bytes, static_cast<int64_t>(kDefaults.max_request
           "Largest gRPC request message accepted (RESOURCE_EXHAUSTED beyond)");
 ABSL_FLAG(int32_t, max_concurrent_streams, kDefaults.max_concurrent_streams,
           "Concurrent calls one gRPC connection may have open");
+ABSL_FLAG(int64_t, max_watchers, static_cast<int64_t>(kDefaults.max_watchers),
+          "WatchKeys streams this replica serves at once (RESOURCE_EXHAUSTED beyond)");
 ABSL_FLAG(int64_t, max_watchers_per_caller, static_cast<int64_t>(kDefaults.max_watchers_per_caller),
-          "WatchKeys streams one caller identity may hold open (0: no per-caller limit)");
+          "WatchKeys streams one caller identity may hold open on this replica (0: no per-caller "
+          "limit, so one caller can take every slot)");
 ABSL_FLAG(int64_t, validation_cache_entries,
           static_cast<int64_t>(kDefaults.validation_cache_entries),
           "ValidateToken answers kept for tokens found valid (0: no cache)");
@@ -104,8 +107,10 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   int64_t max_request = absl::GetFlag(FLAGS_max_request_bytes);
   c.max_request_bytes = max_request < 0 ? 0 : static_cast<size_t>(max_request);
   c.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
-  int64_t max_watchers = absl::GetFlag(FLAGS_max_watchers_per_caller);
-  c.max_watchers_per_caller = max_watchers < 0 ? 0 : static_cast<size_t>(max_watchers);
+  int64_t max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  c.max_watchers = max_watchers < 0 ? 0 : static_cast<size_t>(max_watchers);
+  int64_t per_caller = absl::GetFlag(FLAGS_max_watchers_per_caller);
+  c.max_watchers_per_caller = per_caller < 0 ? 0 : static_cast<size_t>(per_caller);
   int64_t cache_entries = absl::GetFlag(FLAGS_validation_cache_entries);
   c.validation_cache_entries = cache_entries < 0 ? 0 : static_cast<size_t>(cache_entries);
   return c;

@@ -43,6 +43,14 @@ absl::Status ValidateSecuritySettings(const ServerConfig& config) {
                ") and 16777216");
   }
   if (config.max_concurrent_streams < 1) return bad("--max_concurrent_streams must be positive");
+  if (config.max_watchers < 1 || config.max_watchers > 1000000) {
+    return bad("--max_watchers must be between 1 and 1000000");
+  }
+  // A per-caller limit as large as the replica's would let one caller lock every other out.
+  if (config.max_watchers_per_caller >= config.max_watchers) {
+    return bad("--max_watchers_per_caller (", config.max_watchers_per_caller,
+               ") must be smaller than --max_watchers (", config.max_watchers, ")");
+  }
   return absl::OkStatus();
 }
 

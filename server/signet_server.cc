@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   server->ring_ =
       KeyRing::Create(server->store_.get(), *std::move(envelope), settings, server->clock_);
   WatchHub::Options hub_options;
+  hub_options.max_watchers = config.max_watchers;
   hub_options.max_watchers_per_caller = config.max_watchers_per_caller;
   server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_, hub_options);
   server->ring_->AddListener(server->hub_.get());

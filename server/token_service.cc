@@ -251,7 +251,8 @@ grpc::Status TokenService::HandleIssueToken(grpc::CallbackServerContext* context
     }
   }
 
-  IssueRequestView view{{request->audience().begin(), request->audience().end()}, ttl};
+  IssueRequestView view{
+      request->subject(), {request->audience().begin(), request->audience().end()}, ttl};
   if (absl::Status s = deps_.authorizer->AuthorizeIssue(*caller, view); !s.ok()) {
     deps_.audit->Record(AuditEvent("refused", *caller, context->peer())
                             .Str("rpc", "IssueToken")
@@ -389,7 +390,7 @@ grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* TokenService::WatchKeys
     grpc::CallbackServerContext* context, const signet::v1::WatchKeysRequest*) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kWatchKeys);
   if (!caller.ok()) return WatchHub::Refuse(ToGrpc(caller.status()));
-  return deps_.hub->Watch(context, caller->identity);
+  return deps_.hub->Watch(context, caller->Name());
 }
 
 grpc::Status TokenService::HandleRevokeToken(grpc::CallbackServerContext* context,

@@ -173,7 +173,8 @@ grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServe
   }
   if (watchers_.size() >= options_.max_watchers) {
     watcher->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                              "too many WatchKeys streams on this replica; retry later"));
+                              absl::StrCat("this replica serves its most WatchKeys streams (",
+                                           options_.max_watchers, "); retry later or elsewhere")));
     watchers_.insert(watcher);
     return watcher;
   }

@@ -34,7 +34,8 @@ class WatchHub final : public StateListener {
     size_t max_watchers = 10000;
     size_t max_queued_messages = 64;
     // Streams one caller identity may hold; 0: no limit. Unidentified callers ("") share only
-    // the global max_watchers.
+    // the global max_watchers. Callers are keyed by their typed name (Caller::Name()), so a CN and
+    // a DNS name with the same text are two callers.
     size_t max_watchers_per_caller = 0;
   };
   WatchHub(KeyRing* ring, const Clock* clock, Options options);

@@ -9,12 +9,14 @@
 #define SIGNET_SERVER_POLICY_AUTHORIZER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "server/policy/peer_identity.h"
 
 namespace signet::server {
 
@@ -34,13 +36,17 @@ enum class Rpc {
 const char* RpcName(Rpc rpc);
 
 struct Caller {
-  // The authenticated identity (SPIFFE URI SAN, else DNS SAN, else CN); empty when the call
-  // carried no client certificate.
-  std::string identity;
+  // The authenticated, typed identity (see ChooseIdentity); none when the call carried no client
+  // certificate or one naming nobody.
+  std::optional<PeerIdentity> identity;
+
+  // "spiffe:spiffe://...", "dns:...", "cn:...", or "" without identity.
+  std::string Name() const { return identity.has_value() ? identity->ToString() : ""; }
 };
 
-// What an issuer may ask for; unset limits allow anything.
+// What an IssueToken request asks for, as issuer limits see it.
 struct IssueRequestView {
+  std::string subject;
   std::vector<std::string> audiences;
   absl::Duration ttl;
 };
@@ -53,7 +59,7 @@ class Authorizer {
   // OK, UNAUTHENTICATED (no identity where one is needed) or PERMISSION_DENIED (a message naming
   // the missing role).
   virtual absl::Status Authorize(const Caller& caller, Rpc rpc) const = 0;
-  // Issuer limits (audiences, maximum TTL). Called after Authorize(kIssueToken) passed.
+  // Issuer limits (subjects, audiences, maximum TTL). Called after Authorize(kIssueToken) passed.
   virtual absl::Status AuthorizeIssue(const Caller& caller,
                                       const IssueRequestView& request) const = 0;
 };

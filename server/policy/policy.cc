@@ -3,42 +3,31 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace signet::server {
 namespace {
 
-constexpr absl::string_view kSpiffeScheme = "spiffe://";
+// Request text echoed in a refusal: escaped, and cut to a bound so a caller cannot make the
+// message (and the audit line that repeats it) large.
+constexpr size_t kMaxEchoBytes = 64;
 
-// Glob match where '*' matches any run of characters; linear backtracking on the last star.
-bool GlobMatch(absl::string_view pattern, absl::string_view text) {
-  size_t p = 0, t = 0;
-  size_t star = absl::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != absl::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+std::string Quote(absl::string_view text) {
+  if (text.size() <= kMaxEchoBytes) return absl::StrCat("\"", absl::CEscape(text), "\"");
+  return absl::StrCat("\"", absl::CEscape(text.substr(0, kMaxEchoBytes)), "...\" (", text.size(),
+                      " bytes)");
 }
 
 std::string Who(const Caller& caller) {
-  if (caller.identity.empty()) return "unauthenticated caller";
-  return absl::StrCat("caller \"", caller.identity, "\"");
+  if (!caller.identity.has_value()) return "unauthenticated caller";
+  return absl::StrCat("caller \"", absl::CEscape(caller.Name()), "\"");
+}
+
+std::string PatternList(const std::vector<GlobPattern>& patterns) {
+  return absl::StrJoin(patterns, ", ",
+                       [](std::string* out, const GlobPattern& p) { out->append(p.text()); });
 }
 
 }  // namespace
@@ -89,64 +78,41 @@ std::string RoleSet::ToString() const {
   return absl::StrJoin(names, ", ");
 }
 
-absl::StatusOr<IdentityPattern> IdentityPattern::Parse(absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError("identity must not be empty");
-  for (char c : text) {
-    if (absl::ascii_iscntrl(static_cast<unsigned char>(c)) ||
-        absl::ascii_isspace(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "identity \"", absl::CEscape(text), "\" contains whitespace or a control character"));
-    }
-  }
-  if (absl::StrContains(text, "**")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "identity \"", text, "\" is a bad glob: \"**\" (one '*' already matches '/')"));
-  }
-  if (absl::StartsWithIgnoreCase(text, kSpiffeScheme)) {
-    absl::string_view rest = text.substr(kSpiffeScheme.size());
-    absl::string_view trust_domain = rest.substr(0, rest.find('/'));
-    if (trust_domain.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("identity \"", text, "\" is a SPIFFE ID without a trust domain"));
-    }
-    if (absl::StrContains(trust_domain, '*')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("identity \"", text,
-                       "\" is a bad glob: '*' in a SPIFFE trust domain would admit any domain"));
-    }
-  }
-  IdentityPattern pattern;
-  pattern.text_ = std::string(text);
-  pattern.is_glob_ = absl::StrContains(text, '*');
-  return pattern;
-}
-
-bool IdentityPattern::Matches(absl::string_view identity) const {
-  if (!is_glob_) return identity == text_;
-  return GlobMatch(text_, identity);
-}
-
 Policy::Policy(std::vector<PolicyRule> rules) : rules_(std::move(rules)) {
   for (size_t i = 0; i < rules_.size(); ++i) {
-    if (rules_[i].identity.is_glob()) {
-      globs_.push_back(i);
+    const IdentityPattern& p = rules_[i].identity;
+    if (p.any() || p.glob().is_glob()) {
+      scanned_.push_back(i);
     } else {
-      exact_[rules_[i].identity.text()].push_back(i);
+      exact_[p.ToString()].push_back(i);
     }
   }
 }
 
-std::vector<size_t> Policy::Matching(absl::string_view identity) const {
+Caller Policy::Identify(const PeerNames& names) const {
+  return Caller{ChooseIdentity(names, [this](absl::string_view dns) {
+    const std::optional<PeerIdentity> candidate =
+        PeerIdentity{IdentityKind::kDns, std::string(dns)};
+    for (size_t i : Matching(candidate)) {
+      if (!rules_[i].identity.any()) return true;
+    }
+    return false;
+  })};
+}
+
+std::vector<size_t> Policy::Matching(const std::optional<PeerIdentity>& identity) const {
   std::vector<size_t> out;
-  if (auto it = exact_.find(identity); it != exact_.end()) out = it->second;
-  for (size_t i : globs_) {
+  if (identity.has_value()) {
+    if (auto it = exact_.find(identity->ToString()); it != exact_.end()) out = it->second;
+  }
+  for (size_t i : scanned_) {
     if (rules_[i].identity.Matches(identity)) out.push_back(i);
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-RoleSet Policy::RolesOf(absl::string_view identity) const {
+RoleSet Policy::RolesOf(const std::optional<PeerIdentity>& identity) const {
   RoleSet roles;
   for (size_t i : Matching(identity)) roles.Merge(rules_[i].roles);
   return roles;
@@ -158,10 +124,11 @@ absl::Status Policy::CheckRpc(const Caller& caller, Rpc rpc) const {
   RoleSet roles;
   for (size_t i : matching) roles.Merge(rules_[i].roles);
   if (roles.Has(needed) || roles.Has(Role::kAdmin)) return absl::OkStatus();
-  if (matching.empty() && caller.identity.empty()) {
+  if (matching.empty() && !caller.identity.has_value()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("the call carries no client identity and no policy entry admits "
-                     "unauthenticated callers; ",
+        absl::StrCat("the call carries no usable client identity (no client certificate, or one "
+                     "with several or an invalid SPIFFE ID, or no name at all) and no policy "
+                     "entry admits callers without one; ",
                      RpcName(rpc), " needs role ", RoleName(needed)));
   }
   if (roles.empty()) {
@@ -181,7 +148,14 @@ absl::Status Policy::CheckIssue(const Caller& caller, const IssueRequestView& re
     if (!rule.roles.Has(Role::kIssuer) && !rule.roles.Has(Role::kAdmin)) continue;
     any = true;
     absl::Status refusal;
-    if (!rule.audiences.empty()) {
+    if (!rule.subjects.empty() &&
+        std::none_of(rule.subjects.begin(), rule.subjects.end(),
+                     [&](const GlobPattern& p) { return p.Matches(request.subject); })) {
+      refusal = absl::PermissionDeniedError(
+          absl::StrCat("subject ", Quote(request.subject), " is not allowed for ", Who(caller),
+                       " (allowed: ", PatternList(rule.subjects), ")"));
+    }
+    if (refusal.ok() && !rule.audiences.empty()) {
       if (request.audiences.empty()) {
         refusal = absl::PermissionDeniedError(
             absl::StrCat(Who(caller), " may only issue tokens for audiences [",
@@ -191,7 +165,7 @@ absl::Status Policy::CheckIssue(const Caller& caller, const IssueRequestView& re
         if (!refusal.ok()) break;
         if (std::find(rule.audiences.begin(), rule.audiences.end(), aud) == rule.audiences.end()) {
           refusal = absl::PermissionDeniedError(
-              absl::StrCat("audience \"", aud, "\" is not allowed for ", Who(caller),
+              absl::StrCat("audience ", Quote(aud), " is not allowed for ", Who(caller),
                            " (allowed: ", absl::StrJoin(rule.audiences, ", "), ")"));
         }
       }

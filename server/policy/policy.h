@@ -4,7 +4,8 @@
 // Example:
 //   absl::StatusOr<Policy> policy = ParsePolicyJson(text, "/etc/signet/policy.json");
 //   if (!policy.ok()) return policy.status();
-//   absl::Status s = policy->CheckRpc(Caller{"spiffe://prod/ns/auth/sa/login"}, Rpc::kIssueToken);
+//   Caller caller = policy->Identify(ReadPeerNames(*context.auth_context()));
+//   absl::Status s = policy->CheckRpc(caller, Rpc::kIssueToken);
 #ifndef SIGNET_SERVER_POLICY_POLICY_H_
 #define SIGNET_SERVER_POLICY_POLICY_H_
 
@@ -19,6 +20,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/policy/authorizer.h"
+#include "server/policy/glob_pattern.h"
+#include "server/policy/identity_pattern.h"
+#include "server/policy/peer_identity.h"
 
 namespace signet::server {
 
@@ -49,31 +53,15 @@ class RoleSet {
   uint8_t bits_ = 0;
 };
 
-// Matches caller identities: an exact string, or a glob where each '*' matches any run of
-// characters (including '/' and none at all). A lone "*" matches every caller, including one
-// without a client certificate (empty identity).
-class IdentityPattern {
- public:
-  // InvalidArgument (a message without the file's name) for an empty pattern, whitespace or
-  // control characters, "**", or a '*' in a SPIFFE ID's trust domain.
-  static absl::StatusOr<IdentityPattern> Parse(absl::string_view text);
-  bool Matches(absl::string_view identity) const;
-  bool is_glob() const { return is_glob_; }
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-  bool is_glob_ = false;
-};
-
 // One "callers" entry.
 struct PolicyRule {
   IdentityPattern identity;
   RoleSet roles;
   // Issuer limits; an empty list and an unset TTL allow anything.
+  std::vector<GlobPattern> subjects;
   std::vector<std::string> audiences;
   std::optional<absl::Duration> max_ttl;
-  bool limited() const { return !audiences.empty() || max_ttl.has_value(); }
+  bool limited() const { return !subjects.empty() || !audiences.empty() || max_ttl.has_value(); }
 };
 
 // Rules only grant: a caller's roles are the union over every rule whose identity matches, and an
@@ -83,23 +71,30 @@ class Policy {
  public:
   explicit Policy(std::vector<PolicyRule> rules);
 
+  // The caller a verified certificate identifies (ChooseIdentity); among several DNS names, the
+  // first one some dns_name entry names.
+  Caller Identify(const PeerNames& names) const;
+
   // OK, PERMISSION_DENIED naming the role `rpc` needs (and the roles the caller has), or
   // UNAUTHENTICATED for a caller without identity that no rule admits.
   absl::Status CheckRpc(const Caller& caller, Rpc rpc) const;
-  // Issuer limits. PERMISSION_DENIED naming the audience or TTL the caller may not ask for.
+  // Issuer limits. PERMISSION_DENIED naming the subject, audience or TTL the caller may not ask
+  // for (a long subject is cut short in the message).
   absl::Status CheckIssue(const Caller& caller, const IssueRequestView& request) const;
   // The roles granted to `identity`.
-  RoleSet RolesOf(absl::string_view identity) const;
+  RoleSet RolesOf(const std::optional<PeerIdentity>& identity) const;
 
   const std::vector<PolicyRule>& rules() const { return rules_; }
 
  private:
   // Indexes into rules_ of every rule matching `identity`, in file order.
-  std::vector<size_t> Matching(absl::string_view identity) const;
+  std::vector<size_t> Matching(const std::optional<PeerIdentity>& identity) const;
 
   std::vector<PolicyRule> rules_;
+  // Exact patterns by PeerIdentity::ToString(), so kinds never meet.
   absl::flat_hash_map<std::string, std::vector<size_t>> exact_;
-  std::vector<size_t> globs_;
+  // Globs and "any" entries.
+  std::vector<size_t> scanned_;
 };
 
 }  // namespace signet::server

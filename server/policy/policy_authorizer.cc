@@ -39,7 +39,7 @@ std::shared_ptr<const Policy> PolicyAuthorizer::current() const {
 Caller PolicyAuthorizer::Identify(const grpc::CallbackServerContext& context) const {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return Caller{};
-  return Caller{PeerIdentity(*auth)};
+  return current()->Identify(ReadPeerNames(*auth));
 }
 
 absl::Status PolicyAuthorizer::Authorize(const Caller& caller, Rpc rpc) const {

@@ -1,5 +1,5 @@
-// The Authorizer of TLS mode: callers identified by their client certificate (PeerIdentity), roles
-// and issuer limits from the policy file, which is re-read while the server runs.
+// The Authorizer of TLS mode: callers identified by their client certificate (ChooseIdentity),
+// roles and issuer limits from the policy file, which is re-read while the server runs.
 //
 // Example:
 //   PolicyAuthorizer::Options options;

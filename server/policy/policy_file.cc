@@ -4,10 +4,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -18,6 +22,9 @@ namespace signet::server {
 namespace {
 
 using rapidjson::Value;
+
+// A subject or audience in a limit list: IssueToken accepts no longer ones.
+constexpr size_t kMaxLimitBytes = 256;
 
 // Collects the first error, prefixed with the file and the field path.
 class Errors {
@@ -68,24 +75,127 @@ absl::StatusOr<std::string> GetString(const Value& v, absl::string_view field,
   return std::string(v.GetString(), v.GetStringLength());
 }
 
+// The name fields of an entry, each with the kind of identity it matches.
+struct NameField {
+  const char* name;
+  IdentityKind kind;
+};
+constexpr NameField kNameFields[] = {{"spiffe_id", IdentityKind::kSpiffe},
+                                     {"dns_name", IdentityKind::kDns},
+                                     {"common_name", IdentityKind::kCommonName}};
+
+// The refusal of the untyped "identity" field of earlier policy files, saying how to write the
+// entry now.
+absl::Status UntypedIdentity(const Value& value, absl::string_view field, const Errors& errors) {
+  std::string rewrite =
+      "\"spiffe_id\" (a URI SAN SPIFFE ID), \"dns_name\" (a DNS SAN), \"common_name\" (the "
+      "subject CN) or \"any\": true (every caller)";
+  if (value.IsString()) {
+    // Cut short: the message quotes it back.
+    absl::string_view text =
+        absl::string_view(value.GetString(), value.GetStringLength()).substr(0, 256);
+    if (text == "*") {
+      rewrite = "\"any\": true";
+    } else if (absl::StartsWithIgnoreCase(text, "spiffe://")) {
+      rewrite = absl::StrCat("\"spiffe_id\": \"", absl::CEscape(text), "\"");
+    } else if (CheckIdentitySyntax(IdentityKind::kDns, absl::AsciiStrToLower(text), true).ok()) {
+      rewrite = absl::StrCat("\"dns_name\": \"", absl::CEscape(text),
+                             "\" if the certificate names it in a DNS SAN, or \"common_name\": \"",
+                             absl::CEscape(text), "\" if in its subject CN");
+    } else {
+      rewrite = absl::StrCat("\"common_name\": \"", absl::CEscape(text), "\"");
+    }
+  }
+  return errors.At(field, absl::StrCat("the untyped \"identity\" field is no longer accepted (a "
+                                       "CN or DNS name could pass for a SPIFFE ID); write ",
+                                       rewrite));
+}
+
+// Exactly one of spiffe_id, dns_name, common_name and "any": true.
+absl::StatusOr<IdentityPattern> ParseCallerName(const Value& entry, absl::string_view where,
+                                                const Errors& errors) {
+  constexpr absl::string_view kOneOf =
+      "name the caller with exactly one of \"spiffe_id\", \"dns_name\", \"common_name\" or "
+      "\"any\": true";
+  std::optional<IdentityPattern> pattern;
+  for (const NameField& f : kNameFields) {
+    auto member = entry.FindMember(f.name);
+    if (member == entry.MemberEnd()) continue;
+    const std::string field = absl::StrCat(where, ".", f.name);
+    if (pattern.has_value()) return errors.At(field, kOneOf);
+    absl::StatusOr<std::string> text = GetString(member->value, field, errors);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<IdentityPattern> parsed = IdentityPattern::Parse(f.kind, *text);
+    if (!parsed.ok()) return errors.At(field, parsed.status().message());
+    pattern = *std::move(parsed);
+  }
+  if (auto any = entry.FindMember("any"); any != entry.MemberEnd()) {
+    const std::string field = absl::StrCat(where, ".any");
+    if (pattern.has_value()) return errors.At(field, kOneOf);
+    if (!any->value.IsBool() || !any->value.GetBool()) {
+      return errors.At(field, "must be true (it admits every caller, with or without identity)");
+    }
+    pattern = IdentityPattern::Any();
+  }
+  if (!pattern.has_value()) return errors.At(where, kOneOf);
+  return *std::move(pattern);
+}
+
+// An optional issuer limit: a non-empty list of strings, on an entry that may issue.
+absl::StatusOr<std::vector<std::string>> ParseLimitList(const Value& entry, const char* name,
+                                                        absl::string_view singular, bool can_issue,
+                                                        absl::string_view where,
+                                                        const Errors& errors) {
+  std::vector<std::string> out;
+  auto list = entry.FindMember(name);
+  if (list == entry.MemberEnd()) return out;
+  const std::string field = absl::StrCat(where, ".", name);
+  if (!can_issue)
+    return errors.At(field, "limits issuing, but roles grant neither issuer nor admin");
+  if (!list->value.IsArray()) {
+    return errors.At(field,
+                     absl::StrCat("must be an array of strings, not ", TypeName(list->value)));
+  }
+  if (list->value.Empty()) {
+    return errors.At(field, absl::StrCat("must name at least one ", singular,
+                                         " (omit the field to allow any ", singular, ")"));
+  }
+  for (rapidjson::SizeType i = 0; i < list->value.Size(); ++i) {
+    std::string item = absl::StrCat(field, "[", i, "]");
+    absl::StatusOr<std::string> text = GetString(list->value[i], item, errors);
+    if (!text.ok()) return text.status();
+    if (text->empty()) return errors.At(item, "must not be empty");
+    if (text->size() > kMaxLimitBytes) {
+      return errors.At(item, absl::StrCat("is longer than ", kMaxLimitBytes, " bytes"));
+    }
+    for (char c : *text) {
+      if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+        return errors.At(item, "contains a control character");
+      }
+    }
+    out.push_back(*std::move(text));
+  }
+  return out;
+}
+
 absl::StatusOr<PolicyRule> ParseRule(const Value& entry, absl::string_view where,
                                      const Errors& errors) {
   if (!entry.IsObject()) {
     return errors.At(where, absl::StrCat("must be an object, not ", TypeName(entry)));
   }
-  if (absl::Status s = CheckMembers(
-          entry, {"identity", "roles", "audiences", "max_ttl", "description"}, where, errors);
+  if (auto identity = entry.FindMember("identity"); identity != entry.MemberEnd()) {
+    return UntypedIdentity(identity->value, absl::StrCat(where, ".identity"), errors);
+  }
+  if (absl::Status s = CheckMembers(entry,
+                                    {"spiffe_id", "dns_name", "common_name", "any", "roles",
+                                     "subjects", "audiences", "max_ttl", "description"},
+                                    where, errors);
       !s.ok()) {
     return s;
   }
   PolicyRule rule;
-  const std::string identity_field = absl::StrCat(where, ".identity");
-  auto identity = entry.FindMember("identity");
-  if (identity == entry.MemberEnd()) return errors.At(identity_field, "is required");
-  absl::StatusOr<std::string> identity_text = GetString(identity->value, identity_field, errors);
-  if (!identity_text.ok()) return identity_text.status();
-  absl::StatusOr<IdentityPattern> pattern = IdentityPattern::Parse(*identity_text);
-  if (!pattern.ok()) return errors.At(identity_field, pattern.status().message());
+  absl::StatusOr<IdentityPattern> pattern = ParseCallerName(entry, where, errors);
+  if (!pattern.ok()) return pattern.status();
   rule.identity = *std::move(pattern);
 
   const std::string roles_field = absl::StrCat(where, ".roles");
@@ -107,26 +217,20 @@ absl::StatusOr<PolicyRule> ParseRule(const Value& entry, absl::string_view where
   }
   const bool can_issue = rule.roles.Has(Role::kIssuer) || rule.roles.Has(Role::kAdmin);
 
-  if (auto audiences = entry.FindMember("audiences"); audiences != entry.MemberEnd()) {
-    const std::string field = absl::StrCat(where, ".audiences");
-    if (!can_issue)
-      return errors.At(field, "limits issuing, but roles grant neither issuer nor admin");
-    if (!audiences->value.IsArray()) {
-      return errors.At(
-          field, absl::StrCat("must be an array of strings, not ", TypeName(audiences->value)));
+  absl::StatusOr<std::vector<std::string>> subjects =
+      ParseLimitList(entry, "subjects", "subject", can_issue, where, errors);
+  if (!subjects.ok()) return subjects.status();
+  for (size_t i = 0; i < subjects->size(); ++i) {
+    absl::StatusOr<GlobPattern> glob = GlobPattern::Parse((*subjects)[i]);
+    if (!glob.ok()) {
+      return errors.At(absl::StrCat(where, ".subjects[", i, "]"), glob.status().message());
     }
-    if (audiences->value.Empty()) {
-      return errors.At(field,
-                       "must name at least one audience (omit the field to allow any audience)");
-    }
-    for (rapidjson::SizeType i = 0; i < audiences->value.Size(); ++i) {
-      std::string item = absl::StrCat(field, "[", i, "]");
-      absl::StatusOr<std::string> aud = GetString(audiences->value[i], item, errors);
-      if (!aud.ok()) return aud.status();
-      if (aud->empty()) return errors.At(item, "must not be empty");
-      rule.audiences.push_back(*std::move(aud));
-    }
+    rule.subjects.push_back(*std::move(glob));
   }
+  absl::StatusOr<std::vector<std::string>> audiences =
+      ParseLimitList(entry, "audiences", "audience", can_issue, where, errors);
+  if (!audiences.ok()) return audiences.status();
+  rule.audiences = *std::move(audiences);
   if (auto max_ttl = entry.FindMember("max_ttl"); max_ttl != entry.MemberEnd()) {
     const std::string field = absl::StrCat(where, ".max_ttl");
     if (!can_issue)

@@ -1,7 +1,9 @@
 // The policy file parser (--policy_file). A policy that parses must answer every question about
-// any caller, and grant each rule's roles to identities its pattern names.
+// any caller, grant each rule's roles to identities its pattern names, and never grant a rule's
+// roles to an identity of another kind spelling the same text.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,16 +16,21 @@ namespace {
 
 using signet::fuzz::Require;
 using signet::server::Caller;
+using signet::server::IdentityKind;
+using signet::server::PeerIdentity;
 using signet::server::Rpc;
 
 constexpr Rpc kRpcs[] = {Rpc::kIssueToken, Rpc::kValidateToken, Rpc::kRevokeKey,
                          Rpc::kRotateKey,  Rpc::kListKeys,      Rpc::kGetJwks,
                          Rpc::kWatchKeys,  Rpc::kRevokeToken,   Rpc::kRevokeSubject};
 
-void Ask(const signet::server::Policy& policy, const std::string& identity) {
+constexpr IdentityKind kKinds[] = {IdentityKind::kSpiffe, IdentityKind::kDns,
+                                   IdentityKind::kCommonName};
+
+void Ask(const signet::server::Policy& policy, const std::optional<PeerIdentity>& identity) {
   const Caller caller{identity};
   for (Rpc rpc : kRpcs) (void)policy.CheckRpc(caller, rpc);
-  signet::server::IssueRequestView request{{"api", "web"}, absl::Minutes(10)};
+  signet::server::IssueRequestView request{"user:42", {"api", "web"}, absl::Minutes(10)};
   (void)policy.CheckIssue(caller, request);
   (void)policy.RolesOf(identity).ToString();
 }
@@ -38,20 +45,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(!policy.status().message().empty(), "a refused policy says why");
     return 0;
   }
-  Ask(*policy, "");
-  Ask(*policy, "spiffe://prod/ns/auth/sa/login");
+  Ask(*policy, std::nullopt);
+  Ask(*policy, PeerIdentity{IdentityKind::kSpiffe, "spiffe://prod/ns/auth/sa/login"});
   for (const signet::server::PolicyRule& rule : policy->rules()) {
+    if (rule.identity.any()) {
+      Require(rule.identity.Matches(std::nullopt), "an any entry admits callers without identity");
+      continue;
+    }
     // An identity the pattern names ('*' standing for some text) gets at least the rule's roles.
-    const std::string identity = absl::StrReplaceAll(rule.identity.text(), {{"*", "x"}});
-    Require(rule.identity.Matches(identity), "a pattern matches an identity it names");
-    const signet::server::RoleSet roles = policy->RolesOf(identity);
+    const std::string text = absl::StrReplaceAll(rule.identity.glob().text(), {{"*", "x"}});
+    const PeerIdentity named{rule.identity.kind(), text};
+    Require(rule.identity.Matches(named), "a pattern matches an identity it names");
+    const signet::server::RoleSet roles = policy->RolesOf(named);
     for (signet::server::Role role :
          {signet::server::Role::kIssuer, signet::server::Role::kValidator,
           signet::server::Role::kAdmin}) {
       if (rule.roles.Has(role)) Require(roles.Has(role), "a matching rule grants its roles");
     }
-    Ask(*policy, identity);
-    Ask(*policy, rule.identity.text());
+    Ask(*policy, named);
+    // The same text as another kind of identity is another caller.
+    for (IdentityKind kind : kKinds) {
+      if (kind == rule.identity.kind()) continue;
+      Require(!rule.identity.Matches(PeerIdentity{kind, text}),
+              "a pattern never matches another kind of identity");
+      Ask(*policy, PeerIdentity{kind, text});
+    }
   }
   return 0;
 }

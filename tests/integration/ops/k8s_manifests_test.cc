@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -601,6 +602,31 @@ class K8sManifestsTest : public ::testing::Test {
     }
     EXPECT_EQ(ingress, (std::set<int>{grpc, http}));
     EXPECT_EQ(egress, (std::set<int>{53, 5432}));
+    // No egress rule opens a port to everywhere: each names its peers, by selectors with labels
+    // or by an ipBlock narrower than the whole address space.
+    for (const Value* rule : Items(Path(policy, "spec", "egress"))) {
+      std::vector<const Value*> peers = Items(Member(rule, "to"));
+      EXPECT_FALSE(peers.empty()) << "an egress rule without `to` allows its ports to anywhere";
+      for (const Value* peer : peers) {
+        const Value* block = Member(peer, "ipBlock");
+        if (block != nullptr) {
+          std::string cidr = Str(Member(block, "cidr"));
+          int prefix = -1;
+          std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+          ASSERT_EQ(parts.size(), 2u) << cidr;
+          ASSERT_TRUE(absl::SimpleAtoi(parts[1], &prefix)) << cidr;
+          EXPECT_GE(prefix, absl::StrContains(cidr, ':') ? 64 : 16)
+              << "egress ipBlock " << cidr << " is too wide";
+          continue;
+        }
+        bool labelled = false;
+        for (const char* selector : {"namespaceSelector", "podSelector"}) {
+          const Value* labels = Path(peer, selector, "matchLabels");
+          labelled |= labels != nullptr && labels->IsObject() && labels->MemberCount() > 0;
+        }
+        EXPECT_TRUE(labelled) << "an egress peer selects every pod (no labels)";
+      }
+    }
   }
 
   // Starts signet-server as the Deployment would and checks what its probes check. `extra` is
@@ -773,6 +799,34 @@ TEST_F(K8sManifestsTest, HaOverlayRendersThreeSpreadReplicasOnPostgresWithMutual
   const Value* pdb = rendered_.Find("PodDisruptionBudget", "signet");
   ASSERT_NE(pdb, nullptr);
   EXPECT_EQ(Int(Path(pdb, "spec", "maxUnavailable")), 1);
+}
+
+// The ha example policy limits what its issuers may mint, and names each caller by namespace and
+// service account: no glob admits a whole cluster or namespace (so no single workload can mint
+// identities to take every WatchKeys slot).
+TEST_F(K8sManifestsTest, HaExamplePolicyLimitsIssuersAndNamesEachServiceAccount) {
+  std::ifstream in(kK8sDir + "/overlays/ha/policy.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  std::vector<const Value*> callers = Items(Member(&doc, "callers"));
+  ASSERT_FALSE(callers.empty());
+  for (const Value* c : callers) {
+    std::string id = Str(Member(c, "spiffe_id"));
+    EXPECT_TRUE(absl::StartsWith(id, "spiffe://cluster.local/ns/")) << id;
+    EXPECT_THAT(id, HasSubstr("/sa/"));
+    EXPECT_FALSE(absl::StrContains(id, '*')) << id << " admits more than one service account";
+    std::set<std::string> roles;
+    for (const Value* r : Items(Member(c, "roles"))) roles.insert(Str(r));
+    if (roles.count("issuer") > 0 || roles.count("admin") > 0) {
+      EXPECT_FALSE(Items(Member(c, "subjects")).empty()) << id << " may mint any subject";
+      EXPECT_NE(Member(c, "max_ttl"), nullptr) << id;
+    }
+    if (roles.count("issuer") > 0) {
+      EXPECT_FALSE(Items(Member(c, "audiences")).empty()) << id << " may mint any audience";
+    }
+  }
 }
 
 TEST_F(K8sManifestsTest, DevDeploymentIsHardenedAndAgreesWithItsServices) {

@@ -63,9 +63,9 @@ class SecureProcessTest : public ::testing::Test {
     testing::WriteFile(Path("ca.pem"), ca_.cert_pem(), 0644);
     testing::WriteFile(Path("policy.json"),
                        absl::StrCat(R"({"callers": [
-      {"identity": ")",
+      {"spiffe_id": ")",
                                     kAdminId, R"(", "roles": ["admin"]},
-      {"identity": ")",
+      {"spiffe_id": ")",
                                     kIssuerId, R"(", "roles": ["issuer"]}]})"),
                        0644);
     kek_hex_ = "00112233445566778899aabbccddeeff0f1e2d3c4b5a69788796a5b4c3d2e1f0";

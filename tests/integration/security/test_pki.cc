@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
@@ -80,10 +81,29 @@ X509Ptr NewCert(EVP_PKEY* key, const std::string& cn, X509* issuer, std::string*
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("signet tests"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  if (!cn.empty()) {
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  }
   X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name);
   return cert;
+}
+
+// Adds a subjectAltName extension holding `names` as they are (OpenSSL's config syntax would
+// split on commas and reject some values).
+void AddSans(X509* cert, const CertNames& names) {
+  GENERAL_NAMES* sans = sk_GENERAL_NAME_new_null();
+  auto add = [&](int type, const std::string& value) {
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    ASN1_STRING_set(text, value.data(), static_cast<int>(value.size()));
+    GENERAL_NAME* gn = GENERAL_NAME_new();
+    GENERAL_NAME_set0_value(gn, type, text);
+    sk_GENERAL_NAME_push(sans, gn);
+  };
+  for (const std::string& d : names.dns) add(GEN_DNS, d);
+  for (const std::string& u : names.uris) add(GEN_URI, u);
+  EXPECT_EQ(X509_add1_ext_i2d(cert, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT), 1);
+  GENERAL_NAMES_free(sans);
 }
 
 }  // namespace
@@ -108,7 +128,8 @@ TestCa TestCa::Create(const std::string& common_name) {
   return ca;
 }
 
-TestCert TestCa::Issue(const std::string& common_name, const std::vector<std::string>& sans) const {
+TestCert TestCa::IssueLeaf(const std::string& common_name,
+                           const std::function<void(X509*)>& add_sans) const {
   TestCert out;
   PkeyPtr key = NewKey();
   X509Ptr cert = NewCert(key.get(), common_name, impl_->cert.get(), &out.serial_hex);
@@ -117,11 +138,24 @@ TestCert TestCa::Issue(const std::string& common_name, const std::vector<std::st
   AddExt(cert.get(), issuer, NID_key_usage, "critical,digitalSignature,keyAgreement");
   AddExt(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth");
   AddExt(cert.get(), issuer, NID_authority_key_identifier, "keyid");
-  if (!sans.empty()) AddExt(cert.get(), issuer, NID_subject_alt_name, absl::StrJoin(sans, ","));
+  add_sans(cert.get());
   EXPECT_GT(X509_sign(cert.get(), impl_->key.get(), EVP_sha256()), 0);
   out.cert_pem = CertPem(cert.get());
   out.key_pem = KeyPem(key.get());
   return out;
+}
+
+TestCert TestCa::Issue(const std::string& common_name, const std::vector<std::string>& sans) const {
+  return IssueLeaf(common_name, [&](X509* cert) {
+    if (!sans.empty())
+      AddExt(cert, impl_->cert.get(), NID_subject_alt_name, absl::StrJoin(sans, ","));
+  });
+}
+
+TestCert TestCa::IssueNamed(const CertNames& names) const {
+  return IssueLeaf(names.common_name, [&](X509* cert) {
+    if (!names.dns.empty() || !names.uris.empty()) AddSans(cert, names);
+  });
 }
 
 }  // namespace signet::testing

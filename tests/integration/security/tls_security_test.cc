@@ -35,15 +35,18 @@ constexpr char kCnId[] = "legacy-batch-job";
 
 const char kPolicy[] = R"({
   "callers": [
-    {"identity": "spiffe://test.signet/ns/auth/sa/login", "roles": ["issuer"]},
-    {"identity": "spiffe://test.signet/ns/shop/sa/checkout", "roles": ["issuer"],
-     "audiences": ["shop", "payments"], "max_ttl": "15m"},
-    {"identity": "spiffe://test.signet/ns/ops/sa/oncall", "roles": ["admin"]},
-    {"identity": "spiffe://test.signet/ns/api/*", "roles": ["validator"]},
-    {"identity": "worker.test.signet", "roles": ["validator"]},
-    {"identity": "legacy-batch-job", "roles": ["validator"]}
+    {"spiffe_id": "spiffe://test.signet/ns/auth/sa/login", "roles": ["issuer"]},
+    {"spiffe_id": "spiffe://test.signet/ns/shop/sa/checkout", "roles": ["issuer"],
+     "subjects": ["user:*"], "audiences": ["shop", "payments"], "max_ttl": "15m"},
+    {"spiffe_id": "spiffe://test.signet/ns/ops/sa/oncall", "roles": ["admin"]},
+    {"spiffe_id": "spiffe://test.signet/ns/api/*", "roles": ["validator"]},
+    {"dns_name": "worker.test.signet", "roles": ["validator"]},
+    {"common_name": "legacy-batch-job", "roles": ["validator"]}
   ]
 })";
+
+// The typed names of the identities above, as messages and the audit trail show them.
+std::string Typed(const char* spiffe_id) { return absl::StrCat("spiffe:", spiffe_id); }
 
 // Polls `attempt` until it returns true or `limit` passes; waiting on reloads that run on their
 // own timers. Returns the last result.
@@ -224,7 +227,7 @@ TEST_F(MutualTlsTest, IssuerCannotRevokeAndIsToldItNeedsAdmin) {
   ASSERT_TRUE(Issue(issuer.get(), "user-42", {}, absl::ZeroDuration(), &issued).ok());
   grpc::Status st = RevokeTokenId(issuer.get(), issued.token_id());
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"", kIssuerId,
+  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"", Typed(kIssuerId),
                                              "\" has role issuer; RevokeToken needs role admin"));
 
   v1::RevokeKeyRequest req;
@@ -260,7 +263,7 @@ TEST_F(MutualTlsTest, AdminCanRevokeATokenAndAKey) {
 TEST_F(MutualTlsTest, UnknownCallerIsDeniedWithTheRoleItLacks) {
   grpc::Status st = Issue(Stub(&unknown_).get(), "user-42");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"", kUnknownId,
+  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"", Typed(kUnknownId),
                                              "\" has no role in the policy; IssueToken needs "
                                              "role issuer"));
   v1::GetJwksRequest req;
@@ -302,8 +305,8 @@ TEST_F(MutualTlsTest, DnsNameIdentifiesACallerWithoutSpiffeId) {
   EXPECT_TRUE(Validate(stub.get(), "not.a.token", &validated).ok());
   v1::ListKeysResponse keys;
   grpc::Status st = ListKeys(stub.get(), &keys);
-  EXPECT_EQ(st.error_message(),
-            absl::StrCat("caller \"", kDnsId, "\" has role validator; ListKeys needs role admin"));
+  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"dns:", kDnsId,
+                                             "\" has role validator; ListKeys needs role admin"));
 }
 
 TEST_F(MutualTlsTest, CommonNameIdentifiesACallerWithoutSans) {
@@ -315,7 +318,7 @@ TEST_F(MutualTlsTest, CommonNameIdentifiesACallerWithoutSans) {
   st = Issue(stub.get(), "user-42");
   EXPECT_EQ(
       st.error_message(),
-      absl::StrCat("caller \"", kCnId, "\" has role validator; IssueToken needs role issuer"));
+      absl::StrCat("caller \"cn:", kCnId, "\" has role validator; IssueToken needs role issuer"));
 }
 
 TEST_F(MutualTlsTest, SpiffeIdWinsOverDnsNameAndCommonName) {
@@ -324,36 +327,36 @@ TEST_F(MutualTlsTest, SpiffeIdWinsOverDnsNameAndCommonName) {
   v1::ValidateTokenResponse validated;
   grpc::Status st = Validate(Stub(&both).get(), "not.a.token", &validated);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(st.error_message(), HasSubstr(kUnknownId));
+  EXPECT_THAT(st.error_message(), HasSubstr(Typed(kUnknownId)));
 }
 
 TEST_F(MutualTlsTest, LimitedIssuerCannotAskForAnotherAudience) {
   auto shop = Stub(&shop_);
   v1::IssueTokenResponse issued;
-  EXPECT_TRUE(Issue(shop.get(), "user-42", {"shop"}, absl::Minutes(15), &issued).ok());
+  EXPECT_TRUE(Issue(shop.get(), "user:42", {"shop"}, absl::Minutes(15), &issued).ok());
   grpc::Status st =
-      Issue(shop.get(), "user-42", {"shop", "admin-console"}, absl::Minutes(5), &issued);
+      Issue(shop.get(), "user:42", {"shop", "admin-console"}, absl::Minutes(5), &issued);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(st.error_message(), absl::StrCat("audience \"admin-console\" is not allowed for "
                                              "caller \"",
-                                             kShopId, "\" (allowed: shop, payments)"));
+                                             Typed(kShopId), "\" (allowed: shop, payments)"));
 }
 
 TEST_F(MutualTlsTest, LimitedIssuerMustNameAnAudience) {
   v1::IssueTokenResponse issued;
-  grpc::Status st = Issue(Stub(&shop_).get(), "user-42", {}, absl::Minutes(5), &issued);
+  grpc::Status st = Issue(Stub(&shop_).get(), "user:42", {}, absl::Minutes(5), &issued);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(st.error_message(), HasSubstr("name at least one"));
 }
 
 TEST_F(MutualTlsTest, LimitedIssuerCannotAskForALongerTtl) {
   v1::IssueTokenResponse issued;
-  grpc::Status st = Issue(Stub(&shop_).get(), "user-42", {"shop"}, absl::Hours(1), &issued);
+  grpc::Status st = Issue(Stub(&shop_).get(), "user:42", {"shop"}, absl::Hours(1), &issued);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(st.error_message(),
-            absl::StrCat("ttl 1h exceeds the 15m that caller \"", kShopId, "\" may ask for"));
+  EXPECT_EQ(st.error_message(), absl::StrCat("ttl 1h exceeds the 15m that caller \"",
+                                             Typed(kShopId), "\" may ask for"));
   // The default TTL (1 h) is also too long for this caller: it must ask for a shorter one.
-  st = Issue(Stub(&shop_).get(), "user-42", {"shop"}, absl::ZeroDuration(), &issued);
+  st = Issue(Stub(&shop_).get(), "user:42", {"shop"}, absl::ZeroDuration(), &issued);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
@@ -368,7 +371,7 @@ TEST_F(MutualTlsTest, AuditRecordsIssuesRefusalsAndChanges) {
   ASSERT_EQ(lines.size(), 3u);
   const rapidjson::Document& issue = lines[0];
   EXPECT_EQ(Field(issue, "audit"), "issue");
-  EXPECT_EQ(Field(issue, "caller"), kIssuerId);
+  EXPECT_EQ(Field(issue, "caller"), Typed(kIssuerId));
   EXPECT_EQ(Field(issue, "sub"), "user-42");
   EXPECT_EQ(Field(issue, "jti"), issued.token_id());
   EXPECT_EQ(Field(issue, "kid"), issued.key_id());
@@ -379,13 +382,13 @@ TEST_F(MutualTlsTest, AuditRecordsIssuesRefusalsAndChanges) {
 
   const rapidjson::Document& refused = lines[1];
   EXPECT_EQ(Field(refused, "audit"), "refused");
-  EXPECT_EQ(Field(refused, "caller"), kIssuerId);
+  EXPECT_EQ(Field(refused, "caller"), Typed(kIssuerId));
   EXPECT_EQ(Field(refused, "rpc"), "RevokeToken");
   EXPECT_THAT(Field(refused, "why"), HasSubstr("needs role admin"));
 
   const rapidjson::Document& revoked = lines[2];
   EXPECT_EQ(Field(revoked, "audit"), "revoke_token");
-  EXPECT_EQ(Field(revoked, "caller"), kAdminId);
+  EXPECT_EQ(Field(revoked, "caller"), Typed(kAdminId));
   EXPECT_EQ(Field(revoked, "jti"), issued.token_id());
   EXPECT_EQ(Field(revoked, "result"), "ok");
 
@@ -395,11 +398,11 @@ TEST_F(MutualTlsTest, AuditRecordsIssuesRefusalsAndChanges) {
 
 TEST_F(MutualTlsTest, IssuerLimitRefusalsAreAudited) {
   v1::IssueTokenResponse issued;
-  ASSERT_FALSE(Issue(Stub(&shop_).get(), "user-42", {"web"}, absl::Minutes(5), &issued).ok());
+  ASSERT_FALSE(Issue(Stub(&shop_).get(), "user:42", {"web"}, absl::Minutes(5), &issued).ok());
   std::vector<rapidjson::Document> lines = Audit();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(Field(lines[0], "audit"), "refused");
-  EXPECT_EQ(Field(lines[0], "caller"), kShopId);
+  EXPECT_EQ(Field(lines[0], "caller"), Typed(kShopId));
   EXPECT_EQ(Field(lines[0], "rpc"), "IssueToken");
   EXPECT_THAT(Field(lines[0], "why"), HasSubstr("audience \"web\""));
 }
@@ -410,7 +413,7 @@ TEST_F(MutualTlsTest, PolicyFileChangeGrantsARoleWithoutRestart) {
   std::string granted = kPolicy;
   granted.insert(
       granted.find("\"callers\": [") + 12,
-      absl::StrCat("\n    {\"identity\": \"", kUnknownId, "\", \"roles\": [\"issuer\"]},"));
+      absl::StrCat("\n    {\"spiffe_id\": \"", kUnknownId, "\", \"roles\": [\"issuer\"]},"));
   std::string tmp = Path("policy.json.tmp");
   testing::WriteFile(tmp, granted, 0644);
   ASSERT_EQ(std::rename(tmp.c_str(), Path("policy.json").c_str()), 0);
@@ -425,7 +428,7 @@ TEST_F(MutualTlsTest, PolicyFileChangeGrantsARoleWithoutRestart) {
 }
 
 TEST_F(MutualTlsTest, BrokenPolicyFileKeepsThePolicyInForce) {
-  testing::WriteFile(Path("policy.json"), R"({"callers": [{"identity": "*", "roles": ["root"]}]})",
+  testing::WriteFile(Path("policy.json"), R"({"callers": [{"any": true, "roles": ["root"]}]})",
                      0644);
   // Give the reloader several turns at the broken file, then check the old rules still apply.
   absl::SleepFor(absl::Seconds(1));
@@ -470,40 +473,227 @@ TEST_F(MutualTlsTest, CertificateReplacedOnDiskIsServedToNewConnections) {
   EXPECT_EQ(served_cn, "signet.next");
 }
 
+// One WatchKeys stream, open until the test cancels it.
+struct Watch {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader;
+  v1::WatchKeysResponse first;
+  bool got_first = false;
+
+  // The stream's status once it ended (RESOURCE_EXHAUSTED when the server refused it).
+  grpc::Status Finish() { return reader->Finish(); }
+};
+
+// Opens a stream on `stub` and waits for its first message (the full state) or its end.
+std::unique_ptr<Watch> OpenWatch(v1::TokenService::Stub* stub) {
+  auto w = std::make_unique<Watch>();
+  w->reader = stub->WatchKeys(&w->ctx, v1::WatchKeysRequest());
+  w->got_first = w->reader->Read(&w->first);
+  return w;
+}
+
+void CloseWatches(const std::vector<std::unique_ptr<Watch>>& watches) {
+  for (const auto& w : watches) w->ctx.TryCancel();
+  for (const auto& w : watches) w->Finish();
+}
+
 TEST_F(MutualTlsTest, WatchKeysStreamsPerCallerAreLimited) {
   server_.reset();
   server::ServerConfig config = SecureConfig(/*mutual=*/true);
   config.max_watchers_per_caller = 2;
   Start(config);
 
-  struct Watch {
-    std::unique_ptr<v1::TokenService::Stub> stub;
-    grpc::ClientContext ctx;
-    std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader;
-    v1::WatchKeysResponse first;
-    bool got_first = false;
-  };
-  auto open = [&](const testing::TestCert& who) {
-    auto w = std::make_unique<Watch>();
-    w->stub = Stub(&who);
-    w->reader = w->stub->WatchKeys(&w->ctx, v1::WatchKeysRequest());
-    w->got_first = w->reader->Read(&w->first);
-    return w;
-  };
-  auto a = open(api_);
-  auto b = open(api_);
-  EXPECT_TRUE(a->got_first);
-  EXPECT_TRUE(b->got_first);
-  auto c = open(api_);
-  EXPECT_FALSE(c->got_first);
-  grpc::Status st = c->reader->Finish();
+  std::vector<std::unique_ptr<Watch>> open;
+  auto api = Stub(&api_);
+  open.push_back(OpenWatch(api.get()));
+  open.push_back(OpenWatch(api.get()));
+  EXPECT_TRUE(open[0]->got_first);
+  EXPECT_TRUE(open[1]->got_first);
+  std::unique_ptr<Watch> refused = OpenWatch(api.get());
+  EXPECT_FALSE(refused->got_first);
+  grpc::Status st = refused->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(st.error_message(), HasSubstr("caller already holds 2 WatchKeys streams"));
   // Another caller is not affected.
-  auto d = open(admin_);
-  EXPECT_TRUE(d->got_first);
-  for (Watch* w : {a.get(), b.get(), d.get()}) w->ctx.TryCancel();
-  for (Watch* w : {a.get(), b.get(), d.get()}) w->reader->Finish();
+  auto admin = Stub(&admin_);
+  open.push_back(OpenWatch(admin.get()));
+  EXPECT_TRUE(open.back()->got_first);
+  CloseWatches(open);
+}
+
+// The attack: one workload opens WatchKeys streams until the replica has no slot left, locking
+// every other validator out. With the default limits it runs into its own limit first.
+TEST_F(MutualTlsTest, OneIdentityCannotTakeEveryWatchSlotWithTheDefaultLimits) {
+  const size_t per_caller = server::ServerConfig().max_watchers_per_caller;
+  ASSERT_GT(per_caller, 0u);
+  ASSERT_LE(per_caller, 64u);
+  std::vector<std::unique_ptr<Watch>> open;
+  auto api = Stub(&api_);  // one connection, many streams, as a greedy client would
+  for (size_t i = 0; i < per_caller; ++i) {
+    open.push_back(OpenWatch(api.get()));
+    ASSERT_TRUE(open.back()->got_first)
+        << "stream " << i << ": " << open.back()->Finish().error_message();
+  }
+  std::unique_ptr<Watch> greedy = OpenWatch(api.get());
+  EXPECT_FALSE(greedy->got_first);
+  grpc::Status st = greedy->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr(absl::StrCat("caller already holds ", per_caller, " WatchKeys streams")));
+
+  testing::TestCert worker = ca_.IssueNamed({"worker", {kDnsId}, {}});
+  auto other = Stub(&worker);
+  open.push_back(OpenWatch(other.get()));
+  EXPECT_TRUE(open.back()->got_first) << open.back()->Finish().error_message();
+  CloseWatches(open);
+}
+
+TEST_F(MutualTlsTest, ReplicaWideWatchLimitNamesItselfWhenFull) {
+  server_.reset();
+  server::ServerConfig config = SecureConfig(/*mutual=*/true);
+  config.max_watchers = 3;
+  config.max_watchers_per_caller = 2;
+  Start(config);
+  std::vector<std::unique_ptr<Watch>> open;
+  auto api = Stub(&api_);
+  auto admin = Stub(&admin_);
+  open.push_back(OpenWatch(api.get()));
+  open.push_back(OpenWatch(api.get()));
+  open.push_back(OpenWatch(admin.get()));
+  for (const auto& w : open) EXPECT_TRUE(w->got_first);
+  testing::TestCert worker = ca_.IssueNamed({"worker", {kDnsId}, {}});
+  auto other = Stub(&worker);
+  std::unique_ptr<Watch> refused = OpenWatch(other.get());
+  grpc::Status st = refused->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(st.error_message(), HasSubstr("this replica serves its most WatchKeys streams (3)"));
+  CloseWatches(open);
+}
+
+// --- typed identities: a certificate cannot pass for another kind of identity ---
+
+// The attack: a certificate from the trusted client CA whose subject CN is the text of the
+// admin's SPIFFE ID. It is a CN, and no common_name entry names it.
+TEST_F(MutualTlsTest, CommonNameSpellingTheAdminsSpiffeIdIsRefusedAdminRpcsAndAuditedAsACn) {
+  testing::TestCert forged = ca_.IssueNamed({kAdminId, {}, {}});
+  auto stub = Stub(&forged);
+  v1::ListKeysResponse keys;
+  grpc::Status st = ListKeys(stub.get(), &keys);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), absl::StrCat("caller \"cn:", kAdminId,
+                                             "\" has no role in the policy; ListKeys needs role "
+                                             "admin"));
+  EXPECT_EQ(RevokeTokenId(stub.get(), "some-jti").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Issue(stub.get(), "admin").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  std::vector<rapidjson::Document> lines = Audit();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const rapidjson::Document& line : lines) {
+    EXPECT_EQ(Field(line, "audit"), "refused");
+    EXPECT_EQ(Field(line, "caller"), absl::StrCat("cn:", kAdminId));
+  }
+}
+
+// The attack with a DNS SAN: "spiffe://..." is no DNS name, so the SAN names nobody. The server
+// falls back to the CN, which no entry names either.
+TEST_F(MutualTlsTest, DnsSanSpellingTheAdminsSpiffeIdIsRefusedAdminRpcs) {
+  testing::TestCert forged = ca_.IssueNamed({"mallory", {kAdminId}, {}});
+  auto stub = Stub(&forged);
+  v1::ListKeysResponse keys;
+  grpc::Status st = ListKeys(stub.get(), &keys);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(),
+            "caller \"cn:mallory\" has no role in the policy; ListKeys needs role admin");
+  std::vector<rapidjson::Document> lines = Audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Field(lines[0], "caller"), "cn:mallory");
+
+  // Without a CN to fall back on, the certificate identifies nobody.
+  testing::TestCert bare = ca_.IssueNamed({"", {kAdminId}, {}});
+  st = ListKeys(Stub(&bare).get(), &keys);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+}
+
+// A DNS SAN is a DNS name: a certificate whose DNS SAN is the text a common_name entry names does
+// not get that entry's roles, and neither does one whose URI SAN is a DNS entry's name.
+TEST_F(MutualTlsTest, NamesOfOneKindNeverMatchEntriesOfAnother) {
+  testing::TestCert dns_as_cn = ca_.IssueNamed({"x", {kCnId}, {}});
+  v1::ValidateTokenResponse validated;
+  grpc::Status st = Validate(Stub(&dns_as_cn).get(), "not.a.token", &validated);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr(absl::StrCat("caller \"dns:", kCnId, "\"")));
+
+  testing::TestCert cn_as_dns = ca_.IssueNamed({kDnsId, {}, {}});
+  st = Validate(Stub(&cn_as_dns).get(), "not.a.token", &validated);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr(absl::StrCat("caller \"cn:", kDnsId, "\"")));
+}
+
+TEST_F(MutualTlsTest, CommonNameOnlyCertificateIsAdmittedOnlyByACommonNameEntry) {
+  const std::string without_cn_entry = R"({"callers": [
+    {"spiffe_id": "spiffe://test.signet/ns/ops/sa/oncall", "roles": ["admin"]},
+    {"dns_name": "legacy-batch-job", "roles": ["validator"]}]})";
+  std::string tmp = Path("policy.json.tmp");
+  testing::WriteFile(tmp, without_cn_entry, 0644);
+  ASSERT_EQ(std::rename(tmp.c_str(), Path("policy.json").c_str()), 0);
+  testing::TestCert batch = ca_.IssueNamed({kCnId, {}, {}});
+  v1::ValidateTokenResponse validated;
+  grpc::Status last;
+  ASSERT_TRUE(Eventually([&] {
+    last = Validate(Stub(&batch).get(), "not.a.token", &validated);
+    return last.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+  })) << last.error_message();
+  EXPECT_EQ(last.error_message(), absl::StrCat("caller \"cn:", kCnId,
+                                               "\" has no role in the policy; ValidateToken "
+                                               "needs role validator"));
+
+  testing::WriteFile(tmp, kPolicy, 0644);  // names it with "common_name"
+  ASSERT_EQ(std::rename(tmp.c_str(), Path("policy.json").c_str()), 0);
+  EXPECT_TRUE(Eventually([&] {
+    last = Validate(Stub(&batch).get(), "not.a.token", &validated);
+    return last.ok();
+  })) << last.error_message();
+  // A certificate with a DNS SAN is identified by it, whatever its CN: the entry does not apply.
+  testing::TestCert with_dns = ca_.IssueNamed({kCnId, {"batch.test.signet"}, {}});
+  last = Validate(Stub(&with_dns).get(), "not.a.token", &validated);
+  EXPECT_EQ(last.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(last.error_message(), HasSubstr("caller \"dns:batch.test.signet\""));
+}
+
+TEST_F(MutualTlsTest, PolicyReloadWithACrossTrustDomainPatternKeepsThePolicyInForce) {
+  testing::WriteFile(Path("policy.json"), R"({"callers": [
+    {"spiffe_id": "spiffe://*/ns/evil/sa/mallory", "roles": ["admin"]}]})",
+                     0644);
+  absl::SleepFor(absl::Seconds(1));  // several reload turns at the refused file
+  v1::ListKeysResponse keys;
+  EXPECT_EQ(ListKeys(Stub(&unknown_).get(), &keys).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(ListKeys(Stub(&admin_).get(), &keys).ok());
+}
+
+// The attack: an issuer mints a token for a privileged subject. Its entry allows "user:*" only.
+TEST_F(MutualTlsTest, IssuerLimitedToUserSubjectsCannotMintAdmin) {
+  auto shop = Stub(&shop_);
+  v1::IssueTokenResponse issued;
+  grpc::Status st = Issue(shop.get(), "user:42", {"shop"}, absl::Minutes(5), &issued);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  st = Issue(shop.get(), "admin", {"shop"}, absl::Minutes(5), &issued);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), absl::StrCat("subject \"admin\" is not allowed for caller \"",
+                                             Typed(kShopId), "\" (allowed: user:*)"));
+  // A long subject is echoed only in part (the request limit is 256 bytes).
+  const std::string long_subject = "admin" + std::string(250, 'z');
+  st = Issue(shop.get(), long_subject, {"shop"}, absl::Minutes(5), &issued);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("...\" (255 bytes) is not allowed"));
+  EXPECT_EQ(st.error_message().find(long_subject), std::string::npos);
+
+  std::vector<rapidjson::Document> lines = Audit();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(Field(lines[1], "audit"), "refused");
+  EXPECT_EQ(Field(lines[1], "caller"), Typed(kShopId));
+  EXPECT_THAT(Field(lines[1], "why"), HasSubstr("subject \"admin\" is not allowed"));
 }
 
 TEST_F(MutualTlsTest, OversizedRequestIsRefused) {
@@ -519,10 +709,10 @@ class ServerOnlyTlsTest : public SecureServerTest {
   void SetUp() override { WriteServerFiles(); }
 };
 
-TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyStarEntriesApply) {
+TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyAnyEntriesApply) {
   testing::WriteFile(Path("policy.json"),
-                     R"({"callers": [{"identity": "*", "roles": ["validator"]},
-                                     {"identity": "spiffe://test.signet/ns/ops/sa/oncall",
+                     R"({"callers": [{"any": true, "roles": ["validator"]},
+                                     {"spiffe_id": "spiffe://test.signet/ns/ops/sa/oncall",
                                       "roles": ["admin"]}]})",
                      0644);
   Start(SecureConfig(/*mutual=*/false));
@@ -540,7 +730,7 @@ TEST_F(ServerOnlyTlsTest, CallersAreUnauthenticatedAndOnlyStarEntriesApply) {
   }
 }
 
-TEST_F(ServerOnlyTlsTest, UnauthenticatedCallerWithoutStarEntryIsUnauthenticated) {
+TEST_F(ServerOnlyTlsTest, UnauthenticatedCallerWithoutAnyEntryIsUnauthenticated) {
   Start(SecureConfig(/*mutual=*/false));
   v1::ValidateTokenResponse validated;
   grpc::Status st = Validate(Stub(nullptr).get(), "not.a.token", &validated);
@@ -590,7 +780,8 @@ TEST_F(ServerOnlyTlsTest, PolicyFileWithoutTlsIsAStartUpError) {
 
 TEST_F(ServerOnlyTlsTest, BrokenPolicyFileIsAStartUpErrorNamingTheField) {
   testing::WriteFile(Path("policy.json"),
-                     R"({"callers": [{"identity": "a", "roles": ["admin"], "ttl": "5m"}]})", 0644);
+                     R"({"callers": [{"common_name": "a", "roles": ["admin"], "ttl": "5m"}]})",
+                     0644);
   absl::Status s = StartError(SecureConfig(/*mutual=*/true));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr(Path("policy.json") + ": callers[0].ttl: unknown field"));
@@ -627,6 +818,35 @@ TEST_F(ServerOnlyTlsTest, TooSmallRequestLimitIsAStartUpError) {
   absl::Status s = StartError(config);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("--max_request_bytes"));
+}
+
+TEST_F(ServerOnlyTlsTest, PerCallerWatchLimitAsLargeAsTheReplicasIsAStartUpError) {
+  server::ServerConfig config = SecureConfig(/*mutual=*/true);
+  config.max_watchers = 100;
+  config.max_watchers_per_caller = 100;
+  absl::Status s = StartError(config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("--max_watchers_per_caller (100) must be smaller than "
+                                     "--max_watchers (100)"));
+}
+
+TEST_F(ServerOnlyTlsTest, SpiffePatternThatCouldSpanTrustDomainsIsAStartUpError) {
+  testing::WriteFile(Path("policy.json"), R"({"callers": [
+    {"spiffe_id": "*/ns/signet/sa/admin", "roles": ["admin"]}]})",
+                     0644);
+  absl::Status s = StartError(SecureConfig(/*mutual=*/true));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr(Path("policy.json") +
+                                     ": callers[0].spiffe_id: spiffe \"*/ns/signet/sa/admin\" must "
+                                     "start with \"spiffe://\" and a literal trust domain"));
+  // The same pattern in the old untyped form is refused too, with how to write it now.
+  testing::WriteFile(Path("policy.json"), R"({"callers": [
+    {"identity": "*/ns/signet/sa/admin", "roles": ["admin"]}]})",
+                     0644);
+  s = StartError(SecureConfig(/*mutual=*/true));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("callers[0].identity: the untyped \"identity\" field is no "
+                                     "longer accepted"));
 }
 
 }  // namespace
