@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace signet::server {
@@ -15,7 +16,8 @@ absl::Status ServerConfig::Validate() const {
     return bad("--http_request_timeout must be from 100ms to 5m, got ",
                absl::FormatDuration(http_request_timeout));
   }
-  if (!probe_listen.empty() && probe_listen == http_listen) {
+  // Port 0 picks a free port for each, so only a fixed port can clash.
+  if (!probe_listen.empty() && probe_listen == http_listen && !absl::EndsWith(probe_listen, ":0")) {
     return bad("--probe_listen must differ from --http_listen (", probe_listen, ")");
   }
   if (store != "sqlite" && store != "postgres") {

@@ -116,13 +116,19 @@ bool WaitFor(socket_t sock, short events, absl::Time deadline) {
   }
 }
 
-void Address(const sockaddr_storage& addr, std::string* ip, int* port) {
+// The numeric address and port of `sock`'s peer (getpeername) or own end (getsockname).
+void Endpoint(socket_t sock, bool peer, std::string* ip, int* port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
   char text[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET) {
+  *port = 0;
+  const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len)
+                      : ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (rc == 0 && addr.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
     inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
     *port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
+  } else if (rc == 0 && addr.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
     inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
     *port = ntohs(a->sin6_port);
@@ -178,22 +184,10 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    port = 0;
-    ip.clear();
-    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      Address(addr, &ip, &port);
-    }
+    Endpoint(sock_, /*peer=*/true, &ip, &port);
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    port = 0;
-    ip.clear();
-    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      Address(addr, &ip, &port);
-    }
+    Endpoint(sock_, /*peer=*/false, &ip, &port);
   }
   socket_t socket() const override { return sock_; }
 

@@ -102,9 +102,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
                  : (server.bind_to_port(address->host, address->port) ? address->port : -1);
   if (port <= 0) {
     int err = errno;
-    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP (", http->options_.flag_name,
-                                               ") on ", http->options_.listen, err != 0 ? ": " : "",
-                                               err != 0 ? std::strerror(err) : ""));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for HTTP on ", http->options_.listen, err != 0 ? ": " : "",
+                     err != 0 ? std::strerror(err) : "", " (", http->options_.flag_name, ")"));
   }
   http->port_ = port;
   if (!http->options_.public_url.empty()) {

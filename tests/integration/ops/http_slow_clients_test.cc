@@ -261,7 +261,7 @@ TEST(HttpLimitsConfig, OutOfRangeLimitsAndAProbeListenerOnTheHttpAddressAreRefus
   s = start([](server::ServerConfig& c) { c.probe_listen = "127.0.0.1"; });
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("--probe_listen=127.0.0.1: no port"));
-  s = start([](server::ServerConfig& c) { c.probe_listen = c.http_listen; });
+  s = start([](server::ServerConfig& c) { c.http_listen = c.probe_listen = "127.0.0.1:18081"; });
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("--probe_listen must differ"));
 }

@@ -273,7 +273,8 @@ TEST_F(SecureProcessTest, ATokenPastedIntoARevokeKeyReasonReachesNoLogListWatche
     return resp;
   };
   std::string pending;
-  for (const v1::Key& k : list().keys()) {
+  const v1::ListKeysResponse before = list();
+  for (const v1::Key& k : before.keys()) {
     if (k.state() == v1::KEY_STATE_PENDING) pending = k.key_id();
   }
   ASSERT_FALSE(pending.empty());
@@ -294,7 +295,8 @@ TEST_F(SecureProcessTest, ATokenPastedIntoARevokeKeyReasonReachesNoLogListWatche
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
     EXPECT_THAT(st.error_message(), HasSubstr("reason")) << bad;
   }
-  for (const v1::Key& k : list().keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
+  const v1::ListKeysResponse after_refusals = list();
+  for (const v1::Key& k : after_refusals.keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
 
   grpc::ClientContext watch_ctx;
   auto watch = admin->WatchKeys(&watch_ctx, v1::WatchKeysRequest());
@@ -317,9 +319,12 @@ TEST_F(SecureProcessTest, ATokenPastedIntoARevokeKeyReasonReachesNoLogListWatche
     }
   }
   EXPECT_TRUE(seen);
-  for (const v1::Key& k : list().keys()) {
+  const v1::ListKeysResponse listed = list();
+  for (const v1::Key& k : listed.keys()) {
     EXPECT_EQ(k.revoke_reason().find(signature), std::string::npos);
-    if (k.key_id() == pending) EXPECT_EQ(k.revoke_reason(), "[redacted]");
+    if (k.key_id() == pending) {
+      EXPECT_EQ(k.revoke_reason(), "[redacted]");
+    }
   }
   watch_ctx.TryCancel();
   watch.reset();
