@@ -218,6 +218,9 @@ void HttpServer::Routes() {
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     WriteStateMetrics(snap.get(), options_.hub ? options_.hub->watcher_count() : 0, &out);
     WriteProcessMetrics(&out);
+    out.Family("signet_http_refused_connections_total", "counter",
+               "HTTP connections answered 503 at once because --http_max_connections were open");
+    out.Sample("signet_http_refused_connections_total", {}, refused_connections());
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
     res.set_content(out.Release(), PrometheusWriter::kContentType);

@@ -225,6 +225,10 @@ TEST_F(HttpSlowClientsTest, ConnectionsBeyondTheCapAreRefusedAtOnceAndCapacityRe
   httplib::Result again = Get(server_->http_port(), "/.well-known/jwks.json");
   ASSERT_TRUE(again) << again.error();
   EXPECT_EQ(again->status, 200);
+  // Each refusal was counted: 8 through the HTTP client, 8 raw.
+  httplib::Result metrics = Get(server_->http_port(), "/metrics");
+  ASSERT_TRUE(metrics) << metrics.error();
+  EXPECT_THAT(metrics->body, HasSubstr("\nsignet_http_refused_connections_total 16\n"));
 }
 
 TEST_F(HttpSlowClientsTest, StopClosesConnectionsThatAreMidRequest) {
