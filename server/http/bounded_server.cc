@@ -210,6 +210,9 @@ BoundedServer::BoundedServer(Limits limits) : limits_(limits) {
 void BoundedServer::Stop() {
   stop();
   absl::MutexLock lock(&mu_);
+  // httplib's is_running() stays true until every worker has returned, so connections check
+  // this instead: one picked up from now on is closed unserved.
+  stopping_ = true;
   for (socket_t sock : open_) ::shutdown(sock, SHUT_RDWR);
 }
 
@@ -221,13 +224,17 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
     // Best effort and never blocking: the accept thread is running this.
     (void)::send(sock, kBusyResponse, sizeof(kBusyResponse) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   } else {
+    bool serve = false;
     {
       absl::MutexLock lock(&mu_);
-      open_.insert(sock);
+      serve = !stopping_;
+      if (serve) open_.insert(sock);
     }
-    if (is_running()) Serve(sock);
-    absl::MutexLock lock(&mu_);
-    open_.erase(sock);
+    if (serve) {
+      Serve(sock);
+      absl::MutexLock lock(&mu_);
+      open_.erase(sock);
+    }
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
@@ -236,7 +243,7 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
 
 void BoundedServer::Serve(socket_t sock) {
   DeadlineStream stream(sock);
-  for (int served = 0; served < kMaxRequestsPerConnection && is_running(); ++served) {
+  for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
     const absl::Time start = absl::Now();
     // An idle kept-alive connection gets one timeout for its next request to begin.
     if (served > 0 && !stream.has_buffered()) {

@@ -55,6 +55,7 @@ class BoundedServer : public httplib::Server {
   const Limits limits_;
   std::atomic<int64_t> refused_{0};
   absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<socket_t> open_ ABSL_GUARDED_BY(mu_);
 };
 
