@@ -18,20 +18,16 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/policy/authorizer.h"
+#include "server/redaction.h"  // LooksLikeSecret: what AuditEvent redacts.
 
 namespace signet::server {
-
-// True for text that looks like a token (a JWS compact serialization: three base64url parts, the
-// first a JSON header) or holds PEM private key material. AuditEvent writes "[redacted]" instead of
-// such a value, whatever the field: a caller-supplied subject or reason cannot smuggle a secret
-// into the audit trail.
-bool LooksLikeSecret(absl::string_view value);
 
 // One audit record under construction.
 class AuditEvent {
  public:
   // `peer`: the caller's address, e.g. from ServerContext::peer(). Values that
-  // LooksLikeSecret() are written as "[redacted]".
+  // LooksLikeSecret() are written as "[redacted]", whatever the field: a caller-supplied subject
+  // or reason cannot smuggle a secret into the audit trail.
   AuditEvent(absl::string_view action, const Caller& caller, absl::string_view peer);
   AuditEvent& Str(absl::string_view key, absl::string_view value);
   AuditEvent& Strs(absl::string_view key, const std::vector<std::string>& values);

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace signet::server {
@@ -8,6 +9,17 @@ absl::Status ServerConfig::Validate() const {
   auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
   if (listen.empty()) return bad("--listen must not be empty");
   if (issuer.empty()) return bad("--issuer must not be empty");
+  if (http_max_connections < 1 || http_max_connections > 4096) {
+    return bad("--http_max_connections must be from 1 to 4096, got ", http_max_connections);
+  }
+  if (http_request_timeout < absl::Milliseconds(100) || http_request_timeout > absl::Minutes(5)) {
+    return bad("--http_request_timeout must be from 100ms to 5m, got ",
+               absl::FormatDuration(http_request_timeout));
+  }
+  // Port 0 picks a free port for each, so only a fixed port can clash.
+  if (!probe_listen.empty() && probe_listen == http_listen && !absl::EndsWith(probe_listen, ":0")) {
+    return bad("--probe_listen must differ from --http_listen (", probe_listen, ")");
+  }
   if (store != "sqlite" && store != "postgres") {
     return bad("--store must be 'sqlite' or 'postgres', got '", store, "'");
   }

@@ -21,6 +21,13 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // HTTP listen address for JWKS, discovery, metrics and health; empty turns HTTP off.
   std::string http_listen = "127.0.0.1:8080";
+  // Connections the HTTP listener serves at once (one thread each); more are answered 503 at once.
+  int http_max_connections = 32;
+  // Each HTTP request must arrive and be answered within this, however slowly it trickles in.
+  absl::Duration http_request_timeout = absl::Seconds(5);
+  // A second HTTP listener serving only /healthz and /readyz, for orchestrator probes, with its own
+  // threads; empty: none (the probes are on http_listen).
+  std::string probe_listen;
   // Folder for the SQLite database and, in local mode, the generated KEK.
   std::string data_dir = "./signet-data";
   // Key-encryption key file; empty: local mode, data_dir/kek is made on first start.

@@ -12,6 +12,13 @@ ABSL_FLAG(std::string, listen, kDefaults.listen,
           "gRPC listen address, host:port (port 0 picks a free port) or unix:PATH");
 ABSL_FLAG(std::string, http_listen, kDefaults.http_listen,
           "HTTP address for JWKS, OIDC discovery, metrics and health; empty turns it off");
+ABSL_FLAG(int32_t, http_max_connections, kDefaults.http_max_connections,
+          "HTTP connections served at once (one thread each); more are answered 503 at once");
+ABSL_FLAG(absl::Duration, http_request_timeout, kDefaults.http_request_timeout,
+          "Each HTTP request must arrive and be answered within this, however slowly it is sent");
+ABSL_FLAG(std::string, probe_listen, kDefaults.probe_listen,
+          "HTTP address serving only /healthz and /readyz (for orchestrator probes), with its own "
+          "threads; empty: none");
 ABSL_FLAG(std::string, data_dir, kDefaults.data_dir,
           "Folder for the SQLite database and, without --kek_file, the generated KEK");
 ABSL_FLAG(std::string, kek_file, "",
@@ -73,6 +80,9 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   ServerConfig c;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  c.http_request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
+  c.probe_listen = absl::GetFlag(FLAGS_probe_listen);
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.kek_file = absl::GetFlag(FLAGS_kek_file);
   c.store = absl::GetFlag(FLAGS_store);

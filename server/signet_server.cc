@@ -21,6 +21,9 @@ namespace {
 
 constexpr char kServiceName[] = "signet.v1.TokenService";
 
+// Connections of the probe listener (--probe_listen).
+constexpr int kProbeConnections = 4;
+
 absl::Status EnsureDataDir(const std::string& dir) {
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::UnavailableError(
@@ -85,6 +88,12 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
       return http.status();
     }
   }
+  if (!config.probe_listen.empty()) {
+    if (absl::StatusOr<HostPort> probe = ParseHttpListen(config.probe_listen, "--probe_listen");
+        !probe.ok()) {
+      return probe.status();
+    }
+  }
   if (config.tls_cert_file.empty() && !IsLoopbackAddress(config.listen) && !config.allow_insecure) {
     return absl::InvalidArgumentError(
         absl::StrCat("refusing plaintext gRPC on non-loopback address ", config.listen,
@@ -136,18 +145,35 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   server->service_ = std::make_unique<TokenService>(
       TokenService::Deps{config, server->ring_.get(), server->hub_.get(), server->clock_,
                          server->authorizer_.get(), server->audit_.get()});
-  if (!config.http_listen.empty()) {
+  auto http_options = [&](const std::string& listen) {
     HttpServer::Options http;
-    http.listen = config.http_listen;
+    http.listen = listen;
     http.issuer = config.issuer;
     http.public_url = config.public_url;
     http.publish_ahead = config.publish_ahead;
     http.ring = server->ring_.get();
     http.hub = server->hub_.get();
     http.metrics = &ServerMetrics::Global();
-    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(http));
+    http.max_connections = config.http_max_connections;
+    http.request_timeout = config.http_request_timeout;
+    return http;
+  };
+  if (!config.http_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        HttpServer::Start(http_options(config.http_listen));
     if (!started.ok()) return started.status();
     server->http_ = *std::move(started);
+  }
+  if (!config.probe_listen.empty()) {
+    // Probes come one at a time from the kubelet: a few connections of their own suffice, and no
+    // JWKS or metrics client can take them.
+    HttpServer::Options probe = http_options(config.probe_listen);
+    probe.probes_only = true;
+    probe.max_connections = kProbeConnections;
+    probe.flag_name = "--probe_listen";
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(probe));
+    if (!started.ok()) return started.status();
+    server->probe_http_ = *std::move(started);
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -166,6 +192,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
   if (server->http_ != nullptr) server->http_->SetServing(true);
+  if (server->probe_http_ != nullptr) server->probe_http_->SetServing(true);
   if (options.run_maintenance) {
     server->maintenance_ = std::thread([s = server.get()] { s->MaintenanceLoop(); });
   }
@@ -173,6 +200,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
       .Str("listen", config.listen)
       .Int("port", server->port_)
       .Int("http_port", server->http_port())
+      .Int("probe_port", server->probe_port())
       .Str("store", options.store ? "custom" : config.store)
       .Str("issuer", config.issuer)
       .Str("algorithm", AlgorithmName(config.algorithm))
@@ -217,12 +245,14 @@ void SignetServer::Shutdown(absl::Duration deadline) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);
   if (http_ != nullptr) http_->SetServing(false);
+  if (probe_http_ != nullptr) probe_http_->SetServing(false);
   stop_.Notify();
   if (maintenance_.joinable()) maintenance_.join();
   hub_->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   server_->Wait();
   if (http_ != nullptr) http_->Stop();
+  if (probe_http_ != nullptr) probe_http_->Stop();
   Log(LogLevel::kInfo, "server_stopped");
   stopped_.Notify();
 }
@@ -236,6 +266,7 @@ SignetServer::~SignetServer() {
   // Users before what they use: the ring detaches from the store (no more change callbacks) and
   // stops telling the hub before either goes.
   http_.reset();
+  probe_http_.reset();
   server_.reset();
   service_.reset();
   ring_.reset();

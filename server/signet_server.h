@@ -54,6 +54,8 @@ class SignetServer {
   int port() const { return port_; }
   // The HTTP port bound (JWKS, discovery, metrics, health); 0 when --http_listen is empty.
   int http_port() const { return http_ ? http_->port() : 0; }
+  // The probe listener's port (/healthz, /readyz only); 0 when --probe_listen is empty.
+  int probe_port() const { return probe_http_ ? probe_http_->port() : 0; }
   KeyRing* key_ring() { return ring_.get(); }
   WatchHub* watch_hub() { return hub_.get(); }
   const ServerConfig& config() const { return config_; }
@@ -79,6 +81,7 @@ class SignetServer {
   std::unique_ptr<grpc::Server> server_;
   // After ring_, hub_ and server_: it reads them until it is stopped.
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> probe_http_;
   int port_ = 0;
   bool shared_store_ = false;
   absl::Notification stop_;

@@ -13,6 +13,7 @@
 #include "server/log.h"
 #include "server/metrics/server_metrics.h"
 #include "server/proto_convert.h"
+#include "server/redaction.h"
 #include "signet/reason.h"
 
 namespace signet::server {
@@ -24,7 +25,7 @@ constexpr size_t kMaxAudiences = 16;
 constexpr size_t kMaxAudienceBytes = 256;
 constexpr size_t kMaxClaimsBytes = 4 * 1024;
 constexpr size_t kMaxTokenIdBytes = 256;
-constexpr size_t kMaxRevokeReasonBytes = 1024;
+constexpr size_t kMaxRevokeReasonBytes = 512;
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
@@ -65,6 +66,23 @@ std::string CheckText(const char* field, const std::string& value, size_t max, b
   if (required && value.empty()) return absl::StrCat(field, " is required");
   if (value.size() > max) {
     return absl::StrCat(field, " is ", value.size(), " bytes; at most ", max, " are allowed");
+  }
+  return "";
+}
+
+// Free text that is logged and shown to other clients: one line of printable characters. The
+// request is UTF-8 already (protobuf checks), so only control characters are left to refuse: C0,
+// DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F).
+std::string CheckPrintable(const char* field, const std::string& value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    const bool c1 = c == 0xC2 && i + 1 < value.size() &&
+                    static_cast<unsigned char>(value[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      return absl::StrCat(field, " has a control character at byte ", i,
+                          "; only printable characters on one line are allowed");
+    }
   }
   return "";
 }
@@ -328,11 +346,15 @@ grpc::Status TokenService::HandleRevokeKey(grpc::CallbackServerContext* context,
       !e.empty()) {
     return Invalid(e);
   }
+  if (std::string e = CheckPrintable("reason", request->reason()); !e.empty()) return Invalid(e);
+  // The reason is stored, logged and sent to every ListKeys/WatchKeys client: a token or key
+  // pasted into it must not travel that far.
+  const std::string reason = Redacted(request->reason());
   absl::StatusOr<KeyRing::RevokeKeyResult> result =
-      deps_.ring->RevokeKey(request->key_id(), request->reason());
+      deps_.ring->RevokeKey(request->key_id(), reason);
   AuditChange(AuditEvent("revoke_key", *caller, context->peer())
                   .Str("kid", request->key_id())
-                  .Str("reason", request->reason())
+                  .Str("reason", reason)
                   .Str("active_kid", result.ok() ? result->active_kid : ""),
               result.status());
   if (!result.ok()) return ChangeStatus(result.status());
@@ -453,8 +475,15 @@ grpc::Status TokenService::HandleRevokeSubject(grpc::CallbackServerContext* cont
           "0 to 999999999)");
     }
     not_before = FromProtoTime(request->not_before());
-    if (not_before > now + config_.leeway) {
-      return Invalid("not_before is in the future; revoke when that time comes");
+    // No skew allowance: the contract says a future time is refused, and a not_before ahead of
+    // the server's clock would also refuse tokens issued after the call.
+    if (not_before > now) {
+      return Invalid(
+          absl::StrCat("not_before is in the future (",
+                       absl::FormatTime(absl::RFC3339_sec, not_before, absl::UTCTimeZone()),
+                       " is after the server's now, ",
+                       absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()),
+                       "); revoke when that time comes"));
     }
   }
   // Token iat values are whole seconds: round up so every token issued before the call is

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "internal/crypto_util.h"
+#include "internal/ecdsa_low_s.h"
 #include "internal/hmac_sha256.h"
 
 namespace signet {
@@ -60,6 +61,8 @@ class P256Key final : public VerifyKey {
 
   bool Verify(std::string_view signing_input, std::string_view signature) const override {
     if (signature.size() != 64) return false;
+    // (r, n - s) is the same signature rewritten without the key: only low-s is signet's.
+    if (internal::IsHighS(Bytes(signature) + 32)) return false;
     const bool ok = VerifyRaw(signing_input, signature);
     // Leave no failure on this thread's OpenSSL error queue for unrelated code to find.
     if (!ok) ERR_clear_error();

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/http/bounded_server.h"
 #include "server/http/well_known.h"
 #include "server/log.h"
 #include "server/metrics/metrics.h"
@@ -25,10 +26,10 @@ namespace {
 constexpr char kJsonType[] = "application/json";
 constexpr char kTextType[] = "text/plain; charset=utf-8";
 
-absl::Status BadListen(std::string_view listen, const char* why) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--http_listen=", std::string(listen), ": ", why,
-      " (expected HOST:PORT such as 0.0.0.0:8080 or [::]:8080; empty turns HTTP off)"));
+absl::Status BadListen(std::string_view flag, std::string_view listen, const char* why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(std::string(flag), "=", std::string(listen), ": ", why,
+                   " (expected HOST:PORT such as 0.0.0.0:8080 or [::]:8080; empty turns it off)"));
 }
 
 void Text(httplib::Response& res, int status, std::string_view body) {
@@ -39,31 +40,31 @@ void Text(httplib::Response& res, int status, std::string_view body) {
 
 }  // namespace
 
-absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen) {
+absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen, std::string_view flag) {
   HostPort out;
   std::string_view port;
   if (!listen.empty() && listen[0] == '[') {
     size_t end = listen.find(']');
-    if (end == std::string_view::npos) return BadListen(listen, "unclosed [");
+    if (end == std::string_view::npos) return BadListen(flag, listen, "unclosed [");
     out.host = std::string(listen.substr(1, end - 1));
     std::string_view rest = listen.substr(end + 1);
-    if (rest.empty() || rest[0] != ':') return BadListen(listen, "no port after ]");
+    if (rest.empty() || rest[0] != ':') return BadListen(flag, listen, "no port after ]");
     port = rest.substr(1);
   } else {
     size_t colon = listen.rfind(':');
-    if (colon == std::string_view::npos) return BadListen(listen, "no port");
+    if (colon == std::string_view::npos) return BadListen(flag, listen, "no port");
     out.host = std::string(listen.substr(0, colon));
     if (out.host.find(':') != std::string::npos) {
-      return BadListen(listen, "an IPv6 address needs brackets");
+      return BadListen(flag, listen, "an IPv6 address needs brackets");
     }
     port = listen.substr(colon + 1);
   }
-  if (out.host.empty()) return BadListen(listen, "no host");
+  if (out.host.empty()) return BadListen(flag, listen, "no host");
   bool digits = !port.empty() && port.size() <= 5;
   for (char c : port) digits &= absl::ascii_isdigit(static_cast<unsigned char>(c));
   if (!digits || !absl::SimpleAtoi(absl::string_view(port.data(), port.size()), &out.port) ||
       out.port > 65535) {
-    return BadListen(listen, "the port must be a number from 0 to 65535");
+    return BadListen(flag, listen, "the port must be a number from 0 to 65535");
   }
   return out;
 }
@@ -72,23 +73,26 @@ HttpServer::HttpServer(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   if (options.ring == nullptr) return absl::InvalidArgumentError("HttpServer needs a key ring");
-  absl::StatusOr<HostPort> address = ParseHttpListen(options.listen);
+  absl::StatusOr<HostPort> address = ParseHttpListen(options.listen, options.flag_name);
   if (!address.ok()) return address.status();
+  if (options.max_connections < 1 || options.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "HttpServer needs max_connections of at least 1 and a positive request_timeout");
+  }
 
   std::unique_ptr<HttpServer> http(new HttpServer(std::move(options)));
-  http->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& server = *http->server_;
-  int threads = std::max(1, http->options_.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  BoundedServer::Limits limits;
+  limits.max_connections = http->options_.max_connections;
+  limits.request_timeout = http->options_.request_timeout;
+  http->server_ = std::make_unique<BoundedServer>(limits);
+  BoundedServer& server = *http->server_;
   // httplib's default sets SO_REUSEPORT, which would let a second server bind the same port and
   // silently take half the requests. SO_REUSEADDR alone still allows a quick restart.
   server.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  server.set_read_timeout(5, 0);
-  server.set_write_timeout(5, 0);
-  server.set_keep_alive_timeout(5);
+  // Reads, writes and keep-alive are bounded by BoundedServer's per-request deadline.
   server.set_payload_max_length(4096);  // Nothing here reads a body.
   http->Routes();
 
@@ -98,9 +102,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
                  : (server.bind_to_port(address->host, address->port) ? address->port : -1);
   if (port <= 0) {
     int err = errno;
-    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", http->options_.listen,
-                                               err != 0 ? ": " : "",
-                                               err != 0 ? std::strerror(err) : ""));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for HTTP on ", http->options_.listen, err != 0 ? ": " : "",
+                     err != 0 ? std::strerror(err) : "", " (", http->options_.flag_name, ")"));
   }
   http->port_ = port;
   if (!http->options_.public_url.empty()) {
@@ -126,10 +130,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
     return absl::UnavailableError(
         absl::StrCat("HTTP server on ", http->options_.listen, " stopped as it started"));
   }
-  Log(LogLevel::kInfo, "http_started")
+  Log(LogLevel::kInfo, http->options_.probes_only ? "probe_http_started" : "http_started")
       .Str("listen", http->options_.listen)
       .Int("port", port)
-      .Str("public_url", http->public_url_);
+      .Str("public_url", http->public_url_)
+      .Int("max_connections", http->options_.max_connections)
+      .Int("request_timeout_ms", absl::ToInt64Milliseconds(http->options_.request_timeout));
   return http;
 }
 
@@ -137,8 +143,12 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
   if (stopped_.exchange(true)) return;
-  if (server_ != nullptr) server_->stop();
+  if (server_ != nullptr) server_->Stop();
   if (thread_.joinable()) thread_.join();
+}
+
+int64_t HttpServer::refused_connections() const {
+  return server_ != nullptr ? server_->refused() : 0;
 }
 
 bool HttpServer::Ready(std::string* why) const {
@@ -156,6 +166,28 @@ bool HttpServer::Ready(std::string* why) const {
 
 void HttpServer::Routes() {
   httplib::Server& server = *server_;
+
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { Text(res, 200, "ok\n"); });
+
+  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    std::string why;
+    if (Ready(&why)) return Text(res, 200, "ready\n");
+    Text(res, 503, why + "\n");
+  });
+
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(res.status == 404 ? "not found\n" : "error\n", kTextType);
+    }
+  });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        Log(LogLevel::kError, "http_handler_failed").Str("path", req.path);
+        Text(res, 500, "internal error\n");
+      });
+  if (options_.probes_only) return;
 
   server.Get(kJwksPath, [this](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
@@ -186,31 +218,13 @@ void HttpServer::Routes() {
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     WriteStateMetrics(snap.get(), options_.hub ? options_.hub->watcher_count() : 0, &out);
     WriteProcessMetrics(&out);
+    out.Family("signet_http_refused_connections_total", "counter",
+               "HTTP connections answered 503 at once because --http_max_connections were open");
+    out.Sample("signet_http_refused_connections_total", {}, refused_connections());
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
     res.set_content(out.Release(), PrometheusWriter::kContentType);
   });
-
-  server.Get("/healthz",
-             [](const httplib::Request&, httplib::Response& res) { Text(res, 200, "ok\n"); });
-
-  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    std::string why;
-    if (Ready(&why)) return Text(res, 200, "ready\n");
-    Text(res, 503, why + "\n");
-  });
-
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      res.set_header("Cache-Control", "no-store");
-      res.set_content(res.status == 404 ? "not found\n" : "error\n", kTextType);
-    }
-  });
-  server.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-        Log(LogLevel::kError, "http_handler_failed").Str("path", req.path);
-        Text(res, 500, "internal error\n");
-      });
 }
 
 }  // namespace signet::server

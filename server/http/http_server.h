@@ -14,13 +14,16 @@
 //   (*http)->SetServing(false);  // draining: /readyz answers 503, the rest still works
 //   (*http)->Stop();
 //
-// Paths: /.well-known/jwks.json, /.well-known/openid-configuration, /metrics, /healthz, /readyz.
+// Paths: /.well-known/jwks.json, /.well-known/openid-configuration, /metrics, /healthz, /readyz;
+// with Options::probes_only, /healthz and /readyz alone (the probe listener, --probe_listen).
 // Everything served is public (public keys, counters); nothing needs or accepts credentials.
-// Thread-safe.
+// Each request has one overall deadline and at most max_connections are served at once; more are
+// answered 503 at once (server/http/bounded_server.h). Thread-safe.
 #ifndef SIGNET_SERVER_HTTP_HTTP_SERVER_H_
 #define SIGNET_SERVER_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,11 +35,9 @@
 #include "server/metrics/server_metrics.h"
 #include "server/watch_hub.h"
 
-namespace httplib {
-class Server;
-}  // namespace httplib
-
 namespace signet::server {
+
+class BoundedServer;
 
 struct HostPort {
   std::string host;  // Without brackets for IPv6.
@@ -44,8 +45,9 @@ struct HostPort {
 };
 
 // Parses "host:port" or "[v6]:port" (port 0..65535; 0 picks a free one). InvalidArgument naming
-// --http_listen otherwise.
-absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen);
+// `flag` otherwise.
+absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen,
+                                         std::string_view flag = "--http_listen");
 
 class HttpServer {
  public:
@@ -60,8 +62,17 @@ class HttpServer {
     const KeyRing* ring = nullptr;
     const WatchHub* hub = nullptr;
     const ServerMetrics* metrics = nullptr;
-    // Worker threads (requests are tiny; keep-alive connections hold a worker while open).
-    int threads = 4;
+    // Connections served at once, one worker thread each (a kept-alive connection holds its
+    // worker while open); one more is answered 503 and closed at once.
+    int max_connections = 32;
+    // Each request must arrive and be answered within this, however slowly it trickles in; a
+    // kept-alive connection may sit idle this long between requests.
+    absl::Duration request_timeout = absl::Seconds(5);
+    // Only /healthz and /readyz: a listener for orchestrator probes that JWKS and metrics
+    // clients cannot crowd out.
+    bool probes_only = false;
+    // Names the listen flag in errors and logs.
+    std::string flag_name = "--http_listen";
   };
 
   // Binds and serves on a background thread. InvalidArgument for a malformed address,
@@ -76,8 +87,11 @@ class HttpServer {
   // /readyz answers 200 only while serving and keys are loaded.
   void SetServing(bool serving) { serving_.store(serving, std::memory_order_release); }
 
-  // Stops listening and joins the workers. Idempotent.
+  // Stops listening, closes every open connection and joins the workers. Idempotent.
   void Stop();
+
+  // Connections refused so far because max_connections were open.
+  int64_t refused_connections() const;
 
  private:
   explicit HttpServer(Options options);
@@ -85,7 +99,7 @@ class HttpServer {
   bool Ready(std::string* why) const;
 
   const Options options_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<BoundedServer> server_;
   std::thread thread_;
   int port_ = 0;
   std::string public_url_;

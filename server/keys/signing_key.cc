@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "client/src/internal/ecdsa_low_s.h"
 #include "client/src/internal/hmac_sha256.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
@@ -180,6 +181,17 @@ class P256SigningKey final : public SigningKey {
         BN_bn2binpad(s, out + kP256ScalarBytes, kP256ScalarBytes) !=
             static_cast<int>(kP256ScalarBytes)) {
       return absl::InternalError("ECDSA P-256 signature component out of range");
+    }
+    // Verifiers (signet's own included) refuse high-s: sign (r, n - s) instead, which is the
+    // same signature in its one accepted form.
+    if (internal::IsHighS(out + kP256ScalarBytes)) {
+      BnPtr order(BN_bin2bn(internal::kP256Order, kP256ScalarBytes, nullptr));
+      BnPtr low(BN_new());
+      if (order == nullptr || low == nullptr || BN_sub(low.get(), order.get(), s) != 1 ||
+          BN_bn2binpad(low.get(), out + kP256ScalarBytes, kP256ScalarBytes) !=
+              static_cast<int>(kP256ScalarBytes)) {
+        return absl::InternalError("ECDSA P-256 signature could not be normalized to low-s");
+      }
     }
     return raw;
   }

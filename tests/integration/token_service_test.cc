@@ -1,5 +1,9 @@
 // The token service end to end, in process: real gRPC on a loopback port, real SQLite, a fake
 // clock.
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+
 #include <memory>
 #include <string>
 
@@ -33,6 +37,7 @@ class TokenServiceTest : public ::testing::Test {
     server::SignetServer::Options options;
     options.config = testing::TestConfig(dir_.path());
     options.config.publish_ahead = kPublishAhead;
+    options.config.algorithm = algorithm_;
     options.clock = &clock_;
     options.run_maintenance = false;
     absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
@@ -117,6 +122,7 @@ class TokenServiceTest : public ::testing::Test {
     return c;
   }
 
+  Algorithm algorithm_ = Algorithm::kEdDSA;
   testing::TempDir dir_;
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   std::unique_ptr<server::SignetServer> server_;
@@ -408,6 +414,124 @@ TEST_F(TokenServiceTest, InvalidTimestampsAreInvalidArgument) {
     grpc::Status st = stub_->RevokeSubject(&ctx, req, &resp);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(st.error_message(), HasSubstr("not_before"));
+  }
+}
+
+TEST_F(TokenServiceTest, RevokeSubjectRefusesANotBeforeEvenASecondAheadOfTheServersClock) {
+  // Within the validation leeway, yet still in the future: the contract says INVALID_ARGUMENT.
+  auto revoke_at = [&](absl::Time not_before) {
+    v1::RevokeSubjectRequest req;
+    req.set_subject("skew");
+    *req.mutable_not_before() = server::ToProtoTime(not_before);
+    v1::RevokeSubjectResponse resp;
+    grpc::ClientContext ctx;
+    return stub_->RevokeSubject(&ctx, req, &resp);
+  };
+  std::string issued = Issue("skew").token();
+  for (absl::Duration ahead : {absl::Seconds(1), absl::Seconds(10), absl::Seconds(30)}) {
+    grpc::Status st = revoke_at(clock_.Now() + ahead);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("not_before is in the future"));
+  }
+  // Nothing was revoked by the refused calls.
+  EXPECT_EQ(ReasonOf(issued), v1::REASON_UNSPECIFIED);
+  // The server's now itself is not in the future.
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(revoke_at(clock_.Now()).ok());
+  EXPECT_EQ(ReasonOf(issued), v1::REASON_SUBJECT_REVOKED);
+}
+
+// A token whose payload JSON is exactly `payload`, signed by the server's ACTIVE key: the
+// server's own signer refuses such claims, so this signs the JWS signing input directly.
+std::string SignRawPayload(const server::SigningKey& key, const std::string& payload) {
+  const std::string header =
+      absl::StrCat(R"({"alg":"EdDSA","kid":")", key.kid(), R"(","typ":"JWT"})");
+  const std::string input = absl::StrCat(Base64UrlEncode(header), ".", Base64UrlEncode(payload));
+  absl::StatusOr<std::string> sig = key.Sign(input);
+  EXPECT_TRUE(sig.ok()) << sig.status();
+  return absl::StrCat(input, ".", Base64UrlEncode(sig.ok() ? *sig : ""));
+}
+
+TEST_F(TokenServiceTest, ASignedTokenWithALoneSurrogateEscapeInAClaimIsMalformed) {
+  const server::SigningKey& key = *server_->key_ring()->Current()->active;
+  const int64_t now = absl::ToUnixSeconds(clock_.Now());
+  auto payload = [&](const std::string& extra) {
+    return absl::StrCat(R"({"iss":"signet","sub":"42","iat":)", now, R"(,"exp":)", now + 600,
+                        R"(,"jti":"AAECAwQFBgcICQoLDA0ODw")", extra, "}");
+  };
+  // The same token without the escape is valid: only the surrogate makes it malformed.
+  ASSERT_EQ(ReasonOf(SignRawPayload(key, payload(R"(,"role":"admin")"))), v1::REASON_UNSPECIFIED);
+  for (const char* extra :
+       {R"(,"role":"\udc00")", R"(,"role":"ad\udfffmin")", R"(,"\udc00":1)",
+        R"(,"role":["\ud800"])", R"(,"role":"\ud800x")", R"(,"role":{"a":"\udbff\u0041"}})"}) {
+    v1::ValidateTokenResponse r = Validate(SignRawPayload(key, payload(extra)));
+    EXPECT_FALSE(r.valid()) << extra;
+    EXPECT_EQ(r.reason(), v1::REASON_MALFORMED) << extra;
+    // Nothing of the claims comes back, so the answer is valid UTF-8.
+    EXPECT_FALSE(r.has_claims()) << extra;
+    EXPECT_TRUE(r.subject().empty()) << extra;
+  }
+}
+
+// An ES256 server: every signature it makes is low-s, and the high-s twin of a valid signature,
+// which anyone can compute without the key, is BAD_SIGNATURE.
+class Es256TokenServiceTest : public TokenServiceTest {
+ protected:
+  void SetUp() override {
+    algorithm_ = Algorithm::kES256;
+    StartServer();
+  }
+
+  // The P-256 group order n, and n/2, from OpenSSL (independent of signet's constant).
+  Es256TokenServiceTest() : group_(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) {
+    half_ = BN_dup(EC_GROUP_get0_order(group_));
+    BN_rshift1(half_, half_);
+  }
+  ~Es256TokenServiceTest() override {
+    BN_free(half_);
+    EC_GROUP_free(group_);
+  }
+
+  static std::string Signature(const std::string& token) {
+    std::string sig;
+    EXPECT_TRUE(Base64UrlDecode(token.substr(token.rfind('.') + 1), &sig));
+    EXPECT_EQ(sig.size(), 64u);
+    return sig;
+  }
+
+  // s of a raw r||s signature as a BIGNUM (caller frees).
+  static BIGNUM* S(const std::string& sig) {
+    return BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + 32, 32, nullptr);
+  }
+
+  EC_GROUP* group_;
+  BIGNUM* half_;
+};
+
+TEST_F(Es256TokenServiceTest, ReplacingSByNMinusSInAValidTokenIsBadSignature) {
+  const std::string token = Issue("42").token();
+  ASSERT_EQ(ReasonOf(token), v1::REASON_UNSPECIFIED);
+  const std::string sig = Signature(token);
+  BIGNUM* s = S(sig);
+  ASSERT_EQ(BN_sub(s, EC_GROUP_get0_order(group_), s), 1);
+  std::string twin = sig.substr(0, 32) + std::string(32, '\0');
+  ASSERT_EQ(BN_bn2binpad(s, reinterpret_cast<unsigned char*>(twin.data()) + 32, 32), 32);
+  BN_free(s);
+  const std::string forged =
+      absl::StrCat(token.substr(0, token.rfind('.') + 1), Base64UrlEncode(twin));
+  ASSERT_NE(forged, token);
+  EXPECT_EQ(ReasonOf(forged), v1::REASON_BAD_SIGNATURE);
+  EXPECT_EQ(ReasonOf(token), v1::REASON_UNSPECIFIED);
+}
+
+TEST_F(Es256TokenServiceTest, EverySignatureTheServerMakesIsLowS) {
+  // A random s is high half the time: 200 signatures that are all low are not chance.
+  for (int i = 0; i < 200; ++i) {
+    const std::string token = Issue(absl::StrCat("user-", i)).token();
+    BIGNUM* s = S(Signature(token));
+    EXPECT_LE(BN_cmp(s, half_), 0) << token;
+    EXPECT_FALSE(BN_is_zero(s));
+    BN_free(s);
   }
 }
 

@@ -95,6 +95,52 @@ inline bool IsAscii(const char* data, size_t size) {
 // reaches past the terminating NUL. Found by tests/fuzz/jwk_fuzzer (heap-buffer-overflow).
 inline constexpr size_t kInsituPadding = 4;
 
+// True when decoded JSON text holds a UTF-16 surrogate (U+D800..U+DFFF as ED A0..BF xx). Raw
+// input bytes cannot produce one (the encoding check refuses them, and ASCII has none), and
+// RapidJSON 1.1.0 refuses a high surrogate escape without a low one after it, but it decodes a
+// lone low surrogate escape ("\udc00") to these bytes, which are not UTF-8.
+inline bool HasSurrogate(const char* data, size_t size) {
+  const char* end = data + size;
+  for (const char* p = data; p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, 0xED, end - p));
+    if (p == nullptr) return false;
+    if (p + 1 < end && (static_cast<unsigned char>(p[1]) & 0xE0) == 0xA0) return true;
+  }
+  return false;
+}
+
+// Forwards the parse events to `Handler`, refusing strings and member names that decoded to a
+// surrogate (RFC 8259 section 8.2: such text is not interoperable; signet would echo it in
+// responses that are not UTF-8).
+template <typename Handler>
+class NoSurrogates {
+ public:
+  explicit NoSurrogates(Handler& handler) : handler_(handler) {}
+  bool Null() { return handler_.Null(); }
+  bool Bool(bool b) { return handler_.Bool(b); }
+  bool Int(int i) { return handler_.Int(i); }
+  bool Uint(unsigned u) { return handler_.Uint(u); }
+  bool Int64(int64_t i) { return handler_.Int64(i); }
+  bool Uint64(uint64_t u) { return handler_.Uint64(u); }
+  bool Double(double d) { return handler_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return handler_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return !HasSurrogate(s, n) && handler_.String(s, n, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return !HasSurrogate(s, n) && handler_.Key(s, n, copy);
+  }
+  bool StartObject() { return handler_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return handler_.EndObject(n); }
+  bool StartArray() { return handler_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return handler_.EndArray(n); }
+
+ private:
+  Handler& handler_;
+};
+
 // Parses *buffer (modified in place) with `handler`. True only when the whole buffer is one JSON
 // value that the handler accepted (an embedded NUL would otherwise end the text early). NUL
 // padding is added for the parse and removed after, without reallocating: views into the buffer
@@ -103,7 +149,8 @@ inline constexpr size_t kInsituPadding = 4;
 // RapidJSON's encoding validation looks at every string byte. ASCII text (every token signet mints,
 // unless a caller claim holds other characters) is valid UTF-8 as it stands, which IsAscii checks
 // a word at a time; such text is parsed without the per-byte validation. Control characters,
-// escapes and surrogates are checked in both modes.
+// escapes and surrogates (lone high, lone low, a high not followed by a low) are refused in both
+// modes.
 template <typename Handler>
 bool ParseInsitu(std::string* buffer, Handler& handler) {
   const size_t size = buffer->size();
@@ -112,8 +159,9 @@ bool ParseInsitu(std::string* buffer, Handler& handler) {
   rapidjson::InsituStringStream stream(buffer->data());
   rapidjson::Reader reader;
   constexpr unsigned kAsciiFlags = kStrictParseFlags & ~rapidjson::kParseValidateEncodingFlag;
-  const bool ok = (ascii ? reader.Parse<kAsciiFlags>(stream, handler)
-                         : reader.Parse<kStrictParseFlags>(stream, handler)) &&
+  NoSurrogates<Handler> checked(handler);
+  const bool ok = (ascii ? reader.Parse<kAsciiFlags>(stream, checked)
+                         : reader.Parse<kStrictParseFlags>(stream, checked)) &&
                   stream.Tell() == size;
   buffer->resize(size);
   return ok;

@@ -402,14 +402,14 @@ std::string RandomKekHex() {
   return absl::BytesToHexString(bytes);
 }
 
-// The "http_port" of the last server_started log line.
-int HttpPortFromLog(const std::string& log) {
+// The `member` ("http_port", "probe_port") of the last server_started log line.
+int PortFromLog(const std::string& log, const char* member) {
   int port = 0;
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
     if (!absl::StrContains(line, "\"event\":\"server_started\"")) continue;
     rapidjson::Document doc;
     doc.Parse(line.data(), line.size());
-    port = static_cast<int>(Int(Member(&doc, "http_port"), 0));
+    port = static_cast<int>(Int(Member(&doc, member), 0));
   }
   return port;
 }
@@ -534,8 +534,10 @@ class K8sManifestsTest : public ::testing::Test {
     std::map<std::string, std::string> flags = ContainerFlags();
     int grpc = ContainerPort("grpc");
     int http = ContainerPort("http");
+    int probe = ContainerPort("probe");
     EXPECT_EQ(PortOf(flags["listen"]), grpc) << "--listen=" << flags["listen"];
     EXPECT_EQ(PortOf(flags["http_listen"]), http) << "--http_listen=" << flags["http_listen"];
+    EXPECT_EQ(PortOf(flags["probe_listen"]), probe) << "--probe_listen=" << flags["probe_listen"];
 
     const Value* service = rendered_.Find("Service", "signet");
     ASSERT_NE(service, nullptr);
@@ -557,19 +559,20 @@ class K8sManifestsTest : public ::testing::Test {
       EXPECT_EQ(Str(Path(s, "spec", "selector", "app.kubernetes.io/name")), app);
     }
 
-    for (const char* probe : {"startupProbe", "readinessProbe", "livenessProbe"}) {
-      const Value* p = Member(container_, probe);
-      ASSERT_NE(p, nullptr) << probe;
+    for (const char* probe_name : {"startupProbe", "readinessProbe", "livenessProbe"}) {
+      const Value* p = Member(container_, probe_name);
+      ASSERT_NE(p, nullptr) << probe_name;
       if (const Value* g = Member(p, "grpc")) {
-        EXPECT_EQ(Resolve(Member(g, "port")), grpc) << probe;
-        EXPECT_EQ(Str(Member(g, "service")), "") << probe;
+        EXPECT_EQ(Resolve(Member(g, "port")), grpc) << probe_name;
+        EXPECT_EQ(Str(Member(g, "service")), "") << probe_name;
       } else if (const Value* h = Member(p, "httpGet")) {
-        EXPECT_EQ(Resolve(Member(h, "port")), http) << probe;
+        // The probe listener, which JWKS and metrics clients cannot starve.
+        EXPECT_EQ(Resolve(Member(h, "port")), probe) << probe_name;
         EXPECT_THAT((std::vector<std::string>{"/readyz", "/healthz"}),
                     Contains(Str(Member(h, "path"))))
-            << probe;
+            << probe_name;
       } else {
-        ADD_FAILURE() << probe << " is neither a gRPC nor an HTTP probe";
+        ADD_FAILURE() << probe_name << " is neither a gRPC nor an HTTP probe";
       }
     }
 
@@ -600,6 +603,7 @@ class K8sManifestsTest : public ::testing::Test {
     for (const Value* rule : Items(Path(policy, "spec", "egress"))) {
       for (const Value* p : Items(Member(rule, "ports"))) egress.insert(Resolve(Member(p, "port")));
     }
+    // The probe port stays closed to pods (kubelet probes are not subject to NetworkPolicy).
     EXPECT_EQ(ingress, (std::set<int>{grpc, http}));
     EXPECT_EQ(egress, (std::set<int>{53, 5432}));
     // No egress rule opens a port to everywhere: each names its peers, by selectors with labels
@@ -660,14 +664,18 @@ class K8sManifestsTest : public ::testing::Test {
     for (std::string& a : args) a = PodSandbox::MapPaths(a, mounts);
     args.push_back("--listen=" + HostOf(flags["listen"]) + ":0");
     args.push_back("--http_listen=" + HostOf(flags["http_listen"]) + ":0");
+    args.push_back("--probe_listen=" + HostOf(flags["probe_listen"]) + ":0");
     args.insert(args.end(), extra.begin(), extra.end());
     std::unique_ptr<testing::ServerProcess> server =
         testing::ServerProcess::Start(args, pod.root() + "/server.log");
     ASSERT_NE(server->port(), 0);
-    int http_port = HttpPortFromLog(server->Log());
+    int http_port = PortFromLog(server->Log(), "http_port");
     ASSERT_NE(http_port, 0) << server->Log();
+    int probe_port = PortFromLog(server->Log(), "probe_port");
+    ASSERT_NE(probe_port, 0) << server->Log();
 
     httplib::Client http("127.0.0.1", http_port);
+    httplib::Client probes("127.0.0.1", probe_port);
     for (const char* probe : {"startupProbe", "readinessProbe", "livenessProbe"}) {
       const Value* p = Member(container_, probe);
       if (Member(p, "grpc") != nullptr) {
@@ -677,7 +685,7 @@ class K8sManifestsTest : public ::testing::Test {
         EXPECT_EQ(*status, 1) << probe << " (1 = SERVING)";
       } else {
         std::string path = Str(Path(p, "httpGet", "path"));
-        httplib::Result r = http.Get(path.c_str());
+        httplib::Result r = probes.Get(path.c_str());
         ASSERT_TRUE(r) << probe << ": GET " << path << " failed\n" << server->Log();
         EXPECT_EQ(r->status, 200) << probe << ": GET " << path << " said " << r->body;
       }
@@ -685,6 +693,10 @@ class K8sManifestsTest : public ::testing::Test {
     httplib::Result jwks = http.Get("/.well-known/jwks.json");
     ASSERT_TRUE(jwks);
     EXPECT_EQ(jwks->status, 200);
+    // The probe listener serves the probes and nothing else.
+    httplib::Result not_probe = probes.Get("/.well-known/jwks.json");
+    ASSERT_TRUE(not_probe);
+    EXPECT_EQ(not_probe->status, 404);
 
     if (pki == nullptr) {
       // Plaintext: anyone reaching the pod may call (the dev overlay says so).

@@ -248,5 +248,101 @@ TEST_F(SecureProcessTest, LogsAndAuditHoldNoTokenAndNoKey) {
   }
 }
 
+TEST_F(SecureProcessTest, ATokenPastedIntoARevokeKeyReasonReachesNoLogListWatcherOrAudit) {
+  std::string log_path = Path("server.log");
+  auto server = testing::ServerProcess::Start(Args(), log_path);
+  ASSERT_NE(server->port(), 0);
+  auto issuer = Stub(server->port(), issuer_);
+  auto admin = Stub(server->port(), admin_);
+
+  v1::IssueTokenRequest issue;
+  issue.set_subject("user-1");
+  v1::IssueTokenResponse issued;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(issuer->IssueToken(&ctx, issue, &issued).ok());
+  }
+  const std::string token = issued.token();
+  const std::string signature = token.substr(token.rfind('.') + 1);
+  auto list = [&] {
+    v1::ListKeysRequest req;
+    req.set_include_revoked(true);
+    v1::ListKeysResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(admin->ListKeys(&ctx, req, &resp).ok());
+    return resp;
+  };
+  std::string pending;
+  const v1::ListKeysResponse before = list();
+  for (const v1::Key& k : before.keys()) {
+    if (k.state() == v1::KEY_STATE_PENDING) pending = k.key_id();
+  }
+  ASSERT_FALSE(pending.empty());
+  auto revoke = [&](const std::string& reason) {
+    v1::RevokeKeyRequest req;
+    req.set_key_id(pending);
+    req.set_reason(reason);
+    v1::RevokeKeyResponse resp;
+    grpc::ClientContext ctx;
+    return admin->RevokeKey(&ctx, req, &resp);
+  };
+
+  // Over-long and multi-line reasons are refused with a message, and revoke nothing.
+  for (const std::string& bad :
+       {std::string(513, 'x'), std::string("line one\nline two"), std::string("tab\there"),
+        std::string("del\x7f"), std::string("c1 \xc2\x85 next line")}) {
+    grpc::Status st = revoke(bad);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(st.error_message(), HasSubstr("reason")) << bad;
+  }
+  const v1::ListKeysResponse after_refusals = list();
+  for (const v1::Key& k : after_refusals.keys()) EXPECT_NE(k.state(), v1::KEY_STATE_REVOKED);
+
+  grpc::ClientContext watch_ctx;
+  auto watch = admin->WatchKeys(&watch_ctx, v1::WatchKeysRequest());
+  v1::WatchKeysResponse snapshot;
+  ASSERT_TRUE(watch->Read(&snapshot));
+  // An operator pastes the token that prompted the revocation.
+  const std::string reason = "leaked, see Bearer " + token;
+  ASSERT_LE(reason.size(), 512u);
+  grpc::Status st = revoke(reason);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::WatchKeysResponse change;
+  ASSERT_TRUE(watch->Read(&change));
+  bool seen = false;
+  for (const v1::Key& k : change.keys()) {
+    EXPECT_EQ(k.revoke_reason().find(signature), std::string::npos);
+    if (k.key_id() == pending) {
+      seen = true;
+      EXPECT_EQ(k.state(), v1::KEY_STATE_REVOKED);
+      EXPECT_EQ(k.revoke_reason(), "[redacted]");
+    }
+  }
+  EXPECT_TRUE(seen);
+  const v1::ListKeysResponse listed = list();
+  for (const v1::Key& k : listed.keys()) {
+    EXPECT_EQ(k.revoke_reason().find(signature), std::string::npos);
+    if (k.key_id() == pending) {
+      EXPECT_EQ(k.revoke_reason(), "[redacted]");
+    }
+  }
+  watch_ctx.TryCancel();
+  watch.reset();
+  issuer.reset();
+  admin.reset();
+  EXPECT_EQ(server->Terminate(absl::Seconds(20)), 0);
+
+  const std::string log = testing::ReadFile(log_path);
+  const std::string audit = testing::ReadFile(Path("audit.jsonl"));
+  EXPECT_THAT(audit, HasSubstr("\"audit\":\"revoke_key\""));
+  EXPECT_THAT(log, HasSubstr("\"key_revoked\""));
+  for (const auto& [name, text] : {std::pair<std::string, const std::string&>{"log", log},
+                                   std::pair<std::string, const std::string&>{"audit", audit}}) {
+    EXPECT_EQ(text.find(signature), std::string::npos) << name << " holds the token";
+    EXPECT_EQ(text.find(token.substr(0, token.find('.'))), std::string::npos)
+        << name << " holds the token's header";
+  }
+}
+
 }  // namespace
 }  // namespace signet

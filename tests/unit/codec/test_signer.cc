@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <sodium.h>
 
 #include <cstdlib>
@@ -100,7 +101,17 @@ std::string TestSigner::Sign(std::string_view signing_input) const {
       const unsigned char* p = Bytes(der);
       ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
       Check(sig != nullptr, "d2i_ECDSA_SIG");
-      std::string raw = BnToFixed(ECDSA_SIG_get0_r(sig)) + BnToFixed(ECDSA_SIG_get0_s(sig));
+      // Low-s, as verifiers require: s > n/2 becomes n - s.
+      EC_GROUP* group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+      Check(group != nullptr, "EC_GROUP_new_by_curve_name");
+      BIGNUM* s = BN_dup(ECDSA_SIG_get0_s(sig));
+      BIGNUM* half = BN_dup(EC_GROUP_get0_order(group));
+      Check(s != nullptr && half != nullptr && BN_rshift1(half, half) == 1, "half order");
+      if (BN_cmp(s, half) > 0) Check(BN_sub(s, EC_GROUP_get0_order(group), s) == 1, "n - s");
+      std::string raw = BnToFixed(ECDSA_SIG_get0_r(sig)) + BnToFixed(s);
+      BN_free(half);
+      BN_free(s);
+      EC_GROUP_free(group);
       ECDSA_SIG_free(sig);
       return raw;
     }

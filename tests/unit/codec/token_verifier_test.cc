@@ -689,6 +689,38 @@ TEST_F(TokenVerifierTest, ClaimsThatAreNotAStrictJsonObjectAreMalformed) {
   }
 }
 
+TEST_F(TokenVerifierTest, LoneSurrogateEscapesAreMalformedInValuesNamesAndHeaders) {
+  // RapidJSON decodes a lone low surrogate to bytes that are not UTF-8; the parser refuses it,
+  // and a high surrogate that is alone or followed by anything but a low one.
+  const std::string good = DefaultClaims();
+  const std::string body = good.substr(1, good.size() - 2);
+  for (const char* bad : {R"(\udc00)", R"(\udfff)", R"(a\udc00b)", R"(\ud800)", R"(\udbff)",
+                          R"(\ud800x)", R"(\ud800\u0041)", R"(\ud800\ud800)", R"(\udc00\ud800)"}) {
+    for (const std::string& claims : {absl::StrCat("{", body, R"(,"x":")", bad, R"("})"),
+                                      absl::StrCat("{", body, R"(,")", bad, R"(":1})"),
+                                      absl::StrCat("{", body, R"(,"x":["a",")", bad, R"("]})"),
+                                      absl::StrCat("{", body, R"(,"x":{"y":")", bad, R"("}})")}) {
+      const VerifyResult r = Verify(EdToken(claims));
+      EXPECT_EQ(r.reason, Reason::kMalformed) << claims;
+      EXPECT_FALSE(r.token.has_value()) << claims;
+    }
+    // Also when the rest of the text is not ASCII (the parse that validates UTF-8).
+    EXPECT_EQ(ReasonOf(EdToken(absl::StrCat("{", body, R"(,"x":"é)", bad, R"("})"))),
+              Reason::kMalformed)
+        << bad;
+    EXPECT_EQ(
+        ReasonOf(ed_.Token(absl::StrCat(R"({"alg":"EdDSA","kid":"ed","x":")", bad, R"("})"), good)),
+        Reason::kMalformed)
+        << bad;
+  }
+  // A pair is one character; other escapes of the same bytes' neighbourhood are fine.
+  for (const char* fine : {R"(\ud83d\ude00)", R"(\ud7ff)", R"(\ue000)", "\xed\x9f\xbf", "é"}) {
+    EXPECT_EQ(ReasonOf(EdToken(absl::StrCat("{", body, R"(,"x":")", fine, R"("})"))),
+              Reason::kValid)
+        << fine;
+  }
+}
+
 TEST_F(TokenVerifierTest, DuplicatesAreFoundInLargeObjectsToo) {
   std::string many;
   for (int i = 0; i < 40; ++i) absl::StrAppend(&many, R"(,"c)", i, R"(":)", i);

@@ -1,13 +1,16 @@
 #include "signet/verify_key.h"
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
+#include "internal/ecdsa_low_s.h"
 #include "signet/base64url.h"
 #include "tests/unit/codec/test_signer.h"
 
@@ -52,6 +55,18 @@ constexpr unsigned char kP256Order[32] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
 
+// r || (n - s): the other ECDSA signature of the same message, made without the key.
+std::string OtherS(const std::string& signature) {
+  BIGNUM* n = BN_bin2bn(kP256Order, 32, nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(signature.data()) + 32, 32, nullptr);
+  EXPECT_EQ(BN_sub(s, n, s), 1);
+  std::string out = signature.substr(0, 32) + std::string(32, '\0');
+  EXPECT_EQ(BN_bn2binpad(s, reinterpret_cast<unsigned char*>(out.data()) + 32, 32), 32);
+  BN_free(s);
+  BN_free(n);
+  return out;
+}
+
 std::shared_ptr<const VerifyKey> Rfc7515A3Key() {
   auto key = VerifyKey::P256("a3", B64(kRfc7515A3X), B64(kRfc7515A3Y));
   EXPECT_TRUE(key.ok()) << key.status();
@@ -67,11 +82,14 @@ TEST(VerifyKey, VerifiesTheRfc7515A1Hs256Example) {
   EXPECT_EQ((*key)->PublicBytes(), "");
 }
 
-TEST(VerifyKey, VerifiesTheRfc7515A3Es256Example) {
+TEST(VerifyKey, VerifiesTheRfc7515A3Es256ExampleInItsLowSFormOnly) {
   auto key = Rfc7515A3Key();
   EXPECT_EQ(key->algorithm(), Algorithm::kES256);
-  EXPECT_TRUE(key->Verify(kRfc7515A3SigningInput, B64(kRfc7515A3Signature)));
-  EXPECT_FALSE(key->Verify(std::string(kRfc7515A3SigningInput) + "x", B64(kRfc7515A3Signature)));
+  // The RFC's signature happens to be high-s (s > n/2): refused as printed, its twin verifies.
+  const std::string low = OtherS(B64(kRfc7515A3Signature));
+  EXPECT_FALSE(key->Verify(kRfc7515A3SigningInput, B64(kRfc7515A3Signature)));
+  EXPECT_TRUE(key->Verify(kRfc7515A3SigningInput, low));
+  EXPECT_FALSE(key->Verify(std::string(kRfc7515A3SigningInput) + "x", low));
   EXPECT_EQ(key->PublicBytes(), B64(kRfc7515A3X) + B64(kRfc7515A3Y));
 }
 
@@ -120,6 +138,36 @@ TEST(VerifyKey, Es256RefusesRAndSOfZeroOrAtLeastTheGroupOrder) {
        {zero + s, r + zero, zero + zero, order + s, r + order, all_ones + s, r + all_ones}) {
     EXPECT_FALSE(key->Verify(kRfc7515A3SigningInput, bad));
   }
+}
+
+TEST(VerifyKey, Es256RefusesTheHighSTwinOfEveryValidSignature) {
+  testing::TestSigner signer = testing::TestSigner::P256();
+  auto key = signer.VerifyKeyFor("es");
+  for (int i = 0; i < 32; ++i) {
+    const std::string input = "header.payload" + std::to_string(i);
+    const std::string sig = signer.Sign(input);
+    ASSERT_TRUE(key->Verify(input, sig));
+    EXPECT_FALSE(key->Verify(input, OtherS(sig))) << i;
+  }
+}
+
+TEST(VerifyKey, HighSIsExactlyGreaterThanHalfTheOrder) {
+  unsigned char s[32];
+  std::memcpy(s, internal::kP256HalfOrder, 32);
+  EXPECT_FALSE(internal::IsHighS(s));
+  s[31] += 1;
+  EXPECT_TRUE(internal::IsHighS(s));
+  s[31] -= 2;
+  EXPECT_FALSE(internal::IsHighS(s));
+  EXPECT_TRUE(internal::IsHighS(kP256Order));
+  // n/2 really is floor(n / 2): twice it plus one is n.
+  BIGNUM* half = BN_bin2bn(internal::kP256HalfOrder, 32, nullptr);
+  BIGNUM* n = BN_bin2bn(kP256Order, 32, nullptr);
+  ASSERT_EQ(BN_lshift1(half, half), 1);
+  ASSERT_EQ(BN_add_word(half, 1), 1);
+  EXPECT_EQ(BN_cmp(half, n), 0);
+  BN_free(n);
+  BN_free(half);
 }
 
 TEST(VerifyKey, Es256AcceptsItsOwnSignaturesAndRefusesOthers) {
