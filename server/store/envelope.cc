@@ -1,8 +1,11 @@
 #include "server/store/envelope.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +115,51 @@ absl::StatusOr<Envelope> Envelope::Create(std::string_view kek) {
   std::string fingerprint =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
   return Envelope(std::string(kek), std::move(fingerprint));
+}
+
+Envelope::~Envelope() { OPENSSL_cleanse(kek_.data(), kek_.size()); }
+
+// A moved-from std::string may keep its buffer (and the bytes in it): wipe the source explicitly.
+Envelope::Envelope(Envelope&& other) noexcept
+    : kek_(other.kek_), fingerprint_(std::move(other.fingerprint_)) {
+  OPENSSL_cleanse(other.kek_.data(), other.kek_.size());
+  other.kek_.clear();
+}
+
+Envelope& Envelope::operator=(Envelope&& other) noexcept {
+  if (this != &other) {
+    OPENSSL_cleanse(kek_.data(), kek_.size());
+    kek_ = other.kek_;
+    fingerprint_ = std::move(other.fingerprint_);
+    OPENSSL_cleanse(other.kek_.data(), other.kek_.size());
+    other.kek_.clear();
+  }
+  return *this;
+}
+
+absl::StatusOr<std::string> Envelope::DeriveKey(std::string_view label) const {
+  struct KdfDeleter {
+    void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
+    void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
+  if (kdf == nullptr) return absl::InternalError("HKDF is not available in OpenSSL");
+  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  if (ctx == nullptr) return absl::InternalError("HKDF set-up failed");
+  char digest[] = "SHA256";
+  std::string info(label);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(kek_.data()),
+                                        kek_.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  std::string derived(kKekSize, '\0');
+  if (EVP_KDF_derive(ctx.get(), Bytes(derived), derived.size(), params) != 1) {
+    OPENSSL_cleanse(derived.data(), derived.size());
+    return absl::InternalError("HKDF-SHA256 derivation failed");
+  }
+  return derived;
 }
 
 absl::StatusOr<std::string> Envelope::Seal(std::string_view plaintext,
