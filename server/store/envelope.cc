@@ -114,27 +114,9 @@ absl::StatusOr<Envelope> Envelope::Create(std::string_view kek) {
   }
   std::string fingerprint =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
-  return Envelope(std::string(kek), std::move(fingerprint));
-}
-
-Envelope::~Envelope() { OPENSSL_cleanse(kek_.data(), kek_.size()); }
-
-// A moved-from std::string may keep its buffer (and the bytes in it): wipe the source explicitly.
-Envelope::Envelope(Envelope&& other) noexcept
-    : kek_(other.kek_), fingerprint_(std::move(other.fingerprint_)) {
-  OPENSSL_cleanse(other.kek_.data(), other.kek_.size());
-  other.kek_.clear();
-}
-
-Envelope& Envelope::operator=(Envelope&& other) noexcept {
-  if (this != &other) {
-    OPENSSL_cleanse(kek_.data(), kek_.size());
-    kek_ = other.kek_;
-    fingerprint_ = std::move(other.fingerprint_);
-    OPENSSL_cleanse(other.kek_.data(), other.kek_.size());
-    other.kek_.clear();
-  }
-  return *this;
+  absl::StatusOr<GuardedSecret> guarded = GuardedSecret::Copy(kek);
+  if (!guarded.ok()) return guarded.status();
+  return Envelope(*std::move(guarded), std::move(fingerprint));
 }
 
 absl::StatusOr<std::string> Envelope::DeriveKey(std::string_view label) const {
@@ -150,8 +132,8 @@ absl::StatusOr<std::string> Envelope::DeriveKey(std::string_view label) const {
   std::string info(label);
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(kek_.data()),
-                                        kek_.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(kek_.view().data()),
+                                        kek_.view().size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
       OSSL_PARAM_construct_end()};
   std::string derived(kKekSize, '\0');
@@ -182,7 +164,7 @@ absl::StatusOr<std::string> Envelope::Seal(std::string_view plaintext,
   if (ctx == nullptr ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_), nonce) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_.view()), nonce) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(associated),
                         static_cast<int>(associated.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), ciphertext, &len, Bytes(plaintext),
@@ -222,7 +204,7 @@ absl::StatusOr<std::string> Envelope::Open(std::string_view sealed,
   if (ctx == nullptr ||
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_), nonce) != 1) {
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_.view()), nonce) != 1) {
     return absl::InternalError("AES-256-GCM set-up failed");
   }
   if (EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(associated),

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "server/store/guarded_secret.h"
 
 namespace signet::server {
 
@@ -36,17 +37,11 @@ class Envelope {
   // KEK is in use without revealing it.
   const std::string& fingerprint() const { return fingerprint_; }
 
-  // The KEK is wiped from memory when an Envelope is destroyed (copies wipe their own bytes).
-  ~Envelope();
-  Envelope(const Envelope&) = default;
-  Envelope& operator=(const Envelope&) = default;
-  Envelope(Envelope&& other) noexcept;
-  Envelope& operator=(Envelope&& other) noexcept;
-
  private:
-  Envelope(std::string kek, std::string fingerprint)
+  Envelope(GuardedSecret kek, std::string fingerprint)
       : kek_(std::move(kek)), fingerprint_(std::move(fingerprint)) {}
-  std::string kek_;
+  // Out of core dumps, wiped when the last copy of the Envelope goes.
+  GuardedSecret kek_;
   std::string fingerprint_;
 };
 

@@ -68,12 +68,11 @@ std::string SealedKeyAssociatedData(std::string_view kid) {
 absl::StatusOr<KeyRecordAuthenticator> KeyRecordAuthenticator::Create(const Envelope& envelope) {
   absl::StatusOr<std::string> key = envelope.DeriveKey(kMacKeyLabel);
   if (!key.ok()) return key.status();
-  KeyRecordAuthenticator authenticator(*key);
+  absl::StatusOr<GuardedSecret> guarded = GuardedSecret::Copy(*key);
   OPENSSL_cleanse(key->data(), key->size());
-  return authenticator;
+  if (!guarded.ok()) return guarded.status();
+  return KeyRecordAuthenticator(*std::move(guarded));
 }
-
-KeyRecordAuthenticator::~KeyRecordAuthenticator() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 absl::StatusOr<std::string> KeyRecordAuthenticator::Tag(const KeyRecord& record) const {
   std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
@@ -86,8 +85,8 @@ absl::StatusOr<std::string> KeyRecordAuthenticator::Tag(const KeyRecord& record)
   std::string tag(kTagSize, '\0');
   size_t size = 0;
   if (ctx == nullptr ||
-      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key_.data()), key_.size(),
-                   params) != 1 ||
+      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key_.view().data()),
+                   key_.view().size(), params) != 1 ||
       EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
                      message.size()) != 1 ||
       EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(tag.data()), &size, tag.size()) !=

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/store/envelope.h"
+#include "server/store/guarded_secret.h"
 #include "server/store/store.h"
 
 namespace signet::server {
@@ -41,7 +42,7 @@ namespace signet::server {
 // legacy row cannot be opened as one (see KeyRing's legacy upgrade).
 std::string SealedKeyAssociatedData(std::string_view kid);
 
-// Immutable and thread-safe. The MAC key is wiped when the authenticator is destroyed.
+// Immutable and thread-safe. The MAC key lives in guarded memory (GuardedSecret).
 class KeyRecordAuthenticator {
  public:
   static absl::StatusOr<KeyRecordAuthenticator> Create(const Envelope& envelope);
@@ -54,13 +55,9 @@ class KeyRecordAuthenticator {
   // row was written or changed without the KEK, or under another KEK).
   absl::Status Verify(const KeyRecord& record) const;
 
-  ~KeyRecordAuthenticator();
-  KeyRecordAuthenticator(const KeyRecordAuthenticator& other) : key_(other.key_) {}
-  KeyRecordAuthenticator& operator=(const KeyRecordAuthenticator&) = delete;
-
  private:
-  explicit KeyRecordAuthenticator(std::string key) : key_(std::move(key)) {}
-  std::string key_;
+  explicit KeyRecordAuthenticator(GuardedSecret key) : key_(std::move(key)) {}
+  GuardedSecret key_;
 };
 
 }  // namespace signet::server
