@@ -114,6 +114,19 @@ absl::StatusOr<std::unique_ptr<SigningKey>> OpenPrivateKey(const Envelope& envel
   return parsed;
 }
 
+// Says loudly that a stored key row is not used, and counts it. Never silent: the row stays in the
+// database, so this repeats at every load until an operator removes it.
+void ReportRefusal(const std::string& kid, Refusal reason, const absl::Status& why) {
+  ServerMetrics::Global().RecordKeyRecordRefused(reason);
+  Log(LogLevel::kError, "key_record_refused")
+      .Str("kid", kid)
+      .Str("reason", ServerMetrics::KeyRecordRefusalName(reason))
+      .Str("error", why.ToString())
+      .Str("note",
+           "the key row was not loaded nor published: it was written or changed without the "
+           "key-encryption key (database tampering?)");
+}
+
 const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
   for (const KeyRecord& k : keys) {
     if (k.state == state) return &k;
@@ -217,12 +230,13 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
       if (auto it = signing_keys_.find(record.kid); it != signing_keys_.end()) {
         signing = it->second;
       } else {
-        // Screen() checked the row; a failure here is a bug or a corrupt row, not an attack.
+        // The tag held, so only a KEK holder could have made this row: still, a private key that
+        // does not open or does not match the row's public key is refused, not used.
         absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
             OpenPrivateKey(envelope_, record, SealedKeyAssociatedData(record.kid));
         if (!parsed.ok()) {
-          return absl::Status(parsed.status().code(),
-                              absl::StrCat("key ", record.kid, ": ", parsed.status().message()));
+          ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
+          continue;
         }
         signing = std::move(*parsed);
       }
@@ -348,17 +362,7 @@ KeyRing::Screened KeyRing::Screen(const std::vector<KeyRecord>& records, bool re
       screened.trusted.push_back(*std::move(trusted));
       continue;
     }
-    if (!report) continue;
-    const auto reason = static_cast<Refusal>(refusal);
-    ServerMetrics::Global().RecordKeyRecordRefused(reason);
-    // Loud on every load: the row stays in the database until an operator removes it.
-    Log(LogLevel::kError, "key_record_refused")
-        .Str("kid", record.kid)
-        .Str("reason", ServerMetrics::KeyRecordRefusalName(reason))
-        .Str("error", trusted.status().ToString())
-        .Str("note",
-             "the key row was not loaded nor published: it was written or changed without the "
-             "key-encryption key (database tampering?)");
+    if (report) ReportRefusal(record.kid, static_cast<Refusal>(refusal), trusted.status());
   }
   return screened;
 }
