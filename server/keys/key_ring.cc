@@ -396,28 +396,32 @@ void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& del
   for (StateListener* listener : listeners_) listener->OnStateChanged(published, delta);
 }
 
+absl::StatusOr<KeyChanges> KeyRing::DecideOnTrusted(const Store::KeyDecision& decide,
+                                                    const std::vector<KeyRecord>& current) {
+  Screened screened = Screen(current, /*report=*/false);
+  absl::StatusOr<KeyChanges> changes = decide(screened.trusted);
+  if (!changes.ok()) return changes;
+  absl::flat_hash_set<std::string> touched(changes->deletes.begin(), changes->deletes.end());
+  for (KeyRecord& record : changes->upserts) {
+    touched.insert(record.kid);
+    absl::StatusOr<std::string> tag = authenticator_->Tag(record);
+    if (!tag.ok()) return tag.status();
+    record.mac = *std::move(tag);
+  }
+  for (KeyRecord& upgraded : screened.upgrades) {
+    if (touched.contains(upgraded.kid)) continue;
+    Log(LogLevel::kInfo, "key_record_upgraded").Str("kid", upgraded.kid);
+    changes->upserts.push_back(std::move(upgraded));
+  }
+  return changes;
+}
+
 absl::StatusOr<std::vector<KeyRecord>> KeyRing::ApplyKeyDecision(const Store::KeyDecision& decide) {
   absl::MutexLock lock(&writer_mu_);
   // The decision sees only trusted rows (a refused row is left as it is, for the operator to
   // inspect); every row it writes is tagged, and legacy rows are written back re-sealed and tagged.
-  auto authenticated = [&](const std::vector<KeyRecord>& current)
-                           ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::StatusOr<KeyChanges> {
-    Screened screened = Screen(current, /*report=*/false);
-    absl::StatusOr<KeyChanges> changes = decide(screened.trusted);
-    if (!changes.ok()) return changes;
-    absl::flat_hash_set<std::string> touched(changes->deletes.begin(), changes->deletes.end());
-    for (KeyRecord& record : changes->upserts) {
-      touched.insert(record.kid);
-      absl::StatusOr<std::string> tag = authenticator_->Tag(record);
-      if (!tag.ok()) return tag.status();
-      record.mac = *std::move(tag);
-    }
-    for (KeyRecord& upgraded : screened.upgrades) {
-      if (touched.contains(upgraded.kid)) continue;
-      Log(LogLevel::kInfo, "key_record_upgraded").Str("kid", upgraded.kid);
-      changes->upserts.push_back(std::move(upgraded));
-    }
-    return changes;
+  auto authenticated = [&](const std::vector<KeyRecord>& current) {
+    return DecideOnTrusted(decide, current);
   };
   absl::StatusOr<std::vector<KeyRecord>> records = store_->UpdateKeys(authenticated);
   if (!records.ok()) return records.status();

@@ -115,6 +115,13 @@ class KeyRing {
                                 const Screened& screened) const;
 
   absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const;
+  // `decide` over the trusted rows of `current`; tags every row it writes and adds the legacy
+  // rows to write back upgraded. Refused rows are left as they are, for the operator to inspect.
+  // Runs inside Store::UpdateKeys, called by ApplyKeyDecision with writer_mu_ held (the analysis
+  // cannot follow the lock through the store's callback).
+  absl::StatusOr<KeyChanges> DecideOnTrusted(const Store::KeyDecision& decide,
+                                             const std::vector<KeyRecord>& current)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Runs one lifecycle decision in a store transaction and publishes the result.
   absl::StatusOr<std::vector<KeyRecord>> ApplyKeyDecision(const Store::KeyDecision& decide);
   // Rebuilds keys from trusted `records` with `revocations` and publishes.
