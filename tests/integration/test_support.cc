@@ -71,7 +71,7 @@ std::string ServerBinary() { return std::string(SIGNET_BINARY_DIR) + "/server/si
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
-            std::optional<uid_t> run_as) {
+            std::optional<uid_t> run_as = std::nullopt) {
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
