@@ -125,8 +125,8 @@ std::string ProcLine(pid_t pid, const std::string& file, const std::string& pref
 
 // The process holds the KEK and private keys: it must neither dump core nor be readable through
 // /proc by its own user. PR_SET_DUMPABLE=0 is not shown in /proc/<pid>/status, but the kernel
-// makes every /proc/<pid>/ entry of a non-dumpable process owned by root (task_dump_owner): seen
-// when the server runs as an ordinary user. So the server runs as our uid, or as nobody (65534)
+// makes the files in /proc/<pid>/ (mem, environ, ...; not the folder itself) of a non-dumpable
+// process owned by root (task_dump_owner): seen when the server runs as an ordinary user. So the server runs as our uid, or as nobody (65534)
 // when the test runs as root (as in CI).
 TEST(ServerProcess, ItCannotDumpCoreAndItsProcEntriesAreNotItsUsers) {
   testing::TempDir dir;
@@ -147,8 +147,8 @@ TEST(ServerProcess, ItCannotDumpCoreAndItsProcEntriesAreNotItsUsers) {
   uids >> label >> real_uid;
   EXPECT_EQ(real_uid, std::to_string(server_uid));
   struct stat st;
-  ASSERT_EQ(stat(("/proc/" + std::to_string(proc->pid())).c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, 0u) << "a dumpable process's /proc entries belong to its own uid";
+  ASSERT_EQ(stat(("/proc/" + std::to_string(proc->pid()) + "/mem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "a dumpable process's /proc/<pid>/mem belongs to its own uid";
   EXPECT_THAT(proc->Log(), HasSubstr("core_dumps_disabled"));
 }
 
