@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "server/core_dumps.h"
 #include "server/flags.h"
 #include "server/log.h"
 #include "server/signet_server.h"
@@ -41,6 +42,14 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Before any key is read: a crash must not write the KEK or private keys to a core file.
+  if (absl::Status s = signet::server::DisableCoreDumps(); !s.ok()) {
+    Log(LogLevel::kError, "start_failed").Str("error", s.ToString());
+    return 1;
+  }
+  Log(LogLevel::kInfo, "core_dumps_disabled")
+      .Str("note", "RLIMIT_CORE=0 and PR_SET_DUMPABLE=0: key material never reaches a core file");
 
   absl::StatusOr<signet::server::ServerConfig> config = signet::server::ConfigFromFlags();
   if (!config.ok()) {

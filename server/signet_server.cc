@@ -1,5 +1,6 @@
 #include "server/signet_server.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -63,7 +64,9 @@ absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config, Store* store) 
     return absl::Status(kek.status().code(),
                         absl::StrCat("key-encryption key: ", kek.status().message()));
   }
-  return Envelope::Create(*kek);
+  absl::StatusOr<Envelope> envelope = Envelope::Create(*kek);
+  OPENSSL_cleanse(kek->data(), kek->size());
+  return envelope;
 }
 
 }  // namespace

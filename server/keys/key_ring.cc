@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
+#include "server/metrics/server_metrics.h"
 #include "signet/jwk.h"
 
 namespace signet::server {
@@ -62,6 +63,70 @@ bool SameState(const StateSnapshot& snapshot, const std::vector<KeyRecord>& keys
              });
 }
 
+using Refusal = ServerMetrics::KeyRecordRefusal;
+
+// The row's public half against its kid: HS256 rows carry no public key; other rows carry a
+// public JWK naming the row's kid and algorithm, whose RFC 7638 thumbprint is the kid. When
+// `derived` (the public half of the opened private key) is given, the JWK must be exactly it.
+absl::Status CheckPublicKey(const KeyRecord& record, const VerifyKey* derived) {
+  if (record.algorithm == Algorithm::kHS256) {
+    if (!record.public_jwk.empty()) {
+      return absl::InvalidArgumentError("an HS256 key row carries a public JWK");
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("its public JWK does not parse: ", parsed.status().message()));
+  }
+  if ((*parsed)->kid() != record.kid || (*parsed)->algorithm() != record.algorithm) {
+    return absl::InvalidArgumentError("its public JWK names another kid or algorithm");
+  }
+  const std::string public_bytes = (*parsed)->PublicBytes();
+  absl::StatusOr<std::string> thumbprint = JwkThumbprint(record.algorithm, public_bytes);
+  if (!thumbprint.ok() || *thumbprint != record.kid) {
+    return absl::InvalidArgumentError("its kid is not the RFC 7638 thumbprint of its public key");
+  }
+  if (derived != nullptr && derived->PublicBytes() != public_bytes) {
+    return absl::InvalidArgumentError("its private key does not match its public key");
+  }
+  return absl::OkStatus();
+}
+
+// Opens a sealed private key and rebuilds it; the opened bytes are wiped before returning.
+absl::StatusOr<std::unique_ptr<SigningKey>> OpenPrivateKey(const Envelope& envelope,
+                                                           const KeyRecord& record,
+                                                           std::string_view associated) {
+  absl::StatusOr<std::string> secret = envelope.Open(record.sealed_private, associated);
+  if (!secret.ok()) {
+    return absl::Status(secret.status().code(),
+                        absl::StrCat("its private key does not open: ", secret.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
+      SigningKey::FromPrivateBytes(record.algorithm, record.kid, *secret);
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (!parsed.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("its private key is invalid: ", parsed.status().message()));
+  }
+  if (absl::Status s = CheckPublicKey(record, (*parsed)->verify_key().get()); !s.ok()) return s;
+  return parsed;
+}
+
+// Says loudly that a stored key row is not used, and counts it. Never silent: the row stays in the
+// database, so this repeats at every load until an operator removes it.
+void ReportRefusal(const std::string& kid, Refusal reason, const absl::Status& why) {
+  ServerMetrics::Global().RecordKeyRecordRefused(reason);
+  Log(LogLevel::kError, "key_record_refused")
+      .Str("kid", kid)
+      .Str("reason", ServerMetrics::KeyRecordRefusalName(reason))
+      .Str("error", why.ToString())
+      .Str("note",
+           "the key row was not loaded nor published: it was written or changed without the "
+           "key-encryption key (database tampering?)");
+}
+
 const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
   for (const KeyRecord& k : keys) {
     if (k.state == state) return &k;
@@ -74,6 +139,7 @@ const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
 KeyRecord PublicMetadata(KeyRecord record) {
   OPENSSL_cleanse(record.sealed_private.data(), record.sealed_private.size());
   record.sealed_private.clear();
+  record.mac.clear();
   return record;
 }
 
@@ -113,7 +179,7 @@ absl::StatusOr<KeyRecord> KeyRing::MakeKey(Algorithm alg, absl::Time now) const 
     record.public_jwk = *std::move(jwk);
   }
   std::string secret = (*key)->PrivateBytes();
-  absl::StatusOr<std::string> sealed = envelope_.Seal(secret, record.kid);
+  absl::StatusOr<std::string> sealed = envelope_.Seal(secret, SealedKeyAssociatedData(record.kid));
   OPENSSL_cleanse(secret.data(), secret.size());
   if (!sealed.ok()) return sealed.status();
   record.sealed_private = *std::move(sealed);
@@ -121,12 +187,15 @@ absl::StatusOr<KeyRecord> KeyRing::MakeKey(Algorithm alg, absl::Time now) const 
 }
 
 absl::Status KeyRing::Start() {
+  absl::StatusOr<KeyRecordAuthenticator> authenticator = KeyRecordAuthenticator::Create(envelope_);
+  if (!authenticator.ok()) return authenticator.status();
+  authenticator_.emplace(*authenticator);
   store_->SetChangeListener([this](const StoreChange& change) { OnStoreChange(change); });
   {
     absl::MutexLock lock(&writer_mu_);
     absl::StatusOr<StoreSnapshot> stored = store_->Load();
     if (!stored.ok()) return stored.status();
-    if (absl::Status s = PublishKeys(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
+    if (absl::Status s = PublishStored(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
         !s.ok()) {
       return s;
     }
@@ -161,18 +230,13 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
       if (auto it = signing_keys_.find(record.kid); it != signing_keys_.end()) {
         signing = it->second;
       } else {
-        absl::StatusOr<std::string> secret = envelope_.Open(record.sealed_private, record.kid);
-        if (!secret.ok()) {
-          return absl::Status(secret.status().code(),
-                              absl::StrCat("cannot open the private key of ", record.kid, ": ",
-                                           secret.status().message()));
-        }
+        // The tag held, so only a KEK holder could have made this row: still, a private key that
+        // does not open or does not match the row's public key is refused, not used.
         absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
-            SigningKey::FromPrivateBytes(record.algorithm, record.kid, *secret);
-        OPENSSL_cleanse(secret->data(), secret->size());
+            OpenPrivateKey(envelope_, record, SealedKeyAssociatedData(record.kid));
         if (!parsed.ok()) {
-          return absl::DataLossError(absl::StrCat("stored private key of ", record.kid,
-                                                  " is invalid: ", parsed.status().message()));
+          ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
+          continue;
         }
         signing = std::move(*parsed);
       }
@@ -183,9 +247,9 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
       if (auto it = verify_keys_.find(record.kid); it != verify_keys_.end()) {
         verify = it->second;
       } else {
+        // Screen() checked kid, algorithm and thumbprint.
         absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
-        if (!parsed.ok() || (*parsed)->kid() != record.kid ||
-            (*parsed)->algorithm() != record.algorithm) {
+        if (!parsed.ok()) {
           return absl::DataLossError(
               absl::StrCat("stored public key of ", record.kid, " is invalid"));
         }
@@ -194,6 +258,7 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
     }
     verify_keys.emplace(record.kid, verify);
     bool revoked = record.state == KeyState::kRevoked;
+    if (revoked) revoked_kids_.insert(record.kid);
     builder.Add(verify, revoked ? KeySet::Status::kRevoked : KeySet::Status::kUsable);
     if (!revoked && record.algorithm != Algorithm::kHS256) published.push_back(verify);
     next->key_records.push_back(PublicMetadata(record));
@@ -228,6 +293,97 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
   return absl::OkStatus();
 }
 
+absl::StatusOr<KeyRecord> KeyRing::Authenticate(const KeyRecord& record, bool* upgraded,
+                                                int* refusal) const {
+  *upgraded = false;
+  if (!record.mac.empty()) {
+    if (absl::Status s = authenticator_->Verify(record); !s.ok()) {
+      *refusal = static_cast<int>(Refusal::kBadTag);
+      return s;
+    }
+    if (absl::Status s = CheckPublicKey(record, nullptr); !s.ok()) {
+      *refusal = static_cast<int>(Refusal::kKeyMismatch);
+      return s;
+    }
+    if (record.state != KeyState::kRevoked && revoked_kids_.contains(record.kid)) {
+      *refusal = static_cast<int>(Refusal::kRolledBack);
+      return absl::FailedPreconditionError(
+          "this process saw the key revoked; the row is an earlier version put back");
+    }
+    return record;
+  }
+  // A row written before schema version 2: only the KEK could have sealed its private key (with
+  // the kid as associated data), and that key must be exactly the row's kid and public key. Its
+  // state and times are not proven (see SECURITY.md); the tag written back covers them from now.
+  *refusal = static_cast<int>(Refusal::kLegacyUnverified);
+  if (revoked_kids_.contains(record.kid) && record.state != KeyState::kRevoked) {
+    return absl::FailedPreconditionError(
+        "this process saw the key revoked; the untagged row says otherwise");
+  }
+  absl::StatusOr<std::string> secret = envelope_.Open(record.sealed_private, record.kid);
+  if (!secret.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the row has no authentication tag and its private key does not open under "
+                     "this key-encryption key: ",
+                     secret.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
+      SigningKey::FromPrivateBytes(record.algorithm, record.kid, *secret);
+  absl::Status matches =
+      parsed.ok() ? CheckPublicKey(record, (*parsed)->verify_key().get()) : parsed.status();
+  KeyRecord result = record;
+  absl::StatusOr<std::string> sealed =
+      matches.ok() ? envelope_.Seal(*secret, SealedKeyAssociatedData(record.kid))
+                   : absl::StatusOr<std::string>(matches);
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (!matches.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the row has no authentication tag and its private key does not prove it: ",
+                     matches.message()));
+  }
+  if (!sealed.ok()) return sealed.status();
+  result.sealed_private = *std::move(sealed);
+  absl::StatusOr<std::string> tag = authenticator_->Tag(result);
+  if (!tag.ok()) return tag.status();
+  result.mac = *std::move(tag);
+  *upgraded = true;
+  return result;
+}
+
+KeyRing::Screened KeyRing::Screen(const std::vector<KeyRecord>& records, bool report) const {
+  Screened screened;
+  screened.trusted.reserve(records.size());
+  for (const KeyRecord& record : records) {
+    bool upgraded = false;
+    int refusal = 0;
+    absl::StatusOr<KeyRecord> trusted = Authenticate(record, &upgraded, &refusal);
+    if (trusted.ok()) {
+      if (upgraded) screened.upgrades.push_back(*trusted);
+      screened.trusted.push_back(*std::move(trusted));
+      continue;
+    }
+    if (report) ReportRefusal(record.kid, static_cast<Refusal>(refusal), trusted.status());
+  }
+  return screened;
+}
+
+absl::Status KeyRing::CheckSomeTrusted(const std::vector<KeyRecord>& records,
+                                       const Screened& screened) const {
+  if (records.empty() || !screened.trusted.empty()) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "none of the ", records.size(),
+      " key rows in the store authenticates under this key-encryption key (fingerprint ",
+      envelope_.fingerprint(),
+      "): wrong key-encryption key, or the key table was rewritten without it"));
+}
+
+absl::Status KeyRing::PublishStored(const std::vector<KeyRecord>& records, bool full_reload,
+                                    RevocationSet revocations) {
+  Screened screened = Screen(records, /*report=*/true);
+  if (absl::Status s = CheckSomeTrusted(records, screened); !s.ok()) return s;
+  return PublishKeys(screened.trusted, full_reload, std::move(revocations));
+}
+
 void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& delta) {
   std::shared_ptr<const StateSnapshot> prev = Current();
   next->version = prev == nullptr ? 1 : prev->version + 1;
@@ -240,13 +396,38 @@ void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& del
   for (StateListener* listener : listeners_) listener->OnStateChanged(published, delta);
 }
 
+absl::StatusOr<KeyChanges> KeyRing::DecideOnTrusted(const Store::KeyDecision& decide,
+                                                    const std::vector<KeyRecord>& current) {
+  Screened screened = Screen(current, /*report=*/false);
+  absl::StatusOr<KeyChanges> changes = decide(screened.trusted);
+  if (!changes.ok()) return changes;
+  absl::flat_hash_set<std::string> touched(changes->deletes.begin(), changes->deletes.end());
+  for (KeyRecord& record : changes->upserts) {
+    touched.insert(record.kid);
+    absl::StatusOr<std::string> tag = authenticator_->Tag(record);
+    if (!tag.ok()) return tag.status();
+    record.mac = *std::move(tag);
+  }
+  for (KeyRecord& upgraded : screened.upgrades) {
+    if (touched.contains(upgraded.kid)) continue;
+    Log(LogLevel::kInfo, "key_record_upgraded").Str("kid", upgraded.kid);
+    changes->upserts.push_back(std::move(upgraded));
+  }
+  return changes;
+}
+
 absl::StatusOr<std::vector<KeyRecord>> KeyRing::ApplyKeyDecision(const Store::KeyDecision& decide) {
   absl::MutexLock lock(&writer_mu_);
-  absl::StatusOr<std::vector<KeyRecord>> records = store_->UpdateKeys(decide);
+  // The decision sees only trusted rows (a refused row is left as it is, for the operator to
+  // inspect); every row it writes is tagged, and legacy rows are written back re-sealed and tagged.
+  auto authenticated = [&](const std::vector<KeyRecord>& current) {
+    return DecideOnTrusted(decide, current);
+  };
+  absl::StatusOr<std::vector<KeyRecord>> records = store_->UpdateKeys(authenticated);
   if (!records.ok()) return records.status();
   std::shared_ptr<const StateSnapshot> prev = Current();
-  if (absl::Status s =
-          PublishKeys(*records, /*full_reload=*/false, prev ? prev->revocations : RevocationSet());
+  if (absl::Status s = PublishStored(*records, /*full_reload=*/false,
+                                     prev ? prev->revocations : RevocationSet());
       !s.ok()) {
     // The store has the change; this replica could not load it. Say so loudly: the periodic
     // reload retries, and start-up refuses to serve with keys it cannot open.
@@ -379,12 +560,17 @@ absl::Status KeyRing::Reload() {
   if (!stored.ok()) return stored.status();
   RevocationSet revocations = RevocationsOf(*stored);
   std::shared_ptr<const StateSnapshot> prev = Current();
+  Screened screened = Screen(stored->keys, /*report=*/true);
+  if (absl::Status s = CheckSomeTrusted(stored->keys, screened); !s.ok()) {
+    needs_reload_.store(true);
+    return s;
+  }
   // The periodic safety-net reload usually finds nothing new: then watchers hear nothing.
-  if (prev != nullptr && SameState(*prev, stored->keys, revocations)) {
+  if (prev != nullptr && SameState(*prev, screened.trusted, revocations)) {
     needs_reload_.store(false);
     return absl::OkStatus();
   }
-  absl::Status s = PublishKeys(stored->keys, /*full_reload=*/true, std::move(revocations));
+  absl::Status s = PublishKeys(screened.trusted, /*full_reload=*/true, std::move(revocations));
   needs_reload_.store(!s.ok());
   return s;
 }
@@ -394,7 +580,7 @@ absl::Status KeyRing::ReloadKeys() {
   absl::StatusOr<std::vector<KeyRecord>> keys = store_->LoadKeys();
   if (!keys.ok()) return keys.status();
   std::shared_ptr<const StateSnapshot> prev = Current();
-  return PublishKeys(*keys, /*full_reload=*/false, prev ? prev->revocations : RevocationSet());
+  return PublishStored(*keys, /*full_reload=*/false, prev ? prev->revocations : RevocationSet());
 }
 
 void KeyRing::OnStoreChange(const StoreChange& change) {

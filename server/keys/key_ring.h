@@ -10,24 +10,34 @@
 // Every change is written to the store first and published (new snapshot, listeners told) only
 // once the store has acknowledged it, so nothing a caller was told is done can be lost.
 // Thread-safe: changes are serialized by a writer mutex; Current() takes no lock.
+//
+// Every key row is authenticated (KeyRecordAuthenticator) before it is used: a row written or
+// changed without the KEK is refused (error log "key_record_refused" naming the kid and why, metric
+// signet_key_records_refused_total), never loaded nor published; the other keys keep working.
+// Rows written before schema version 2 (no tag) are accepted only when their sealed private key
+// opens under the KEK and derives exactly the row's kid and public key; the next key write
+// re-seals them and adds their tag.
 #ifndef SIGNET_SERVER_KEYS_KEY_RING_H_
 #define SIGNET_SERVER_KEYS_KEY_RING_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/keys/key_lifecycle.h"
 #include "server/keys/state_snapshot.h"
 #include "server/store/envelope.h"
+#include "server/store/key_record_authenticator.h"
 #include "server/store/store.h"
 #include "signet/clock.h"
 
@@ -84,10 +94,37 @@ class KeyRing {
  private:
   KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock);
 
+  // The stored rows split into those that may be used (legacy rows upgraded in memory: re-sealed
+  // and tagged) and the legacy rows among them to write back upgraded.
+  struct Screened {
+    std::vector<KeyRecord> trusted;
+    std::vector<KeyRecord> upgrades;
+  };
+  // Authenticates every row; when `report`, each refused row is logged and counted.
+  Screened Screen(const std::vector<KeyRecord>& records, bool report) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // The row as it may be used, or why it is refused. *upgraded tells a legacy row was re-sealed.
+  absl::StatusOr<KeyRecord> Authenticate(const KeyRecord& record, bool* upgraded,
+                                         int* refusal) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // Screens `records` and publishes the trusted ones. Fails, publishing nothing, when there are
+  // rows and none of them can be trusted (a wrong KEK, or a key table rewritten without it).
+  absl::Status PublishStored(const std::vector<KeyRecord>& records, bool full_reload,
+                             RevocationSet revocations) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status CheckSomeTrusted(const std::vector<KeyRecord>& records,
+                                const Screened& screened) const;
+
   absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const;
+  // `decide` over the trusted rows of `current`; tags every row it writes and adds the legacy
+  // rows to write back upgraded. Refused rows are left as they are, for the operator to inspect.
+  // Runs inside Store::UpdateKeys, called by ApplyKeyDecision with writer_mu_ held (the analysis
+  // cannot follow the lock through the store's callback).
+  absl::StatusOr<KeyChanges> DecideOnTrusted(const Store::KeyDecision& decide,
+                                             const std::vector<KeyRecord>& current)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Runs one lifecycle decision in a store transaction and publishes the result.
   absl::StatusOr<std::vector<KeyRecord>> ApplyKeyDecision(const Store::KeyDecision& decide);
-  // Rebuilds keys from `records` over `base`'s revocations and publishes.
+  // Rebuilds keys from trusted `records` with `revocations` and publishes.
   absl::Status PublishKeys(const std::vector<KeyRecord>& records, bool full_reload,
                            RevocationSet revocations) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   void Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& delta)
@@ -103,8 +140,13 @@ class KeyRing {
   const Envelope envelope_;
   const KeyLifecycle lifecycle_;
   const Clock* const clock_;
+  // Set by Start(), before any other thread uses the ring.
+  std::optional<KeyRecordAuthenticator> authenticator_;
 
   absl::Mutex writer_mu_;
+  // Kids this process has seen revoked: a row that later says otherwise is a rollback of the
+  // database and is refused (a restarted process no longer remembers; see SECURITY.md).
+  absl::flat_hash_set<std::string> revoked_kids_ ABSL_GUARDED_BY(writer_mu_);
   // Parsed keys by kid, so a change re-opens only the keys it brings.
   absl::flat_hash_map<std::string, std::shared_ptr<const SigningKey>> signing_keys_
       ABSL_GUARDED_BY(writer_mu_);
@@ -118,7 +160,7 @@ class KeyRing {
   std::atomic<uint64_t> publication_{0};
 };
 
-// A key's metadata without its sealed private material.
+// A key's metadata without its sealed private material and authentication tag.
 KeyRecord PublicMetadata(KeyRecord record);
 
 }  // namespace signet::server

@@ -105,6 +105,28 @@ void ServerMetrics::RecordStoreError(StoreErrorSource source) {
   store_errors_[static_cast<int>(source)].Add();
 }
 
+void ServerMetrics::RecordKeyRecordRefused(KeyRecordRefusal reason) {
+  key_records_refused_[static_cast<int>(reason)].Add();
+}
+
+const char* ServerMetrics::KeyRecordRefusalName(KeyRecordRefusal reason) {
+  switch (reason) {
+    case KeyRecordRefusal::kBadTag:
+      return "bad_tag";
+    case KeyRecordRefusal::kKeyMismatch:
+      return "key_mismatch";
+    case KeyRecordRefusal::kLegacyUnverified:
+      return "legacy_unverified";
+    case KeyRecordRefusal::kRolledBack:
+      return "rolled_back";
+  }
+  return "unknown";
+}
+
+uint64_t ServerMetrics::key_record_refused_count(KeyRecordRefusal reason) const {
+  return key_records_refused_[static_cast<int>(reason)].value();
+}
+
 uint64_t ServerMetrics::rpc_count(int method, grpc::StatusCode code) const {
   if (method < 0 || method >= kMethodCount) return 0;
   return rpcs_[method][CodeIndex(code)].value();
@@ -166,6 +188,15 @@ void ServerMetrics::WriteTo(PrometheusWriter* out) const {
               store_errors_[static_cast<int>(StoreErrorSource::kChange)].value());
   out->Sample("signet_store_errors_total", {{"source", "maintenance"}},
               store_errors_[static_cast<int>(StoreErrorSource::kMaintenance)].value());
+
+  out->Family("signet_key_records_refused_total", "counter",
+              "Key rows in the store refused (not loaded, not published) each time the keys were "
+              "loaded, by reason: a database writer without the KEK added or changed them.");
+  for (int i = 0; i < kKeyRecordRefusalCount; ++i) {
+    const auto reason = static_cast<KeyRecordRefusal>(i);
+    out->Sample("signet_key_records_refused_total", {{"reason", KeyRecordRefusalName(reason)}},
+                key_records_refused_[i].value());
+  }
 }
 
 }  // namespace signet::server

@@ -1,6 +1,7 @@
 // The counters signet-server keeps: gRPC calls by method and status code with latency histograms,
-// validation outcomes by reason, and store errors. Gauges (keys by state, revocation set sizes,
-// watchers) are not kept here: they are read from the key ring's snapshot when /metrics is scraped.
+// validation outcomes by reason, store errors, and key rows refused. Gauges (keys by state,
+// revocation set sizes, watchers) are not kept here: they are read from the key ring's snapshot
+// when /metrics is scraped.
 //
 // Example:
 //   ServerMetrics& metrics = ServerMetrics::Global();
@@ -40,6 +41,15 @@ class ServerMetrics {
     kMaintenance,  // The maintenance loop (timed rotation, pruning, reload).
   };
 
+  // Why a key row in the store was refused (not loaded, not published); see KeyRing.
+  enum class KeyRecordRefusal {
+    kBadTag,            // Its authentication tag does not match: written without the KEK.
+    kKeyMismatch,       // Its kid, public key and private key do not belong together.
+    kLegacyUnverified,  // No tag, and its sealed private key does not prove it.
+    kRolledBack,        // A key this process saw revoked comes back unrevoked.
+  };
+  static constexpr int kKeyRecordRefusalCount = 4;
+
   static ServerMetrics& Global();
 
   // The index of a full method path ("/signet.v1.TokenService/IssueToken"); kOtherMethod when it
@@ -54,10 +64,14 @@ class ServerMetrics {
   void RecordAbandonedRpc(int method);
   void RecordValidation(Reason reason);
   void RecordStoreError(StoreErrorSource source);
+  void RecordKeyRecordRefused(KeyRecordRefusal reason);
+  // The label value of `reason` in signet_key_records_refused_total (also used in logs).
+  static const char* KeyRecordRefusalName(KeyRecordRefusal reason);
 
   uint64_t rpc_count(int method, grpc::StatusCode code) const;
   uint64_t validation_count(Reason reason) const;
   uint64_t store_error_count(StoreErrorSource source) const;
+  uint64_t key_record_refused_count(KeyRecordRefusal reason) const;
 
   // Appends every counter family, and the build info.
   void WriteTo(PrometheusWriter* out) const;
@@ -69,6 +83,7 @@ class ServerMetrics {
   std::array<LatencyHistogram, kMethodCount> latency_;
   std::array<Counter, kReasonCount> validations_;
   std::array<Counter, 2> store_errors_;
+  std::array<Counter, kKeyRecordRefusalCount> key_records_refused_;
 };
 
 }  // namespace signet::server

@@ -1,8 +1,11 @@
 #include "server/store/envelope.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,7 +114,34 @@ absl::StatusOr<Envelope> Envelope::Create(std::string_view kek) {
   }
   std::string fingerprint =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
-  return Envelope(std::string(kek), std::move(fingerprint));
+  absl::StatusOr<GuardedSecret> guarded = GuardedSecret::Copy(kek);
+  if (!guarded.ok()) return guarded.status();
+  return Envelope(*std::move(guarded), std::move(fingerprint));
+}
+
+absl::StatusOr<std::string> Envelope::DeriveKey(std::string_view label) const {
+  struct KdfDeleter {
+    void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
+    void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
+  if (kdf == nullptr) return absl::InternalError("HKDF is not available in OpenSSL");
+  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  if (ctx == nullptr) return absl::InternalError("HKDF set-up failed");
+  char digest[] = "SHA256";
+  std::string info(label);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(kek_.view().data()),
+                                        kek_.view().size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  std::string derived(kKekSize, '\0');
+  if (EVP_KDF_derive(ctx.get(), Bytes(derived), derived.size(), params) != 1) {
+    OPENSSL_cleanse(derived.data(), derived.size());
+    return absl::InternalError("HKDF-SHA256 derivation failed");
+  }
+  return derived;
 }
 
 absl::StatusOr<std::string> Envelope::Seal(std::string_view plaintext,
@@ -134,7 +164,7 @@ absl::StatusOr<std::string> Envelope::Seal(std::string_view plaintext,
   if (ctx == nullptr ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_), nonce) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_.view()), nonce) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(associated),
                         static_cast<int>(associated.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), ciphertext, &len, Bytes(plaintext),
@@ -174,7 +204,7 @@ absl::StatusOr<std::string> Envelope::Open(std::string_view sealed,
   if (ctx == nullptr ||
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_), nonce) != 1) {
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(kek_.view()), nonce) != 1) {
     return absl::InternalError("AES-256-GCM set-up failed");
   }
   if (EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(associated),

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "server/store/guarded_secret.h"
 
 namespace signet::server {
 
@@ -27,14 +28,20 @@ class Envelope {
   // DataLoss for a truncated or unknown-version envelope. Messages never include key bytes.
   absl::StatusOr<std::string> Open(std::string_view sealed, std::string_view associated) const;
 
+  // 32 bytes derived from the KEK with HKDF-SHA256 (RFC 5869, no salt) and `label` as info: a
+  // key for another purpose (e.g. authenticating key records) that reveals nothing about the KEK
+  // or about keys derived under other labels. The caller wipes it (OPENSSL_cleanse) when done.
+  absl::StatusOr<std::string> DeriveKey(std::string_view label) const;
+
   // A short public fingerprint of the KEK (first 8 bytes of SHA-256, hex) for logs: tells which
   // KEK is in use without revealing it.
   const std::string& fingerprint() const { return fingerprint_; }
 
  private:
-  Envelope(std::string kek, std::string fingerprint)
+  Envelope(GuardedSecret kek, std::string fingerprint)
       : kek_(std::move(kek)), fingerprint_(std::move(fingerprint)) {}
-  std::string kek_;
+  // Out of core dumps, wiped when the last copy of the Envelope goes.
+  GuardedSecret kek_;
   std::string fingerprint_;
 };
 

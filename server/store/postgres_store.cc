@@ -92,6 +92,9 @@ const std::vector<Migration>& Migrations() {
            R"sql(CREATE INDEX subject_revocations_expires_at
                    ON subject_revocations (expires_at))sql",
        }},
+      // The authentication tag of each key row (see KeyRecordAuthenticator); empty in rows
+      // written before, which the key ring upgrades or refuses.
+      {2, {R"sql(ALTER TABLE keys ADD COLUMN mac bytea NOT NULL DEFAULT '')sql"}},
   };
   return *kMigrations;
 }
@@ -375,7 +378,7 @@ absl::StatusOr<absl::Time> TimeColumn(const PGresult* r, int row, int col) {
 
 constexpr char kSelectKeys[] =
     "SELECT kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-    "revoke_reason, public_jwk, sealed_private FROM keys ORDER BY kid";
+    "revoke_reason, public_jwk, sealed_private, mac FROM keys ORDER BY kid";
 
 absl::StatusOr<std::vector<KeyRecord>> ReadKeys(Session& session) {
   absl::StatusOr<Result> result = session.Exec("reading the keys", kSelectKeys);
@@ -408,6 +411,7 @@ absl::StatusOr<std::vector<KeyRecord>> ReadKeys(Session& session) {
     key.revoke_reason = Bytes(r, row, 7);
     key.public_jwk = Bytes(r, row, 8);
     key.sealed_private = Bytes(r, row, 9);
+    key.mac = Bytes(r, row, 10);
     keys.push_back(std::move(key));
   }
   return keys;
@@ -458,16 +462,18 @@ absl::Status WriteKey(Session& session, const KeyRecord& key) {
       .NullableInt64(ToNullableMicros(key.revoked_at))
       .Text(key.revoke_reason)
       .Text(key.public_jwk)
-      .Bytea(key.sealed_private);
+      .Bytea(key.sealed_private)
+      .Bytea(key.mac);
   return session.Command(
       "writing a key",
       "INSERT INTO keys (kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-      "revoke_reason, public_jwk, sealed_private) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "revoke_reason, public_jwk, sealed_private, mac) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
       "ON CONFLICT (kid) DO UPDATE SET algorithm = EXCLUDED.algorithm, state = EXCLUDED.state, "
       "created_at = EXCLUDED.created_at, activated_at = EXCLUDED.activated_at, "
       "retired_at = EXCLUDED.retired_at, revoked_at = EXCLUDED.revoked_at, "
       "revoke_reason = EXCLUDED.revoke_reason, public_jwk = EXCLUDED.public_jwk, "
-      "sealed_private = EXCLUDED.sealed_private",
+      "sealed_private = EXCLUDED.sealed_private, mac = EXCLUDED.mac",
       params);
 }
 

@@ -63,20 +63,26 @@ CREATE TABLE subject_revocations (
 ) WITHOUT ROWID;
 CREATE INDEX subject_revocations_by_expiry ON subject_revocations (expires_at);
 )sql"},
+    // The authentication tag of each key row (see KeyRecordAuthenticator); empty in rows written
+    // before, which the key ring upgrades or refuses.
+    {2, R"sql(
+ALTER TABLE keys ADD COLUMN mac BLOB NOT NULL DEFAULT x'';
+)sql"},
 };
 static_assert(kMigrations[std::size(kMigrations) - 1].version == internal::kSqliteSchemaVersion);
 
 constexpr char kSelectKeys[] =
     "SELECT kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-    "revoke_reason, public_jwk, sealed_private FROM keys ORDER BY kid";
+    "revoke_reason, public_jwk, sealed_private, mac FROM keys ORDER BY kid";
 constexpr char kUpsertKey[] =
     "INSERT INTO keys (kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-    "revoke_reason, public_jwk, sealed_private) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "revoke_reason, public_jwk, sealed_private, mac) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
     "ON CONFLICT (kid) DO UPDATE SET algorithm = excluded.algorithm, state = excluded.state, "
     "created_at = excluded.created_at, activated_at = excluded.activated_at, "
     "retired_at = excluded.retired_at, revoked_at = excluded.revoked_at, "
     "revoke_reason = excluded.revoke_reason, public_jwk = excluded.public_jwk, "
-    "sealed_private = excluded.sealed_private";
+    "sealed_private = excluded.sealed_private, mac = excluded.mac";
 constexpr char kDeleteKey[] = "DELETE FROM keys WHERE kid = ?1";
 constexpr char kSelectTokens[] =
     "SELECT token_id, expires_at FROM token_revocations ORDER BY token_id";
@@ -469,6 +475,7 @@ class SqliteStore final : public Store {
       record.revoke_reason = ColumnString(stmt, 7);
       record.public_jwk = ColumnString(stmt, 8);
       record.sealed_private = ColumnString(stmt, 9);
+      record.mac = ColumnString(stmt, 10);
       keys.push_back(std::move(record));
     }
     if (rc != SQLITE_DONE) return Error(rc, "cannot read the keys");
@@ -517,6 +524,7 @@ class SqliteStore final : public Store {
         BindText(stmt, 9, record.public_jwk),
         sqlite3_bind_blob64(stmt, 10, record.sealed_private.data(), record.sealed_private.size(),
                             SQLITE_STATIC),
+        sqlite3_bind_blob64(stmt, 11, record.mac.data(), record.mac.size(), SQLITE_STATIC),
     };
     for (int rc : rcs) {
       if (rc != SQLITE_OK) return Error(rc, absl::StrCat("cannot bind key ", record.kid));

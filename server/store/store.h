@@ -46,6 +46,10 @@ struct KeyRecord {
   std::string public_jwk;
   // Envelope-sealed private bytes (associated data: the kid). Never logged.
   std::string sealed_private;
+  // HMAC-SHA256 over every field above, under a key derived from the KEK (see
+  // KeyRecordAuthenticator): a database writer without the KEK cannot add or alter a key. Empty
+  // in rows written before schema version 2.
+  std::string mac;
 
   friend bool operator==(const KeyRecord& a, const KeyRecord& b);
 };

@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/test_support.h"
@@ -108,6 +111,45 @@ TEST(ServerProcess, LocalModeMakesAPrivateKekAndSaysSo) {
   ASSERT_EQ(stat(data.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0);
   EXPECT_THAT(proc->Log(), HasSubstr("kek_created"));
+}
+
+// The first line of /proc/<pid>/<file> that starts with `prefix`, or "".
+std::string ProcLine(pid_t pid, const std::string& file, const std::string& prefix) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+// The process holds the KEK and private keys: it must neither dump core nor be readable through
+// /proc by its own user. PR_SET_DUMPABLE=0 is not shown in /proc/<pid>/status, but the kernel
+// makes the files in /proc/<pid>/ (mem, environ, ...; not the folder itself) of a non-dumpable
+// process owned by root (task_dump_owner): seen when the server runs as an ordinary user. So the server runs as our uid, or as nobody (65534)
+// when the test runs as root (as in CI).
+TEST(ServerProcess, ItCannotDumpCoreAndItsProcEntriesAreNotItsUsers) {
+  testing::TempDir dir;
+  const uid_t server_uid = getuid() == 0 ? 65534 : getuid();
+  if (getuid() == 0) ASSERT_EQ(chown(dir.path().c_str(), server_uid, server_uid), 0);
+  auto proc = testing::ServerProcess::Start(
+      {"--data_dir=" + dir.path() + "/data", "--http_listen="}, dir.path() + "/log", server_uid);
+  ASSERT_NE(proc->port(), 0) << "the server binary must be readable by uid " << server_uid;
+
+  std::istringstream limits(ProcLine(proc->pid(), "limits", "Max core file size"));
+  std::string max, core, file, size, soft, hard;
+  limits >> max >> core >> file >> size >> soft >> hard;
+  EXPECT_EQ(soft, "0");
+  EXPECT_EQ(hard, "0");
+
+  std::istringstream uids(ProcLine(proc->pid(), "status", "Uid:"));
+  std::string label, real_uid;
+  uids >> label >> real_uid;
+  EXPECT_EQ(real_uid, std::to_string(server_uid));
+  struct stat st;
+  ASSERT_EQ(stat(("/proc/" + std::to_string(proc->pid()) + "/mem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "a dumpable process's /proc/<pid>/mem belongs to its own uid";
+  EXPECT_THAT(proc->Log(), HasSubstr("core_dumps_disabled"));
 }
 
 TEST(ServerProcess, WrongKekIsAClearStartUpError) {

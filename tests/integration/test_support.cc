@@ -1,6 +1,7 @@
 #include "tests/integration/test_support.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -69,13 +70,18 @@ std::string ServerBinary() { return std::string(SIGNET_BINARY_DIR) + "/server/si
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
+            std::optional<uid_t> run_as = std::nullopt) {
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       dup2(fd, 2);
       dup2(fd, 1);
+    }
+    if (run_as.has_value() &&
+        (setgroups(0, nullptr) != 0 || setgid(*run_as) != 0 || setuid(*run_as) != 0)) {
+      _exit(126);
     }
     std::vector<char*> argv;
     std::string binary = ServerBinary();
@@ -89,8 +95,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   return pid;
 }
 
-// The port of the last "server_started" line in the log, or 0.
-int PortFromLog(const std::string& log) {
+// The `member` port of the last "server_started" line in the log, or 0.
+int PortFromLog(const std::string& log, const char* member = "port") {
   int port = 0;
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
     rapidjson::Document doc;
@@ -99,7 +105,7 @@ int PortFromLog(const std::string& log) {
     auto event = doc.FindMember("event");
     if (event == doc.MemberEnd() || !event->value.IsString()) continue;
     if (std::string(event->value.GetString()) != "server_started") continue;
-    auto p = doc.FindMember("port");
+    auto p = doc.FindMember(member);
     if (p != doc.MemberEnd() && p->value.IsInt()) port = p->value.GetInt();
   }
   return port;
@@ -108,7 +114,8 @@ int PortFromLog(const std::string& log) {
 }  // namespace
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& args,
-                                                    const std::string& log_path) {
+                                                    const std::string& log_path,
+                                                    std::optional<uid_t> run_as) {
   auto proc = std::unique_ptr<ServerProcess>(new ServerProcess());
   proc->log_path_ = log_path;
   std::vector<std::string> all = args;
@@ -116,13 +123,14 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
   for (const std::string& a : args) has_listen |= a.rfind("--listen", 0) == 0;
   if (!has_listen) all.push_back("--listen=127.0.0.1:0");
   size_t log_offset = ReadFile(log_path).size();
-  proc->pid_ = Spawn(all, log_path);
+  proc->pid_ = Spawn(all, log_path, run_as);
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
     std::string log = ReadFile(log_path);
     int port = PortFromLog(log.substr(std::min(log_offset, log.size())));
     if (port != 0) {
       proc->port_ = port;
+      proc->http_port_ = PortFromLog(log.substr(std::min(log_offset, log.size())), "http_port");
       return proc;
     }
     int status = 0;

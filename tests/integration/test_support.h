@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,11 +43,15 @@ class ServerProcess {
  public:
   // Starts build/server/signet-server with `args` (plus --listen=127.0.0.1:0 unless given) and
   // waits up to 30 s for it to serve. Fails the test (ADD_FAILURE) and returns port 0 on error.
+  // `run_as`: a uid (and gid) the child switches to before exec (the caller must be root).
   static std::unique_ptr<ServerProcess> Start(const std::vector<std::string>& args,
-                                              const std::string& log_path);
+                                              const std::string& log_path,
+                                              std::optional<uid_t> run_as = std::nullopt);
   ~ServerProcess();
 
   int port() const { return port_; }
+  // The HTTP port (JWKS, /metrics) from the same log line; 0 when HTTP is off.
+  int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
   // SIGKILL, then reap.
   void Kill9();
@@ -57,6 +62,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int http_port_ = 0;
   std::string log_path_;
 };
 

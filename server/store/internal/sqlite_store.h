@@ -24,7 +24,7 @@ struct SqliteStoreOptions {
 };
 
 // The schema version this binary writes; a database with a higher one is refused.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 // signet::server::OpenSqliteStore(path) is this with the default options.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,

@@ -18,6 +18,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/keys/signing_key.h"
+#include "server/keys/token_signer.h"
+#include "signet/jwk.h"
 #include "tests/integration/ha/postgres_fleet.h"
 #include "tests/integration/test_support.h"
 
@@ -135,6 +138,98 @@ TEST_F(HighAvailabilityTest, KeyRevokedOnOneReplicaIsRefusedByTheOthers) {
     EXPECT_EQ(fresh.key_id(), revoked.active_key_id()) << "replica " << r;
     EXPECT_EQ(testing::ReasonOn(Replica((r + 1) % kReplicas), fresh.token()),
               v1::REASON_UNSPECIFIED);
+  }
+}
+
+// The database as an attacker, while the replicas run: a key row of the attacker's own (no tag, or
+// a forged one) and an un-revoked row, announced with the replicas' own NOTIFY. Every replica
+// reloads, refuses the rows (log line naming the kid), and keeps serving its real keys.
+TEST_F(HighAvailabilityTest, KeyRowsWrittenIntoTheDatabaseWithoutTheKekAreRefusedByEveryReplica) {
+  v1::IssueTokenResponse legit = testing::Issue(Replica(0), "carol");
+  v1::IssueTokenResponse to_revoke = testing::Issue(Replica(0), "dave");
+  {
+    v1::RevokeKeyRequest request;
+    request.set_key_id(to_revoke.key_id());
+    v1::RevokeKeyResponse revoked;
+    ASSERT_TRUE(Replica(1)->RevokeKey(testing::CallContext().get(), request, &revoked).ok());
+  }
+  // Replica 0 signs with the promoted key once it has heard of the revocation.
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        return AllRefuse({0, 2}, to_revoke.token(), v1::REASON_KEY_REVOKED);
+      },
+      kPropagationDeadline));
+  legit = testing::Issue(Replica(0), "carol");
+  ASSERT_NE(legit.key_id(), to_revoke.key_id());
+
+  std::vector<std::unique_ptr<server::SigningKey>> attackers;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::unique_ptr<server::SigningKey>> key =
+        server::SigningKey::Generate(Algorithm::kEdDSA);
+    ASSERT_TRUE(key.ok());
+    attackers.push_back(*std::move(key));
+  }
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  for (int i = 0; i < 2; ++i) {
+    const std::string mac =
+        i == 0 ? "''::bytea" : absl::StrCat("'\\x", std::string(64, 'a'), "'::bytea");
+    ASSERT_EQ(testing::AdminSql(
+                  db_->dsn(),
+                  absl::StrCat("INSERT INTO keys (kid, algorithm, state, created_at, activated_at, "
+                               "retired_at, revoked_at, revoke_reason, public_jwk, sealed_private, "
+                               "mac) VALUES ('",
+                               attackers[i]->kid(), "', 1, 3, ", now - 7'200'000'000, ", ",
+                               now - 3'600'000'000, ", ", now - 60'000'000, ", NULL, '', '",
+                               *ToJwk(*attackers[i]->verify_key()), "', ''::bytea, ", mac, ")")),
+              "");
+  }
+  ASSERT_EQ(testing::AdminSql(db_->dsn(), absl::StrCat("UPDATE keys SET state = 3, revoked_at = "
+                                                       "NULL WHERE kid = '",
+                                                       to_revoke.key_id(), "'")),
+            "");
+  ASSERT_EQ(
+      testing::AdminSql(db_->dsn(), R"(SELECT pg_notify('signet_changes', '{"kind":"keys"}'))"),
+      "");
+
+  auto refused_everywhere = [&](const std::string& kid) {
+    for (int r = 0; r < kReplicas; ++r) {
+      if (!absl::StrContains(fleet_->Log(r),
+                             absl::StrCat(R"("event":"key_record_refused","kid":")", kid, "\""))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        return refused_everywhere(attackers[0]->kid()) && refused_everywhere(attackers[1]->kid()) &&
+               refused_everywhere(to_revoke.key_id());
+      },
+      kPropagationDeadline));
+
+  for (int r = 0; r < kReplicas; ++r) {
+    for (const auto& attacker : attackers) {
+      server::TokenClaims claims;
+      claims.issuer = "signet";
+      claims.subject = "admin";
+      claims.audiences = {"payments"};
+      claims.issued_at = absl::Now();
+      claims.expires_at = claims.issued_at + absl::Hours(23);
+      claims.token_id = server::NewTokenId();
+      absl::StatusOr<std::string> forged = server::SignToken(*attacker, claims);
+      ASSERT_TRUE(forged.ok());
+      EXPECT_EQ(testing::ReasonOn(Replica(r), *forged), v1::REASON_UNKNOWN_KEY) << "replica " << r;
+      EXPECT_THAT(testing::KeyStates(Replica(r)), Each(Not(HasSubstr(attacker->kid()))));
+      v1::GetJwksResponse jwks;
+      ASSERT_TRUE(
+          Replica(r)->GetJwks(testing::CallContext().get(), v1::GetJwksRequest(), &jwks).ok());
+      EXPECT_THAT(jwks.jwks_json(), Not(HasSubstr(attacker->kid())));
+    }
+    std::optional<v1::ValidateTokenResponse> unrevoked =
+        testing::Validate(Replica(r), to_revoke.token());
+    ASSERT_TRUE(unrevoked.has_value());
+    EXPECT_FALSE(unrevoked->valid()) << "replica " << r;
+    EXPECT_EQ(testing::ReasonOn(Replica(r), legit.token()), v1::REASON_UNSPECIFIED);
   }
 }
 

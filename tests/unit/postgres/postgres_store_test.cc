@@ -127,6 +127,7 @@ KeyRecord Key(const std::string& kid, KeyState state, Algorithm algorithm = Algo
   key.public_jwk =
       R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
   key.sealed_private = std::string("\x01\x00\xffsealed", 9);
+  key.mac = std::string("\x00tag\xff", 5);
   return key;
 }
 
@@ -283,7 +284,7 @@ TEST_F(PostgresStoreTest, OpenAppliesEachMigrationOnce) {
   { ASSERT_OPEN(first); }
   ASSERT_OPEN(second);
   EXPECT_EQ(TestDbSql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
-            "1");
+            "1,2");
 }
 
 TEST_F(PostgresStoreTest, FourReplicasOpeningAtOnceAllSucceedAndMigrateOnce) {
@@ -295,7 +296,7 @@ TEST_F(PostgresStoreTest, FourReplicasOpeningAtOnceAllSucceedAndMigrateOnce) {
   for (std::thread& t : threads) t.join();
   for (const absl::Status& status : statuses) EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(TestDbSql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
-            "1");
+            "1,2");
   EXPECT_EQ(TestDbSql("SELECT count(*) FROM pg_indexes WHERE indexname = "
                       "'keys_one_active_per_algorithm'"),
             "1");

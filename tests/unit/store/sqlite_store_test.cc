@@ -148,7 +148,8 @@ TEST_F(SqliteStoreTest, SchemaNewerThanThisBinaryIsFailedPrecondition) {
 
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr(DbPath()));
-  EXPECT_THAT(store.status().message(), HasSubstr("schema version 2"));
+  EXPECT_THAT(store.status().message(),
+              HasSubstr(absl::StrCat("schema version ", internal::kSqliteSchemaVersion + 1)));
 }
 
 TEST_F(SqliteStoreTest, GarbageFileIsDataLossNotACrash) {

@@ -32,6 +32,7 @@ KeyRecord Key(const std::string& kid, KeyState state = KeyState::kPending) {
   record.created_at = At(0);
   record.public_jwk = absl::StrCat(R"({"kty":"OKP","crv":"Ed25519","kid":")", kid, R"("})");
   record.sealed_private = std::string("\x01sealed\0\xff", 9) + kid;
+  record.mac = std::string("\0tag\xff", 5) + kid;
   return record;
 }
 
