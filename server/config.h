@@ -66,6 +66,10 @@ struct ServerConfig {
   int max_concurrent_streams = 256;
   // WatchKeys streams one caller identity may hold open (0: no per-caller limit).
   size_t max_watchers_per_caller = 1000;
+  // Every WatchKeys stream with nothing else to send gets a heartbeat this often, so that a
+  // LocalValidator behind a silent network partition notices within its stale_after (which must
+  // be longer). 10ms to 1m.
+  absl::Duration watch_heartbeat_interval = absl::Seconds(5);
   // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
   // 512 bytes each, allocated at start (65536: 32 MiB); hits take no lock
   // (client/src/internal/validation_cache.h). 0 turns the cache off.

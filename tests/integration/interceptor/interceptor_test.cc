@@ -362,7 +362,7 @@ class SyncServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     validator_->AddValid("tok-alice", "alice");
-    AuthOptions options = examples::GreeterAuthOptions(validator_, "");
+    AuthOptions options = examples::GreeterAuthOptions(validator_, "", /*any_audience=*/true);
     absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy = AuthPolicy::Create(options);
     ASSERT_TRUE(policy.ok());
     grpc::ServerBuilder builder;
