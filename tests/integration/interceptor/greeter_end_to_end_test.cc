@@ -224,6 +224,15 @@ TEST_F(GreeterEndToEndTest, ATokenForAnotherAudienceIsRefused) {
             "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
 }
 
+TEST_F(GreeterEndToEndTest, ATokenWithoutAudienceIsRefusedWhereAnAudienceIsExpected) {
+  v1::IssueTokenResponse no_aud = Issue("alice", {});
+  EXPECT_EQ(Sign(Bearer(no_aud)),
+            "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
+  // And again from the validator's cache of verified tokens.
+  EXPECT_EQ(Sign(Bearer(no_aud)),
+            "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
+}
+
 TEST_F(GreeterEndToEndTest, ARevokedTokenIsRefusedOnceTheValidatorHearsOfIt) {
   v1::IssueTokenResponse alice = Issue("alice");
   v1::IssueTokenResponse bob = Issue("bob");

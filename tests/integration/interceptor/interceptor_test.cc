@@ -460,6 +460,7 @@ class ProcessorTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.validator = validator_;
     options.audience = "";
+    options.any_audience = true;
     options.credentials =
         grpc::experimental::LocalServerCredentials(grpc_local_connect_type::LOCAL_TCP);
     options.use_auth_metadata_processor = true;
