@@ -90,6 +90,27 @@ class TokenServiceTest : public ::testing::Test {
     return resp;
   }
 
+  // Restarts the server with WatchKeys heartbeats every `interval` and opens a stream on it;
+  // `first` gets the stream's full state.
+  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> WatchWithHeartbeats(
+      absl::Duration interval, grpc::ClientContext* ctx, v1::WatchKeysResponse* first) {
+    heartbeat_interval_ = interval;
+    RestartServer();
+    std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader =
+        stub_->WatchKeys(ctx, v1::WatchKeysRequest());
+    EXPECT_TRUE(reader->Read(first));
+    EXPECT_TRUE(first->snapshot());
+    return reader;
+  }
+
+  void RevokeTokenId(const std::string& token_id) {
+    v1::RevokeTokenRequest revoke;
+    revoke.set_token_id(token_id);
+    v1::RevokeTokenResponse revoked;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeToken(&ctx, revoke, &revoked).ok());
+  }
+
   Reason ReasonOf(const std::string& token, const std::string& audience = "") {
     return Validate(token, audience).reason();
   }
@@ -632,14 +653,9 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
 }
 
 TEST_F(TokenServiceTest, AnIdleWatchKeysStreamGetsHeartbeatsCarryingItsVersion) {
-  heartbeat_interval_ = absl::Milliseconds(50);
-  RestartServer();
   grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader =
-      stub_->WatchKeys(&ctx, v1::WatchKeysRequest());
   v1::WatchKeysResponse msg;
-  ASSERT_TRUE(reader->Read(&msg));
-  ASSERT_TRUE(msg.snapshot());
+  auto reader = WatchWithHeartbeats(absl::Milliseconds(50), &ctx, &msg);
   EXPECT_FALSE(msg.heartbeat());
   EXPECT_EQ(msg.heartbeat_interval().seconds(), 0);
   EXPECT_EQ(msg.heartbeat_interval().nanos(), 50'000'000);
@@ -655,11 +671,7 @@ TEST_F(TokenServiceTest, AnIdleWatchKeysStreamGetsHeartbeatsCarryingItsVersion) 
     EXPECT_EQ(msg.keys_size() + msg.token_revocations_size() + msg.subject_revocations_size(), 0);
   }
   // A change goes out as a change, and later heartbeats carry its version.
-  v1::RevokeTokenRequest revoke;
-  revoke.set_token_id("beat-1");
-  v1::RevokeTokenResponse revoked;
-  grpc::ClientContext c;
-  ASSERT_TRUE(stub_->RevokeToken(&c, revoke, &revoked).ok());
+  RevokeTokenId("beat-1");
   ASSERT_TRUE(ReadChange(reader.get(), &msg));
   ASSERT_EQ(msg.token_revocations_size(), 1);
   const uint64_t changed = msg.version();
@@ -674,23 +686,12 @@ TEST_F(TokenServiceTest, AWatcherThatDoesNotReadStillGetsEveryChangeAfterHeartbe
   // The slow-watcher rule (overflow: drop the queue, send one full state) with heartbeats on:
   // a watcher that reads nothing while heartbeats fire and changes pile up still ends with
   // every change, and no heartbeat jumps ahead of a change.
-  heartbeat_interval_ = absl::Milliseconds(20);
-  RestartServer();
   grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader =
-      stub_->WatchKeys(&ctx, v1::WatchKeysRequest());
   v1::WatchKeysResponse msg;
-  ASSERT_TRUE(reader->Read(&msg));
-  ASSERT_TRUE(msg.snapshot());
+  auto reader = WatchWithHeartbeats(absl::Milliseconds(20), &ctx, &msg);
   absl::SleepFor(absl::Milliseconds(200));  // Heartbeats go out while the client does not read.
   constexpr int kRevocations = 300;         // Far more than the 64 a queue holds.
-  for (int i = 0; i < kRevocations; ++i) {
-    v1::RevokeTokenRequest revoke;
-    revoke.set_token_id("slow-beat-" + std::to_string(i));
-    v1::RevokeTokenResponse revoked;
-    grpc::ClientContext c;
-    ASSERT_TRUE(stub_->RevokeToken(&c, revoke, &revoked).ok());
-  }
+  for (int i = 0; i < kRevocations; ++i) RevokeTokenId("slow-beat-" + std::to_string(i));
   const uint64_t final_version = server_->key_ring()->Current()->version;
   std::set<std::string> seen;
   uint64_t last = 0;
