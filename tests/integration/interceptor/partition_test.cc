@@ -32,7 +32,7 @@ using ::signet::examples::Greeter;
 constexpr absl::Duration kHeartbeat = absl::Milliseconds(500);
 constexpr absl::Duration kStaleAfter = absl::Seconds(2);
 // The documented bound on how long a revoked token can still pass: stale_after + one heartbeat.
-constexpr absl::Duration kBound = kStaleAfter + kHeartbeat;
+const absl::Duration kBound = kStaleAfter + kHeartbeat;
 // Generous: waiting for an expected state, not timing it.
 constexpr absl::Duration kWait = absl::Seconds(60);
 
