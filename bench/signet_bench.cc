@@ -714,6 +714,7 @@ CallSpec ValidateSpec(const std::string& token) {
   signet::v1::ValidateTokenRequest request;
   request.set_token(token);
   request.set_audience(absl::GetFlag(FLAGS_audience));
+  request.set_any_audience(request.audience().empty());
   return CallSpec{&MethodName(kValidateMethod), Serialized(request), Expect::kValid};
 }
 

@@ -18,7 +18,11 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50061", "Address the greeter serves on.");
 ABSL_FLAG(std::string, signet_target, "127.0.0.1:50051", "signet-server's gRPC address.");
 ABSL_FLAG(std::string, issuer, "signet", "The iss of signet's tokens (signet-server --issuer).");
-ABSL_FLAG(std::string, audience, "greeter", "Tokens must carry this audience; empty accepts any.");
+ABSL_FLAG(std::string, audience, "greeter",
+          "Tokens must carry this audience (empty only with --any_audience).");
+ABSL_FLAG(bool, any_audience, false,
+          "Accept tokens minted for any audience (needs --audience=\"\"); never the default, "
+          "since it lets a token for another service in.");
 
 namespace {
 
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
   signet::examples::GreeterServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.audience = absl::GetFlag(FLAGS_audience);
+  options.any_audience = absl::GetFlag(FLAGS_any_audience);
   options.validator = std::shared_ptr<signet::Validator>(std::move(*validator));
   absl::StatusOr<signet::examples::RunningGreeter> running =
       signet::examples::StartGreeterServer(&service, options);

@@ -89,10 +89,12 @@ bool GreeterService::WaitForSignCalls(int64_t n, absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
 }
 
-AuthOptions GreeterAuthOptions(std::shared_ptr<Validator> validator, std::string audience) {
+AuthOptions GreeterAuthOptions(std::shared_ptr<Validator> validator, std::string audience,
+                               bool any_audience) {
   AuthOptions options;
   options.validator = std::move(validator);
   options.audience = std::move(audience);
+  options.any_audience = any_audience;
   options.default_requirement = Requirement::kRequired;
   options.methods[kSayHelloMethod] = Requirement::kOptional;
   options.methods[kSignGuestBookMethod] = Requirement::kRequired;
@@ -101,8 +103,8 @@ AuthOptions GreeterAuthOptions(std::shared_ptr<Validator> validator, std::string
 
 absl::StatusOr<RunningGreeter> StartGreeterServer(GreeterService* service,
                                                   const GreeterServerOptions& options) {
-  absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy =
-      AuthPolicy::Create(GreeterAuthOptions(options.validator, options.audience));
+  absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy = AuthPolicy::Create(
+      GreeterAuthOptions(options.validator, options.audience, options.any_audience));
   if (!policy.ok()) return policy.status();
   std::shared_ptr<grpc::ServerCredentials> credentials = options.credentials;
   if (credentials == nullptr) {

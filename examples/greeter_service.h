@@ -78,15 +78,17 @@ inline constexpr char kSayHelloMethod[] = "/signet.examples.Greeter/SayHello";
 inline constexpr char kSignGuestBookMethod[] = "/signet.examples.Greeter/SignGuestBook";
 
 // The greeter's auth rules: SayHello OPTIONAL; everything else (SignGuestBook, and any method the
-// server might grow) REQUIRED.
-AuthOptions GreeterAuthOptions(std::shared_ptr<Validator> validator, std::string audience);
+// server might grow) REQUIRED. Tokens must carry `audience`, or any audience with `any_audience`.
+AuthOptions GreeterAuthOptions(std::shared_ptr<Validator> validator, std::string audience,
+                               bool any_audience = false);
 
 struct GreeterServerOptions {
   std::string listen = "127.0.0.1:50061";
   // Judges tokens. Required.
   std::shared_ptr<Validator> validator;
-  // Tokens must carry this audience; empty: any.
+  // Tokens must carry this audience; leave it empty and set any_audience to accept any.
   std::string audience = "greeter";
+  bool any_audience = false;
   // Insecure when null.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // Also install a BearerAuthMetadataProcessor on `credentials` (which must be TLS or local):

@@ -53,6 +53,10 @@ absl::Status ServerConfig::Validate() const {
   }
   if (reload_interval <= absl::ZeroDuration()) return bad("--reload_interval must be positive");
   if (drain_timeout < absl::ZeroDuration()) return bad("--drain_timeout must not be negative");
+  if (watch_heartbeat_interval < absl::Milliseconds(10) ||
+      watch_heartbeat_interval > absl::Minutes(1)) {
+    return bad("--watch_heartbeat_interval must be between 10ms and 1m");
+  }
   if (max_token_bytes < 256 || max_token_bytes > 1024 * 1024) {
     return bad("--max_token_bytes must be between 256 and 1048576");
   }

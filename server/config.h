@@ -76,6 +76,10 @@ struct ServerConfig {
   // (docs/SECURITY.md, "Transport hardening").
   size_t max_watchers = 10000;
   size_t max_watchers_per_caller = 64;
+  // Every WatchKeys stream with nothing else to send gets a heartbeat this often, so that a
+  // LocalValidator behind a silent network partition notices within its stale_after (which must
+  // be longer). 10ms to 1m.
+  absl::Duration watch_heartbeat_interval = absl::Seconds(5);
   // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
   // 512 bytes each, allocated at start (65536: 32 MiB); hits take no lock
   // (client/src/internal/validation_cache.h). 0 turns the cache off.

@@ -70,6 +70,9 @@ ABSL_FLAG(int64_t, max_watchers, static_cast<int64_t>(kDefaults.max_watchers),
 ABSL_FLAG(int64_t, max_watchers_per_caller, static_cast<int64_t>(kDefaults.max_watchers_per_caller),
           "WatchKeys streams one caller identity may hold open on this replica (0: no per-caller "
           "limit, so one caller can take every slot)");
+ABSL_FLAG(absl::Duration, watch_heartbeat_interval, kDefaults.watch_heartbeat_interval,
+          "How often every idle WatchKeys stream gets a heartbeat (10ms to 1m); clients' "
+          "staleness bound must be longer");
 ABSL_FLAG(int64_t, validation_cache_entries,
           static_cast<int64_t>(kDefaults.validation_cache_entries),
           "ValidateToken answers kept for tokens found valid (0: no cache)");
@@ -121,6 +124,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.max_watchers = max_watchers < 0 ? 0 : static_cast<size_t>(max_watchers);
   int64_t per_caller = absl::GetFlag(FLAGS_max_watchers_per_caller);
   c.max_watchers_per_caller = per_caller < 0 ? 0 : static_cast<size_t>(per_caller);
+  c.watch_heartbeat_interval = absl::GetFlag(FLAGS_watch_heartbeat_interval);
   int64_t cache_entries = absl::GetFlag(FLAGS_validation_cache_entries);
   c.validation_cache_entries = cache_entries < 0 ? 0 : static_cast<size_t>(cache_entries);
   return c;

@@ -141,6 +141,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   WatchHub::Options hub_options;
   hub_options.max_watchers = config.max_watchers;
   hub_options.max_watchers_per_caller = config.max_watchers_per_caller;
+  hub_options.heartbeat_interval = config.watch_heartbeat_interval;
   server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_, hub_options);
   server->ring_->AddListener(server->hub_.get());
   if (absl::Status s = server->ring_->Start(); !s.ok()) return s;

@@ -326,6 +326,13 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
     return Done(context, NotA(request));
   }
   if (request.token().empty()) return Done(context, Invalid("token is required"));
+  // No silent default: a validator that forgot its audience would accept tokens minted for any
+  // other service (replay across services).
+  if (request.audience().empty() == !request.any_audience()) {
+    return Done(context, Invalid(request.any_audience()
+                                     ? "give audience or any_audience, not both"
+                                     : "name the audience you expect, or set any_audience"));
+  }
   TokenValidator::Validation v = validator_.Validate(request.token(), request.audience());
   if (v.valid()) {
     grpc::Slice answer(v.answer.data(), v.answer.size());

@@ -12,6 +12,18 @@ using signet::v1::WatchKeysResponse;
 
 using SharedMessage = std::shared_ptr<const WatchKeysResponse>;
 
+namespace {
+
+// The heartbeat interval as the proto field clients read.
+void SetInterval(absl::Duration interval, WatchKeysResponse* message) {
+  google::protobuf::Duration* d = message->mutable_heartbeat_interval();
+  const int64_t nanos = absl::ToInt64Nanoseconds(interval);
+  d->set_seconds(nanos / 1'000'000'000);
+  d->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+}
+
+}  // namespace
+
 // One WatchKeys stream. Owned by gRPC: deletes itself in OnDone, after leaving the hub.
 //
 // Messages are shared between watchers (one copy per change, not per watcher). A full state is
@@ -37,6 +49,21 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
       queue_.push_back(msg);
     }
     MaybeWriteLocked();
+  }
+
+  // Called under the hub's mutex. Only an idle stream gets one (its full state sent, nothing queued
+  // or being written): anything queued is news the client hears anyway, and a slow watcher's
+  // bounded queue must not fill up with heartbeats.
+  void Heartbeat() {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || finished_ || resync_ || writing_ || !queue_.empty()) return;
+    auto beat = std::make_shared<WatchKeysResponse>();
+    beat->set_heartbeat(true);
+    beat->set_version(sent_version_);
+    SetInterval(hub_->options_.heartbeat_interval, beat.get());
+    current_ = std::move(beat);
+    writing_ = true;
+    StartWrite(current_.get());
   }
 
   // A full state replaces whatever is queued. Called under the hub's mutex.
@@ -108,8 +135,7 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
       queue_.clear();
       writing_ = true;
       mu_.Unlock();
-      std::shared_ptr<const StateSnapshot> snap = hub_->ring_->Current();
-      auto full = std::make_shared<WatchKeysResponse>(SnapshotMessage(*snap, hub_->clock_->Now()));
+      SharedMessage full = hub_->FullState(*hub_->ring_->Current());
       mu_.Lock();
       writing_ = false;
       if (finished_) {
@@ -125,6 +151,7 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
     if (queue_.empty()) return;
     current_ = std::move(queue_.front());
     queue_.pop_front();
+    if (current_->snapshot()) started_ = true;
     sent_version_ = std::max(sent_version_, current_->version());
     writing_ = true;
     StartWrite(current_.get());
@@ -140,6 +167,7 @@ class WatchHub::Watcher final : public grpc::ServerWriteReactor<WatchKeysRespons
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool resync_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // Its first full state is written or being written.
   grpc::Status pending_finish_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -158,9 +186,32 @@ grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Refuse(grpc::Status statu
 }
 
 WatchHub::WatchHub(KeyRing* ring, const Clock* clock, Options options)
-    : ring_(ring), clock_(clock), options_(options) {}
+    : ring_(ring), clock_(clock), options_(options) {
+  if (options_.heartbeat_interval > absl::ZeroDuration()) {
+    heartbeat_thread_ = std::thread(&WatchHub::HeartbeatLoop, this);
+  }
+}
 
-WatchHub::~WatchHub() { Shutdown(); }
+WatchHub::~WatchHub() {
+  Shutdown();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+}
+
+std::shared_ptr<const WatchKeysResponse> WatchHub::FullState(const StateSnapshot& snapshot) {
+  auto full = std::make_shared<WatchKeysResponse>(SnapshotMessage(snapshot, clock_->Now()));
+  if (options_.heartbeat_interval > absl::ZeroDuration()) {
+    SetInterval(options_.heartbeat_interval, full.get());
+  }
+  return full;
+}
+
+void WatchHub::HeartbeatLoop() {
+  absl::MutexLock lock(&mu_);
+  // Real time: heartbeats pace the transport; token logic reads the injected clock.
+  while (!mu_.AwaitWithTimeout(absl::Condition(&shut_down_), options_.heartbeat_interval)) {
+    for (Watcher* w : watchers_) w->Heartbeat();
+  }
+}
 
 grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServerContext*,
                                                              const std::string& caller) {
@@ -203,8 +254,7 @@ void WatchHub::OnStateChanged(const std::shared_ptr<const StateSnapshot>& snapsh
                               const StateDelta& delta) {
   if (delta.full) {
     // A reload replaced everything: one full state, shared by every watcher.
-    auto full =
-        std::make_shared<const WatchKeysResponse>(SnapshotMessage(*snapshot, clock_->Now()));
+    SharedMessage full = FullState(*snapshot);
     absl::MutexLock lock(&mu_);
     for (Watcher* w : watchers_) w->EnqueueSnapshot(full);
     return;

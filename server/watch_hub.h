@@ -8,18 +8,22 @@
 //
 // Every watcher first gets the whole state, then each change in order. A slow watcher never
 // blocks the ring: its queue is bounded, and when it overflows the queued changes are dropped and
-// replaced by one fresh full-state message, so it catches up without missing anything.
+// replaced by one fresh full-state message, so it catches up without missing anything. A watcher
+// with nothing queued or being written gets a heartbeat every heartbeat_interval, so a client
+// that hears nothing for longer knows its stream is dead (a silent partition sends no RST/FIN).
 #ifndef SIGNET_SERVER_WATCH_HUB_H_
 #define SIGNET_SERVER_WATCH_HUB_H_
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/keys/key_ring.h"
 #include "signet/clock.h"
@@ -37,6 +41,8 @@ class WatchHub final : public StateListener {
     // the global max_watchers. Callers are keyed by their typed name (Caller::Name()), so a CN and
     // a DNS name with the same text are two callers.
     size_t max_watchers_per_caller = 0;
+    // Heartbeats to idle watchers this often (real time); zero: none.
+    absl::Duration heartbeat_interval = absl::Seconds(5);
   };
   WatchHub(KeyRing* ring, const Clock* clock, Options options);
   WatchHub(KeyRing* ring, const Clock* clock) : WatchHub(ring, clock, Options{}) {}
@@ -50,7 +56,8 @@ class WatchHub final : public StateListener {
   // A reactor that ends the call at once with `status` (a refused caller).
   static grpc::ServerWriteReactor<signet::v1::WatchKeysResponse>* Refuse(grpc::Status status);
 
-  // Ends every stream with UNAVAILABLE ("server shutting down") and refuses new ones.
+  // Ends every stream with UNAVAILABLE ("server shutting down"), refuses new ones and stops the
+  // heartbeats.
   void Shutdown();
 
   size_t watcher_count() const;
@@ -62,6 +69,10 @@ class WatchHub final : public StateListener {
   class Watcher;
   friend class Watcher;
   void Remove(Watcher* watcher);
+  // The whole state as one message (with the heartbeat interval clients check their bound
+  // against).
+  std::shared_ptr<const signet::v1::WatchKeysResponse> FullState(const StateSnapshot& snapshot);
+  void HeartbeatLoop();
 
   KeyRing* const ring_;
   const Clock* const clock_;
@@ -70,6 +81,7 @@ class WatchHub final : public StateListener {
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, size_t> per_caller_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread heartbeat_thread_;
 };
 
 }  // namespace signet::server

@@ -175,9 +175,17 @@ int Validate(Context& ctx) {
   if (ctx.args.positional.size() != 1) return UsageError("validate takes one TOKEN (or -)");
   absl::StatusOr<std::string> token = TokenArgument(ctx.args.positional[0]);
   if (!token.ok()) return UsageError(std::string(token.status().message()));
+  const std::string audience = ctx.args.Value("audience");
+  const bool any_audience = ctx.args.Bool("any_audience");
+  if (audience.empty() == !any_audience) {
+    return UsageError(any_audience ? "validate takes --audience or --any_audience, not both"
+                                   : "validate needs --audience=AUD (the audience you expect) or "
+                                     "--any_audience");
+  }
   v1::ValidateTokenRequest request;
   request.set_token(*token);
-  request.set_audience(ctx.args.Value("audience"));
+  request.set_audience(audience);
+  request.set_any_audience(any_audience);
   absl::StatusOr<v1::ValidateTokenResponse> answer = ctx.client->ValidateToken(request);
   if (!answer.ok()) return Fail("validate", answer.status());
   if (ctx.json) {
@@ -324,6 +332,8 @@ int Watch(Context& ctx) {
   }
   int64_t seen = 0;
   absl::Status status = ctx.client->WatchKeys([&](const v1::WatchKeysResponse& message) {
+    // Heartbeats carry no change: neither shown nor counted.
+    if (message.heartbeat()) return true;
     if (ctx.json) {
       std::cout << Json(message) << std::endl;
     } else {
@@ -365,7 +375,9 @@ const std::vector<Command>& Commands() {
       {"validate",
        "TOKEN|-",
        "Judge a token (- reads it from stdin). Exit 0 when valid, 1 when not.",
-       {{"audience", FlagKind::kValue, "AUD", "the audience the token must carry"}},
+       {{"audience", FlagKind::kValue, "AUD", "the audience the token must carry"},
+        {"any_audience", FlagKind::kBool, "",
+         "accept a token minted for any audience (instead of --audience)"}},
        Validate},
       {"keys",
        "",
@@ -397,7 +409,8 @@ const std::vector<Command>& Commands() {
       {"watch",
        "",
        "Stream the key set and revocations, then every change.",
-       {{"count", FlagKind::kValue, "N", "stop after N messages (0: never)"}},
+       {{"count", FlagKind::kValue, "N",
+         "stop after N messages, heartbeats not counted (0: never)"}},
        Watch},
   };
   return *commands;

@@ -32,6 +32,12 @@ absl::StatusOr<std::shared_ptr<const AuthPolicy>> AuthPolicy::Create(AuthOptions
   if (options.validator == nullptr) {
     return absl::InvalidArgumentError("AuthOptions.validator is required");
   }
+  if (options.audience.empty() == !options.any_audience) {
+    return absl::InvalidArgumentError(
+        options.any_audience
+            ? "AuthOptions: give audience or any_audience, not both"
+            : "AuthOptions: name the audience tokens must carry, or set any_audience = true");
+  }
   std::shared_ptr<AuthPolicy> policy(new AuthPolicy());
   for (const auto& [key, requirement] : options.methods) {
     switch (KindOf(key)) {

@@ -32,6 +32,10 @@ constexpr char kRetryServiceConfig[] = R"json({
   ]
 })json";
 
+// signet-server's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS (server/security.cc):
+// pings more often earn strikes, and two strikes a GOAWAY(too_many_pings).
+constexpr absl::Duration kServerMinPingInterval = absl::Seconds(10);
+
 bool WantsTls(const ChannelOptions& options) {
   return options.use_tls || !options.root_certs_pem.empty() || !options.client_cert_pem.empty() ||
          !options.client_key_pem.empty();
@@ -65,6 +69,16 @@ grpc::ChannelArguments SignetChannelArguments(const ChannelOptions& options) {
   if (!options.server_name_override.empty()) {
     args.SetSslTargetNameOverride(options.server_name_override);
   }
+  if (options.keepalive_time > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+    // A LocalValidator's channel may carry only WatchKeys, or nothing between two streams.
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // The client sends no data on a WatchKeys stream; gRPC would stop pinging after two pings.
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   return args;
 }
 
@@ -76,6 +90,16 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions&
   }
   if (options.max_reconnect_backoff < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("max_reconnect_backoff must not be negative");
+  }
+  if (options.keepalive_time != absl::ZeroDuration() &&
+      (options.keepalive_time < kServerMinPingInterval ||
+       options.keepalive_time > absl::Hours(24) ||
+       options.keepalive_timeout <= absl::ZeroDuration() ||
+       options.keepalive_timeout > absl::Hours(1))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "keepalive_time must be 0 (off) or from ", absl::FormatDuration(kServerMinPingInterval),
+        " (signet-server answers more frequent pings with GOAWAY too_many_pings) to 24h, and "
+        "keepalive_timeout from 1ms to 1h"));
   }
   if (!options.server_name_override.empty() && !WantsTls(options)) {
     return absl::InvalidArgumentError("server_name_override needs TLS");

@@ -18,13 +18,16 @@
 namespace signet {
 namespace {
 
-constexpr int64_t kStreamUp = std::numeric_limits<int64_t>::min();
 // Revocation entries past their expiry are harmless (their tokens fail as EXPIRED); pruning them
 // only saves memory, so it runs now and then rather than on every change.
 constexpr absl::Duration kPruneInterval = absl::Minutes(1);
 
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+absl::Duration FromProtoDuration(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 // Codes that another attempt will not fix (until someone changes the server's policy).
@@ -98,7 +101,7 @@ LocalValidator::LocalValidator(LocalValidatorOptions options, TokenVerifier veri
                  ? nullptr
                  : std::make_unique<internal::ValidationCache>(
                        internal::ValidationCache::Options{options_.cache_entries})),
-      down_since_(kStreamUp) {
+      last_heard_(std::numeric_limits<int64_t>::min()) {
   ClientOptions watch;
   watch.call_credentials = options_.call_credentials;
   client_ = Client::Create(options_.channel, watch);
@@ -140,6 +143,7 @@ absl::StatusOr<std::unique_ptr<LocalValidator>> LocalValidator::Create(
   absl::Duration initial_timeout = options.initial_timeout;
   std::unique_ptr<LocalValidator> v(new LocalValidator(std::move(options), *std::move(verifier)));
   v->stream_thread_ = std::thread(&LocalValidator::StreamLoop, v.get());
+  v->watchdog_thread_ = std::thread(&LocalValidator::WatchdogLoop, v.get());
 
   absl::Status failure;
   {
@@ -166,32 +170,37 @@ LocalValidator::~LocalValidator() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    if (stream_cancellation_ != nullptr) stream_cancellation_->Cancel();
   }
-  cancellation_.Cancel();
   if (stream_thread_.joinable()) stream_thread_.join();
+  if (watchdog_thread_.joinable()) watchdog_thread_.join();
 }
 
 void LocalValidator::StreamLoop() {
   absl::BitGen jitter;
   absl::Duration backoff = options_.initial_backoff;
   while (true) {
+    auto cancellation = std::make_shared<WatchCancellation>();
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
+      stream_cancellation_ = cancellation;
+      stream_opened_ = options_.clock->Now();
+      silent_reset_ = false;
     }
-    bool first = true;
+    StreamProgress stream;
     absl::Status apply_error;
     absl::Status status = client_->WatchKeys(
         [&](const v1::WatchKeysResponse& message) {
-          if (first) {
+          if (stream.first) {
             absl::MutexLock lock(&mu_);
             ++stats_.stream_connects;
           }
-          apply_error = Apply(message, &first);
+          apply_error = Apply(message, &stream);
           return apply_error.ok();
         },
-        &cancellation_);
-    bool delivered = !first;
+        cancellation.get());
+    bool delivered = !stream.first;
     if (!apply_error.ok()) {
       status = apply_error;
     } else if (status.ok()) {
@@ -199,13 +208,18 @@ void LocalValidator::StreamLoop() {
     }
     {
       absl::MutexLock lock(&mu_);
+      stream_cancellation_.reset();
       if (stopping_) return;
+      if (silent_reset_) {
+        status = absl::UnavailableError(absl::StrCat("nothing heard from signet-server for over ",
+                                                     absl::FormatDuration(options_.stale_after),
+                                                     "; WatchKeys reopened"));
+      }
       ++stats_.stream_failures;
       stats_.stream_up = false;
       last_error_ = status;
       if (!have_state_ && (IsPermanent(status.code()) || !apply_error.ok())) fatal_ = status;
     }
-    MarkDown(options_.clock->Now());
     if (delivered) backoff = options_.initial_backoff;
     // Real time: this only paces reconnects; token logic reads the injected clock.
     absl::Duration wait = backoff * absl::Uniform(jitter, 0.5, 1.0);
@@ -215,15 +229,54 @@ void LocalValidator::StreamLoop() {
   }
 }
 
-void LocalValidator::MarkDown(absl::Time now) {
-  int64_t expected = kStreamUp;
-  down_since_.compare_exchange_strong(expected, absl::ToUnixNanos(now));
+void LocalValidator::WatchdogLoop() {
+  // Real time paces the checks; what is stale is decided by the injected clock.
+  const absl::Duration tick =
+      std::clamp(options_.stale_after / 4, absl::Milliseconds(10), absl::Seconds(1));
+  absl::MutexLock lock(&mu_);
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), tick)) {
+    if (stream_cancellation_ == nullptr) continue;
+    // A stream just opened gets stale_after of its own to deliver.
+    const absl::Time heard =
+        std::max(absl::FromUnixNanos(last_heard_.load(std::memory_order_acquire)), stream_opened_);
+    if (options_.clock->Now() - heard <= options_.stale_after) continue;
+    // Silent (a partition that neither resets nor closes): reopen rather than wait for TCP.
+    ++stats_.silent_resets;
+    silent_reset_ = true;
+    stream_cancellation_->Cancel();
+    stream_cancellation_.reset();
+  }
 }
 
-absl::Status LocalValidator::Apply(const v1::WatchKeysResponse& message, bool* first_on_stream) {
-  bool first = *first_on_stream;
-  *first_on_stream = false;
+absl::Status LocalValidator::CheckHeartbeatInterval(const v1::WatchKeysResponse& message) {
+  if (!message.has_heartbeat_interval()) return absl::OkStatus();
+  const absl::Duration interval = FromProtoDuration(message.heartbeat_interval());
+  {
+    absl::MutexLock lock(&mu_);
+    stats_.server_heartbeat_interval = interval;
+  }
+  if (interval < options_.stale_after) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "signet-server sends heartbeats every ", absl::FormatDuration(interval),
+      ", not more often than stale_after (", absl::FormatDuration(options_.stale_after),
+      "): an idle stream would be judged stale between two heartbeats; make stale_after longer "
+      "or --watch_heartbeat_interval shorter"));
+}
+
+absl::Status LocalValidator::Apply(const v1::WatchKeysResponse& message, StreamProgress* stream) {
+  const bool first = stream->first;
+  stream->first = false;
   absl::Time now = options_.clock->Now();
+  if (absl::Status s = CheckHeartbeatInterval(message); !s.ok()) return s;
+  if (message.heartbeat()) {
+    if (!stream->synced) {
+      return absl::DataLossError("signet-server sent a heartbeat before the full state");
+    }
+    last_heard_.store(absl::ToUnixNanos(now), std::memory_order_release);
+    absl::MutexLock lock(&mu_);
+    ++stats_.heartbeats;
+    return absl::OkStatus();
+  }
   {
     absl::MutexLock write(&write_mu_);
     std::shared_ptr<const State> current = std::atomic_load(&state_);
@@ -280,7 +333,8 @@ absl::Status LocalValidator::Apply(const v1::WatchKeysResponse& message, bool* f
     next->BuildKeySet();
     std::atomic_store(&state_, std::shared_ptr<const State>(std::move(next)));
   }
-  if (message.snapshot()) down_since_.store(kStreamUp);
+  if (message.snapshot()) stream->synced = true;
+  if (stream->synced) last_heard_.store(absl::ToUnixNanos(now), std::memory_order_release);
   absl::MutexLock lock(&mu_);
   if (message.snapshot()) {
     ++stats_.snapshots;
@@ -332,11 +386,11 @@ bool LocalValidator::RefetchFor(std::string_view kid, absl::Time now) {
 absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
                                                     std::string_view audience) {
   absl::Time now = options_.clock->Now();
-  int64_t down_since = down_since_.load(std::memory_order_acquire);
-  if (down_since != kStreamUp && now - absl::FromUnixNanos(down_since) > options_.stale_after) {
+  if (now - absl::FromUnixNanos(last_heard_.load(std::memory_order_acquire)) >
+      options_.stale_after) {
     if (options_.fallback_when_stale) return options_.fallback->Validate(token, audience);
     return absl::UnavailableError(
-        absl::StrCat("signet keys are stale: the WatchKeys stream has been down for over ",
+        absl::StrCat("signet keys are stale: nothing heard from signet-server for over ",
                      absl::FormatDuration(options_.stale_after)));
   }
   std::shared_ptr<const State> state = std::atomic_load(&state_);
@@ -415,6 +469,7 @@ LocalValidator::Stats LocalValidator::stats() const {
   absl::MutexLock lock(&mu_);
   Stats stats = stats_;
   stats.cache_hits = cache_hits_.load(std::memory_order_relaxed);
+  stats.last_heard = absl::FromUnixNanos(last_heard_.load(std::memory_order_acquire));
   return stats;
 }
 

@@ -180,7 +180,12 @@ absl::StatusOr<Validation> RemoteValidator::Validate(std::string_view token,
   }
   v1::ValidateTokenRequest request;
   request.set_token(std::string(token));
-  request.set_audience(std::string(audience));
+  // The Validator interface's empty audience is "any"; the RPC wants that said explicitly.
+  if (audience.empty()) {
+    request.set_any_audience(true);
+  } else {
+    request.set_audience(std::string(audience));
+  }
   server_calls_.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<v1::ValidateTokenResponse> response = client_->ValidateToken(request);
   if (!response.ok()) return response.status();

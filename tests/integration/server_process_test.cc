@@ -83,6 +83,7 @@ TEST(ServerProcess, KillNineRightAfterRevocationsLosesNothing) {
   auto validate = [&](const std::string& token) {
     v1::ValidateTokenRequest req;
     req.set_token(token);
+    req.set_any_audience(true);
     v1::ValidateTokenResponse resp;
     grpc::ClientContext c;
     EXPECT_TRUE(stub2->ValidateToken(&c, req, &resp).ok());

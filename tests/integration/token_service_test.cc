@@ -5,10 +5,12 @@
 #include <openssl/obj_mac.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -29,6 +31,14 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kPublishAhead = absl::Minutes(10);
 
+// The next WatchKeys message that is not a heartbeat (a slow test run may see some in between).
+bool ReadChange(grpc::ClientReader<v1::WatchKeysResponse>* reader, v1::WatchKeysResponse* msg) {
+  while (reader->Read(msg)) {
+    if (!msg->heartbeat()) return true;
+  }
+  return false;
+}
+
 class TokenServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
@@ -38,6 +48,7 @@ class TokenServiceTest : public ::testing::Test {
     options.config = testing::TestConfig(dir_.path());
     options.config.publish_ahead = kPublishAhead;
     options.config.algorithm = algorithm_;
+    options.config.watch_heartbeat_interval = heartbeat_interval_;
     options.clock = &clock_;
     options.run_maintenance = false;
     absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
@@ -76,11 +87,33 @@ class TokenServiceTest : public ::testing::Test {
     v1::ValidateTokenRequest req;
     req.set_token(token);
     req.set_audience(audience);
+    req.set_any_audience(audience.empty());
     v1::ValidateTokenResponse resp;
     grpc::ClientContext ctx;
     grpc::Status st = stub_->ValidateToken(&ctx, req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return resp;
+  }
+
+  // Restarts the server with WatchKeys heartbeats every `interval` and opens a stream on it;
+  // `first` gets the stream's full state.
+  std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> WatchWithHeartbeats(
+      absl::Duration interval, grpc::ClientContext* ctx, v1::WatchKeysResponse* first) {
+    heartbeat_interval_ = interval;
+    RestartServer();
+    std::unique_ptr<grpc::ClientReader<v1::WatchKeysResponse>> reader =
+        stub_->WatchKeys(ctx, v1::WatchKeysRequest());
+    EXPECT_TRUE(reader->Read(first));
+    EXPECT_TRUE(first->snapshot());
+    return reader;
+  }
+
+  void RevokeTokenId(const std::string& token_id) {
+    v1::RevokeTokenRequest revoke;
+    revoke.set_token_id(token_id);
+    v1::RevokeTokenResponse revoked;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->RevokeToken(&ctx, revoke, &revoked).ok());
   }
 
   Reason ReasonOf(const std::string& token, const std::string& audience = "") {
@@ -124,6 +157,7 @@ class TokenServiceTest : public ::testing::Test {
 
   Algorithm algorithm_ = Algorithm::kEdDSA;
   testing::TempDir dir_;
+  absl::Duration heartbeat_interval_ = absl::Seconds(5);
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   std::unique_ptr<server::SignetServer> server_;
   std::unique_ptr<v1::TokenService::Stub> stub_;
@@ -209,6 +243,41 @@ TEST_F(TokenServiceTest, EmptyTokenIsInvalidArgument) {
   grpc::ClientContext ctx;
   EXPECT_EQ(stub_->ValidateToken(&ctx, req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(TokenServiceTest, ValidateWithoutAnAudienceChoiceIsInvalidArgument) {
+  // The attack: a token minted for "billing" replayed at a service that forgot to name its
+  // audience. Such a request is refused instead of answering valid.
+  const std::string billing_token = Issue("42", {"billing"}).token();
+  auto call = [&](const std::string& audience, bool any_audience, v1::ValidateTokenResponse* resp) {
+    v1::ValidateTokenRequest req;
+    req.set_token(billing_token);
+    req.set_audience(audience);
+    req.set_any_audience(any_audience);
+    grpc::ClientContext ctx;
+    return stub_->ValidateToken(&ctx, req, resp);
+  };
+  v1::ValidateTokenResponse resp;
+  grpc::Status neither = call("", false, &resp);
+  EXPECT_EQ(neither.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(neither.error_message(), "name the audience you expect, or set any_audience");
+  EXPECT_FALSE(resp.valid());
+  grpc::Status both = call("orders", true, &resp);
+  EXPECT_EQ(both.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(both.error_message(), "give audience or any_audience, not both");
+  EXPECT_FALSE(resp.valid());
+  // Named audiences are checked; any_audience is the explicit opt-out.
+  EXPECT_EQ(ReasonOf(billing_token, "orders"), v1::REASON_AUDIENCE_MISMATCH);
+  EXPECT_EQ(ReasonOf(billing_token, "billing"), v1::REASON_UNSPECIFIED);
+  EXPECT_EQ(ReasonOf(billing_token), v1::REASON_UNSPECIFIED);
+}
+
+TEST_F(TokenServiceTest, ATokenWithoutAudienceNeverMatchesANamedAudience) {
+  const std::string no_aud = Issue("42").token();
+  EXPECT_EQ(ReasonOf(no_aud, "orders"), v1::REASON_AUDIENCE_MISMATCH);
+  // Valid for any audience (and now in the validation cache), which answers the same.
+  EXPECT_EQ(ReasonOf(no_aud), v1::REASON_UNSPECIFIED);
+  EXPECT_EQ(ReasonOf(no_aud, "orders"), v1::REASON_AUDIENCE_MISMATCH);
 }
 
 TEST_F(TokenServiceTest, EveryReasonIsReachableThroughTheRpc) {
@@ -664,7 +733,7 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
     grpc::ClientContext c;
     ASSERT_TRUE(stub_->RevokeToken(&c, req, &resp).ok());
   }
-  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(ReadChange(reader.get(), &msg));
   EXPECT_FALSE(msg.snapshot());
   ASSERT_EQ(msg.token_revocations_size(), 1);
   EXPECT_EQ(msg.token_revocations(0).token_id(), t.token_id());
@@ -676,7 +745,7 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
     grpc::ClientContext c;
     ASSERT_TRUE(stub_->RevokeSubject(&c, req, &resp).ok());
   }
-  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(ReadChange(reader.get(), &msg));
   ASSERT_EQ(msg.subject_revocations_size(), 1);
   EXPECT_EQ(msg.subject_revocations(0).subject(), "w");
 
@@ -688,7 +757,7 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
     grpc::ClientContext c;
     ASSERT_TRUE(stub_->RevokeKey(&c, req, &resp).ok());
   }
-  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_TRUE(ReadChange(reader.get(), &msg));
   bool revoked_seen = false;
   for (const v1::Key& k : msg.keys()) {
     revoked_seen |= k.key_id() == active && k.state() == v1::KEY_STATE_REVOKED;
@@ -705,6 +774,60 @@ TEST_F(TokenServiceTest, WatchKeysSendsTheStateThenEachChange) {
   EXPECT_EQ(msg.subject_revocations_size(), 1);
   ctx.TryCancel();
   ctx2.TryCancel();
+}
+
+TEST_F(TokenServiceTest, AnIdleWatchKeysStreamGetsHeartbeatsCarryingItsVersion) {
+  grpc::ClientContext ctx;
+  v1::WatchKeysResponse msg;
+  auto reader = WatchWithHeartbeats(absl::Milliseconds(50), &ctx, &msg);
+  EXPECT_FALSE(msg.heartbeat());
+  EXPECT_EQ(msg.heartbeat_interval().seconds(), 0);
+  EXPECT_EQ(msg.heartbeat_interval().nanos(), 50'000'000);
+  const uint64_t version = msg.version();
+  // Nothing changes: heartbeats, and only heartbeats, keep coming.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(reader->Read(&msg));
+    EXPECT_TRUE(msg.heartbeat());
+    EXPECT_FALSE(msg.snapshot());
+    EXPECT_EQ(msg.version(), version);
+    EXPECT_EQ(msg.heartbeat_interval().nanos(), 50'000'000);
+    EXPECT_TRUE(msg.jwks_json().empty());
+    EXPECT_EQ(msg.keys_size() + msg.token_revocations_size() + msg.subject_revocations_size(), 0);
+  }
+  // A change goes out as a change, and later heartbeats carry its version.
+  RevokeTokenId("beat-1");
+  ASSERT_TRUE(ReadChange(reader.get(), &msg));
+  ASSERT_EQ(msg.token_revocations_size(), 1);
+  const uint64_t changed = msg.version();
+  EXPECT_GT(changed, version);
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.heartbeat());
+  EXPECT_EQ(msg.version(), changed);
+  ctx.TryCancel();
+}
+
+TEST_F(TokenServiceTest, AWatcherThatDoesNotReadStillGetsEveryChangeAfterHeartbeats) {
+  // The slow-watcher rule (overflow: drop the queue, send one full state) with heartbeats on:
+  // a watcher that reads nothing while heartbeats fire and changes pile up still ends with
+  // every change, and no heartbeat jumps ahead of a change.
+  grpc::ClientContext ctx;
+  v1::WatchKeysResponse msg;
+  auto reader = WatchWithHeartbeats(absl::Milliseconds(20), &ctx, &msg);
+  absl::SleepFor(absl::Milliseconds(200));  // Heartbeats go out while the client does not read.
+  constexpr int kRevocations = 300;         // Far more than the 64 a queue holds.
+  for (int i = 0; i < kRevocations; ++i) RevokeTokenId("slow-beat-" + std::to_string(i));
+  const uint64_t final_version = server_->key_ring()->Current()->version;
+  std::set<std::string> seen;
+  uint64_t last = 0;
+  while (last < final_version && reader->Read(&msg)) {
+    if (msg.snapshot()) seen.clear();
+    EXPECT_GE(msg.version(), msg.snapshot() ? 0 : last);
+    last = msg.version();
+    for (const v1::TokenRevocation& t : msg.token_revocations()) seen.insert(t.token_id());
+  }
+  EXPECT_EQ(last, final_version);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kRevocations));
+  ctx.TryCancel();
 }
 
 TEST_F(TokenServiceTest, HealthIsServing) {

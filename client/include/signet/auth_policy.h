@@ -41,8 +41,12 @@ std::string_view RequirementName(Requirement requirement);
 struct AuthOptions {
   // Required. Judges every bearer token. Shared: a server usually has one.
   std::shared_ptr<Validator> validator;
-  // When set, a token must carry this audience (else it is invalid: AUDIENCE_MISMATCH).
+  // Exactly one of these two is required (AuthPolicy::Create refuses neither and both): the
+  // audience every token must carry (else it is invalid: AUDIENCE_MISMATCH; a token without aud
+  // never matches), or any_audience = true to accept tokens minted for any service. There is no
+  // silent default because a forgotten audience would accept tokens minted for other services.
   std::string audience;
+  bool any_audience = false;
   // For methods not named in `methods`. Fail closed by default.
   Requirement default_requirement = Requirement::kRequired;
   // Keys: a full method name "/pkg.Service/Method", or a service prefix "/pkg.Service/". An exact
@@ -53,8 +57,8 @@ struct AuthOptions {
 // Immutable and thread-safe.
 class AuthPolicy {
  public:
-  // InvalidArgument when the validator is missing or a method key is neither "/pkg.Service/" nor
-  // "/pkg.Service/Method".
+  // InvalidArgument when the validator is missing, when neither or both of audience and
+  // any_audience are given, or a method key is neither "/pkg.Service/" nor "/pkg.Service/Method".
   static absl::StatusOr<std::shared_ptr<const AuthPolicy>> Create(AuthOptions options);
 
   // The requirement for a full method name ("/pkg.Service/Method"); the default for an empty or
@@ -62,6 +66,7 @@ class AuthPolicy {
   Requirement RequirementFor(std::string_view method) const;
 
   Validator& validator() const { return *validator_; }
+  // The audience tokens must carry; empty only with any_audience.
   const std::string& audience() const { return audience_; }
 
  private:

@@ -1,5 +1,7 @@
 // gRPC channels to signet-server, set up the way the client library expects: TLS or plaintext,
-// a retry policy for the idempotent RPCs, and a reconnect backoff short enough for watchers.
+// a retry policy for the idempotent RPCs, a reconnect backoff short enough for watchers, and
+// HTTP/2 keepalive so that a connection that went silent (a partition without RST or FIN) is
+// found dead and replaced.
 //
 // Example:
 //   signet::ChannelOptions options;
@@ -44,14 +46,24 @@ struct ChannelOptions {
   // Upper bound of gRPC's own reconnect backoff (its default, 120 s, would outlast the staleness
   // bound of a LocalValidator). Zero keeps gRPC's default.
   absl::Duration max_reconnect_backoff = absl::Seconds(10);
+
+  // HTTP/2 keepalive: a ping after keepalive_time without activity (also with no call open, and
+  // however long the client itself sent nothing, as on a WatchKeys stream); no answer within
+  // keepalive_timeout closes the connection and the next call reconnects. signet-server punishes
+  // pings more often than every 10 s with GOAWAY(too_many_pings), so keepalive_time must be at
+  // least 10 s; zero turns keepalive off.
+  absl::Duration keepalive_time = absl::Seconds(20);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
 };
 
 // A channel per `options`. InvalidArgument for an empty target, a client certificate without its
-// key (or the reverse), or a negative backoff. The channel connects lazily: an unreachable server
+// key (or the reverse), a negative backoff, or a keepalive_time other than zero or at least 10 s
+// (or a keepalive_timeout that is not positive). The channel connects lazily: an unreachable server
 // shows up as UNAVAILABLE on the first call.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions& options);
 
-// The channel arguments MakeChannel uses (service config, backoff), for callers that build their
+// The channel arguments MakeChannel uses (service config, backoff, keepalive), for callers that
+// build their
 // channel with their own credentials: grpc::CreateCustomChannel(target, creds, args).
 grpc::ChannelArguments SignetChannelArguments(const ChannelOptions& options);
 

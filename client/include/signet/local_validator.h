@@ -18,9 +18,17 @@
 // arrives. Validation never blocks on the stream: it reads an immutable state that the stream
 // thread replaces atomically. When the stream breaks it is reopened with exponential backoff and
 // jitter, and the new stream's first message replaces everything. A token whose kid is unknown
-// causes one GetJwks refetch (at most one per refetch_interval) and is judged again. If the stream
-// has been down longer than stale_after, Validate fails closed with UNAVAILABLE (or asks the
-// fallback, with fallback_when_stale).
+// causes one GetJwks refetch (at most one per refetch_interval) and is judged again.
+//
+// Staleness counts from the last message heard, heartbeats included (the server sends one every
+// --watch_heartbeat_interval, 5 s by default, to every idle stream), not from a failure the client
+// noticed: a network that silently stops delivering (no RST, no FIN) breaks nothing a client
+// could notice. Once nothing has been heard for stale_after, Validate fails closed with
+// UNAVAILABLE (or asks the fallback, with fallback_when_stale) and the silent stream is torn down
+// and reopened. So a token revoked on the server passes here for at most stale_after + one
+// heartbeat interval (docs/SECURITY.md, "Revocation windows"). Use a channel with HTTP/2
+// keepalive (MakeChannel's default) so that the reopened stream does not wait on a dead
+// connection.
 //
 // Why Create waits for WatchKeys rather than GetJwks: GetJwks carries no revocations, and a
 // validator that started from it alone would accept revoked tokens until the stream caught up.
@@ -62,10 +70,15 @@ struct LocalValidatorOptions {
   // Clock skew tolerated on exp, nbf and iat (0 to 5 minutes).
   absl::Duration leeway = absl::Seconds(30);
   size_t max_token_bytes = 8 * 1024;
-  // Fail closed once the stream has been down this long.
-  absl::Duration stale_after = absl::Seconds(60);
+  // Fail closed once nothing (no change, no heartbeat) has been heard from signet-server for this
+  // long. Must be longer than the server's heartbeat interval, which every stream announces: a
+  // shorter one is refused (FAILED_PRECONDITION from Create), since idle streams would then go
+  // stale between heartbeats. The bound on how long a revoked token can still pass.
+  absl::Duration stale_after = absl::Seconds(15);
   // Optional (typically a RemoteValidator): judges HS256 tokens, which cannot be checked offline,
-  // and, with fallback_when_stale, every token while the keys are stale.
+  // and, with fallback_when_stale, every token while the keys are stale. Its calls must carry a
+  // deadline (a RemoteValidator's Client has one, 5 s by default): the partition that made the
+  // keys stale would otherwise hang every call it is asked.
   std::shared_ptr<Validator> fallback;
   bool fallback_when_stale = false;
   // Must outlive the validator. Decides token times, staleness and the refetch rate.
@@ -97,9 +110,15 @@ class LocalValidator final : public Validator {
     uint64_t deltas = 0;           // changes applied
     uint64_t refetches = 0;        // GetJwks calls made for unknown kids
     uint64_t stream_failures = 0;  // streams that failed to open, broke, or sent bad data
+    uint64_t heartbeats = 0;       // heartbeats heard
+    uint64_t silent_resets = 0;    // streams torn down because nothing came for stale_after
     bool stream_up = false;        // a stream is open and has delivered its full state
-    uint64_t version = 0;          // the server state version last applied
-    uint64_t cache_hits = 0;       // validations answered from the cache (no signature check)
+    // When the last message (heartbeat included) was heard, by options.clock.
+    absl::Time last_heard = absl::InfinitePast();
+    // The heartbeat interval the server announced (zero: none announced).
+    absl::Duration server_heartbeat_interval = absl::ZeroDuration();
+    uint64_t version = 0;     // the server state version last applied
+    uint64_t cache_hits = 0;  // validations answered from the cache (no signature check)
   };
 
   // InvalidArgument for bad options. Otherwise waits up to initial_timeout for the first full
@@ -108,10 +127,11 @@ class LocalValidator final : public Validator {
   // error in the server's data (e.g. a JWK Set that does not parse).
   static absl::StatusOr<std::unique_ptr<LocalValidator>> Create(LocalValidatorOptions options);
 
-  // Cancels the stream and joins its thread.
+  // Cancels the stream and joins its threads.
   ~LocalValidator() override;
 
-  // Errors: UNAVAILABLE when the keys are stale (and no fallback is used for that);
+  // Errors: UNAVAILABLE when nothing was heard from signet-server for stale_after (and no
+  // fallback is used for that);
   // FAILED_PRECONDITION("HS256 tokens need a remote validator") for an HS256 token without a
   // fallback; the fallback's own errors.
   absl::StatusOr<Validation> Validate(std::string_view token,
@@ -127,12 +147,22 @@ class LocalValidator final : public Validator {
   struct State;
   explicit LocalValidator(LocalValidatorOptions options, TokenVerifier verifier);
 
+  // Where one stream stands.
+  struct StreamProgress {
+    bool first = true;    // no message yet
+    bool synced = false;  // its full state applied: its messages now count as heard
+  };
+
   void StreamLoop();
+  // Tears down a stream from which nothing has come for stale_after, every tick of real time.
+  void WatchdogLoop();
   // Applies one stream message. An error means the server sent data this client cannot use.
-  absl::Status Apply(const v1::WatchKeysResponse& message, bool* first_on_stream);
+  absl::Status Apply(const v1::WatchKeysResponse& message, StreamProgress* stream);
+  // FAILED_PRECONDITION when the server's announced heartbeat interval is not shorter than
+  // stale_after.
+  absl::Status CheckHeartbeatInterval(const v1::WatchKeysResponse& message);
   // Refetches the JWK Set for an unknown kid; true when the caller should judge again.
   bool RefetchFor(std::string_view kid, absl::Time now);
-  void MarkDown(absl::Time now);
 
   // A token whose kid the state does not know (`result`): HS256 goes to the fallback, a revoked
   // kid is refused, anything else causes one JWK Set refetch and is judged again. Not cached.
@@ -149,8 +179,8 @@ class LocalValidator final : public Validator {
   std::shared_ptr<const State> state_;
   absl::Mutex write_mu_;
   std::atomic<uint64_t> cache_hits_{0};
-  // Unix nanoseconds since the stream has been down, or kStreamUp.
-  std::atomic<int64_t> down_since_;
+  // Unix nanoseconds (options.clock) of the last message heard on a synced stream.
+  std::atomic<int64_t> last_heard_;
 
   absl::Mutex refetch_mu_;
   absl::Time last_refetch_ ABSL_GUARDED_BY(refetch_mu_) = absl::InfinitePast();
@@ -162,9 +192,14 @@ class LocalValidator final : public Validator {
   absl::Status fatal_ ABSL_GUARDED_BY(mu_);       // Set when the stream is refused for good.
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // The last stream error.
   absl::Time last_prune_ ABSL_GUARDED_BY(write_mu_) = absl::InfinitePast();
+  // The open stream's cancellation (one per stream: a cancellation stays cancelled), null when
+  // none is open or the watchdog already cancelled it; and when it was opened.
+  std::shared_ptr<WatchCancellation> stream_cancellation_ ABSL_GUARDED_BY(mu_);
+  absl::Time stream_opened_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool silent_reset_ ABSL_GUARDED_BY(mu_) = false;  // The watchdog ended the current stream.
 
-  WatchCancellation cancellation_;
   std::thread stream_thread_;
+  std::thread watchdog_thread_;
 };
 
 }  // namespace signet

@@ -10,10 +10,12 @@
 //   if (!v.ok()) return FailClosed(v.status());              // server unreachable
 //
 // The cache is keyed by a SHA-256 digest of (token, audience): tokens are not kept. A valid answer
-// is served until the earlier of the token's exp and max_age after it was fetched (max_age bounds
-// how long a revocation can go unnoticed); an invalid answer for invalid_max_age. Errors (the
-// server unreachable, a fault) are never cached. Tokens of every algorithm, HS256 included, can be
-// judged this way.
+// is served until the earlier of the token's exp and max_age after it was fetched, so a token
+// revoked on the server can still pass here for up to max_age (10 s by default; 0 turns the cache
+// off for valid answers); an invalid answer for invalid_max_age. Errors (the server unreachable, a
+// fault) are never cached. Tokens of every algorithm, HS256 included, can be judged this way.
+// Every call has the Client's deadline (ClientOptions::deadline, 5 s by default), so a network
+// partition makes Validate fail with DEADLINE_EXCEEDED or UNAVAILABLE rather than hang.
 #ifndef SIGNET_REMOTE_VALIDATOR_H_
 #define SIGNET_REMOTE_VALIDATOR_H_
 
@@ -34,7 +36,8 @@ namespace signet {
 struct RemoteValidatorOptions {
   // Most answers kept (least recently used go first). 0 turns the cache off.
   size_t cache_capacity = 10000;
-  // Longest a valid answer is reused, whatever the token's exp.
+  // Longest a valid answer is reused, whatever the token's exp: the window in which a token
+  // revoked on the server still passes here (docs/SECURITY.md, "Revocation windows").
   absl::Duration max_age = absl::Seconds(10);
   // Longest an invalid answer is reused (a key may be published, a token may become valid).
   absl::Duration invalid_max_age = absl::Seconds(1);
@@ -59,8 +62,9 @@ class RemoteValidator final : public Validator {
                                                  RemoteValidatorOptions options = {});
   ~RemoteValidator() override;
 
-  // An empty token is answered kMalformed without a call. Errors: the Client's status (e.g.
-  // UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED).
+  // An empty token is answered kMalformed without a call. An empty audience asks the server with
+  // any_audience (the Validator contract); AuthPolicy makes callers choose it explicitly. Errors:
+  // the Client's status (e.g. UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED).
   absl::StatusOr<Validation> Validate(std::string_view token,
                                       std::string_view audience = {}) override;
 

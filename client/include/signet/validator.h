@@ -46,7 +46,9 @@ class Validator {
   virtual ~Validator() = default;
   // An answer for every token it could judge (valid, or invalid with one reason). An error status
   // only when it cannot judge now: the server is unreachable, or local keys are stale past their
-  // bound; callers fail closed on it.
+  // bound; callers fail closed on it. `audience`: the token's aud must contain it (a token without
+  // aud never matches: AUDIENCE_MISMATCH); empty accepts any aud, which a service should only
+  // ask for on purpose (AuthPolicy refuses to infer it from a missing setting).
   virtual absl::StatusOr<Validation> Validate(std::string_view token,
                                               std::string_view audience = {}) = 0;
 };

@@ -389,6 +389,7 @@ class ValidationLoad {
       for (int r = 0; r < fleet_->size(); ++r) {
         v1::ValidateTokenRequest request;
         request.set_token(token_);
+        request.set_any_audience(true);
         v1::ValidateTokenResponse response;
         grpc::Status status = fleet_->Stub(r)->ValidateToken(
             testing::CallContext(absl::Seconds(2)).get(), request, &response);

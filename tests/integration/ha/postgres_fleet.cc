@@ -221,6 +221,7 @@ std::optional<v1::ValidateTokenResponse> Validate(v1::TokenService::Stub* stub,
                                                   const std::string& token) {
   v1::ValidateTokenRequest request;
   request.set_token(token);
+  request.set_any_audience(true);
   v1::ValidateTokenResponse response;
   if (!stub->ValidateToken(CallContext().get(), request, &response).ok()) return std::nullopt;
   return response;

@@ -17,6 +17,7 @@ using ::testing::HasSubstr;
 AuthOptions Options() {
   AuthOptions options;
   options.validator = std::make_shared<testing::FakeValidator>();
+  options.audience = "svc";
   return options;
 }
 
@@ -63,6 +64,27 @@ TEST(AuthPolicy, KeepsTheAudience) {
   auto policy = AuthPolicy::Create(options);
   ASSERT_TRUE(policy.ok());
   EXPECT_EQ((*policy)->audience(), "orders");
+}
+
+TEST(AuthPolicy, RefusesToGuessWhenNoAudienceIsChosen) {
+  // Without this, a service that forgot its audience would accept tokens minted for any other.
+  AuthOptions options = Options();
+  options.audience = "";
+  absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy = AuthPolicy::Create(options);
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(policy.status().message(), HasSubstr("any_audience"));
+  options.any_audience = true;
+  policy = AuthPolicy::Create(options);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->audience(), "");
+}
+
+TEST(AuthPolicy, RefusesAnAudienceTogetherWithAnyAudience) {
+  AuthOptions options = Options();
+  options.any_audience = true;
+  absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy = AuthPolicy::Create(options);
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(policy.status().message(), HasSubstr("not both"));
 }
 
 TEST(AuthPolicy, RefusesAMissingValidator) {

@@ -58,6 +58,9 @@ class GreeterEndToEndTest : public ::testing::Test {
     LocalValidator::Options validator_options;
     validator_options.channel = testing::NewChannel(signet_->port());
     validator_options.clock = &clock_;
+    // The tests move the shared fake clock by hours between two heartbeats; staleness is
+    // another test's subject (tests/integration/interceptor/partition_test.cc).
+    validator_options.stale_after = absl::Hours(24);
     absl::StatusOr<std::unique_ptr<LocalValidator>> validator =
         LocalValidator::Create(std::move(validator_options));
     ASSERT_TRUE(validator.ok()) << validator.status();
@@ -218,6 +221,15 @@ TEST_F(GreeterEndToEndTest, ATamperedTokenIsAnonymousOrRefused) {
 TEST_F(GreeterEndToEndTest, ATokenForAnotherAudienceIsRefused) {
   v1::IssueTokenResponse other = Issue("alice", {"billing"});
   EXPECT_EQ(Sign(Bearer(other)),
+            "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
+}
+
+TEST_F(GreeterEndToEndTest, ATokenWithoutAudienceIsRefusedWhereAnAudienceIsExpected) {
+  v1::IssueTokenResponse no_aud = Issue("alice", {});
+  EXPECT_EQ(Sign(Bearer(no_aud)),
+            "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
+  // And again from the validator's cache of verified tokens.
+  EXPECT_EQ(Sign(Bearer(no_aud)),
             "UNAUTHENTICATED: token not meant for this service (audience mismatch)");
 }
 

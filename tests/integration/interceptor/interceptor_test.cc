@@ -362,7 +362,7 @@ class SyncServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     validator_->AddValid("tok-alice", "alice");
-    AuthOptions options = examples::GreeterAuthOptions(validator_, "");
+    AuthOptions options = examples::GreeterAuthOptions(validator_, "", /*any_audience=*/true);
     absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy = AuthPolicy::Create(options);
     ASSERT_TRUE(policy.ok());
     grpc::ServerBuilder builder;
@@ -460,6 +460,7 @@ class ProcessorTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.validator = validator_;
     options.audience = "";
+    options.any_audience = true;
     options.credentials =
         grpc::experimental::LocalServerCredentials(grpc_local_connect_type::LOCAL_TCP);
     options.use_auth_metadata_processor = true;

@@ -154,7 +154,7 @@ TEST_F(SignetctlTest, IssueJsonCarriesTheResponseFields) {
 TEST_F(SignetctlTest, IssueTakesAudiencesTtlBackendAndClaims) {
   rapidjson::Document issued = IssueJson({"--audience=a,b", "--audience", "c", "--ttl=90s",
                                           "--backend=ldap", "--claims={\"role\":\"admin\"}"});
-  Result r = Ctl({"--json", "validate", Str(issued, "token")});
+  Result r = Ctl({"--json", "validate", "--any_audience", Str(issued, "token")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   rapidjson::Document v = ParseJson(r.out);
   ASSERT_TRUE(v["audience"].IsArray());
@@ -173,7 +173,7 @@ TEST_F(SignetctlTest, IssueTakesAudiencesTtlBackendAndClaims) {
 
 TEST_F(SignetctlTest, ValidateExitsZeroForAValidTokenAndPrintsTheIdentity) {
   std::string token = IssueToken();
-  Result r = Ctl({"validate", token});
+  Result r = Ctl({"validate", "--any_audience", token});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("valid\n"));
   EXPECT_THAT(r.out, HasSubstr("subject:    alice\n"));
@@ -181,7 +181,7 @@ TEST_F(SignetctlTest, ValidateExitsZeroForAValidTokenAndPrintsTheIdentity) {
 
 TEST_F(SignetctlTest, ValidateReadsTheTokenFromStdin) {
   std::string token = IssueToken();
-  Result r = Ctl({"--json", "validate", "-"}, token + "\n");
+  Result r = Ctl({"--json", "validate", "--any_audience", "-"}, token + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   rapidjson::Document v = ParseJson(r.out);
   EXPECT_TRUE(v["valid"].GetBool());
@@ -189,10 +189,10 @@ TEST_F(SignetctlTest, ValidateReadsTheTokenFromStdin) {
 }
 
 TEST_F(SignetctlTest, ValidateExitsOneForAnInvalidTokenWithTheReason) {
-  Result r = Ctl({"validate", "not-a-token"});
+  Result r = Ctl({"validate", "--any_audience", "not-a-token"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "invalid: MALFORMED\n");
-  r = Ctl({"--json", "validate", "not-a-token"});
+  r = Ctl({"--json", "validate", "--any_audience", "not-a-token"});
   EXPECT_EQ(r.exit_code, 1);
   rapidjson::Document v = ParseJson(r.out);
   EXPECT_FALSE(v["valid"].GetBool());
@@ -205,6 +205,19 @@ TEST_F(SignetctlTest, ValidateChecksTheAudience) {
   Result r = Ctl({"validate", token, "--audience=billing"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "invalid: AUDIENCE_MISMATCH\n");
+}
+
+TEST_F(SignetctlTest, ValidateNeedsAnAudienceOrAnyAudienceButNotBoth) {
+  std::string token = Str(IssueJson({"--audience=orders"}), "token");
+  Result r = Ctl({"validate", token});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--audience=AUD"));
+  EXPECT_THAT(r.err, HasSubstr("--any_audience"));
+  EXPECT_THAT(r.err, Not(HasSubstr(token)));
+  r = Ctl({"validate", token, "--audience=orders", "--any_audience"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not both"));
+  EXPECT_EQ(Ctl({"validate", token, "--any_audience"}).exit_code, 0);
 }
 
 TEST_F(SignetctlTest, KeysListsTheActiveAndPendingKeys) {
@@ -249,7 +262,7 @@ TEST_F(SignetctlTest, RevokeKeyMakesItsTokensInvalid) {
   Result r = Ctl({"revoke-key", Str(issued, "key_id"), "--reason=leaked"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("revoked: " + Str(issued, "key_id")));
-  r = Ctl({"validate", Str(issued, "token")});
+  r = Ctl({"validate", "--any_audience", Str(issued, "token")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "invalid: KEY_REVOKED\n");
 }
@@ -265,7 +278,7 @@ TEST_F(SignetctlTest, RevokeTokenFromStdinMakesItInvalid) {
   Result r = Ctl({"--json", "revoke-token", "-"}, Str(issued, "token"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Str(ParseJson(r.out), "token_id"), Str(issued, "token_id"));
-  r = Ctl({"validate", Str(issued, "token")});
+  r = Ctl({"validate", "--any_audience", Str(issued, "token")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "invalid: TOKEN_REVOKED\n");
 }
@@ -274,7 +287,8 @@ TEST_F(SignetctlTest, RevokeTokenById) {
   rapidjson::Document issued = IssueJson();
   Result r = Ctl({"revoke-token", "--token_id=" + Str(issued, "token_id")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Ctl({"validate", Str(issued, "token")}).out, "invalid: TOKEN_REVOKED\n");
+  EXPECT_EQ(Ctl({"validate", "--any_audience", Str(issued, "token")}).out,
+            "invalid: TOKEN_REVOKED\n");
 }
 
 TEST_F(SignetctlTest, RevokeSubjectMakesItsTokensInvalid) {
@@ -283,7 +297,7 @@ TEST_F(SignetctlTest, RevokeSubjectMakesItsTokensInvalid) {
   Result r = Ctl({"--json", "revoke-subject", "alice"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Str(ParseJson(r.out), "subject"), "alice");
-  r = Ctl({"validate", token});
+  r = Ctl({"validate", "--any_audience", token});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "invalid: SUBJECT_REVOKED\n");
 }
@@ -292,7 +306,7 @@ TEST_F(SignetctlTest, RevokeSubjectTakesAnRfc3339NotBefore) {
   std::string token = IssueToken();
   Result r = Ctl({"revoke-subject", "alice", "--not_before=2020-01-01T00:00:00Z"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Ctl({"validate", token}).exit_code, 0);  // Issued after that time.
+  EXPECT_EQ(Ctl({"validate", "--any_audience", token}).exit_code, 0);  // Issued after that time.
   r = Ctl({"revoke-subject", "alice", "--not_before=yesterday"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("RFC 3339"));

@@ -176,6 +176,7 @@ class HttpEndpointsTest : public ::testing::Test {
   v1::ValidateTokenResponse Validate(const std::string& token) {
     v1::ValidateTokenRequest req;
     req.set_token(token);
+    req.set_any_audience(true);
     v1::ValidateTokenResponse resp;
     grpc::ClientContext ctx;
     grpc::Status st = stub_->ValidateToken(&ctx, req, &resp);

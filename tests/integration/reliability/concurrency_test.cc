@@ -35,6 +35,7 @@ std::string IssueFor(v1::TokenService::Stub* stub, const std::string& subject) {
 v1::ValidateTokenResponse ValidateOnce(v1::TokenService::Stub* stub, const std::string& token) {
   v1::ValidateTokenRequest req;
   req.set_token(token);
+  req.set_any_audience(true);
   v1::ValidateTokenResponse resp;
   grpc::ClientContext ctx;
   grpc::Status st = stub->ValidateToken(&ctx, req, &resp);
@@ -76,6 +77,7 @@ class Watcher {
         stub_->WatchKeys(&ctx_, v1::WatchKeysRequest());
     v1::WatchKeysResponse msg;
     while (reader->Read(&msg)) {
+      if (msg.heartbeat()) continue;  // "Still current at version N": no change to order.
       absl::MutexLock lock(&mu_);
       if (messages_ == 0 ? !msg.snapshot() : msg.version() <= last_version_) ++out_of_order_;
       last_version_ = msg.version();

@@ -271,6 +271,7 @@ class CrashTest : public ::testing::Test {
       const IssuedToken& t = model_.tokens[i];
       v1::ValidateTokenRequest req;
       req.set_token(t.token);
+      req.set_any_audience(true);
       v1::ValidateTokenResponse resp;
       grpc::Status vst =
           Call([&](grpc::ClientContext* c) { return stub->ValidateToken(c, req, &resp); });
@@ -293,6 +294,7 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(ist.ok()) << ist.error_message();
     v1::ValidateTokenRequest vreq;
     vreq.set_token(iresp.token());
+    vreq.set_any_audience(true);
     v1::ValidateTokenResponse vresp;
     ASSERT_TRUE(
         Call([&](grpc::ClientContext* c) { return stub->ValidateToken(c, vreq, &vresp); }).ok());

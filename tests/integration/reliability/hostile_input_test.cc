@@ -138,6 +138,7 @@ class HostileInputTest : public ::testing::Test {
   static Answer Validate(v1::TokenService::Stub* stub, const std::string& token) {
     v1::ValidateTokenRequest req;
     req.set_token(token);
+    req.set_any_audience(true);
     v1::ValidateTokenResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));

@@ -85,6 +85,7 @@ class OverloadTest : public ::testing::Test {
       PendingCall* c = call.get();
       if (i % 3 != 2) {
         c->validate_req.set_token(token_);
+        c->validate_req.set_any_audience(true);
         stub->async()->ValidateToken(&c->ctx, &c->validate_req, &c->validate_resp,
                                      [tally, c](grpc::Status st) {
                                        absl::MutexLock lock(&tally->mu);
@@ -160,6 +161,7 @@ TEST_F(OverloadTest, ThousandsOfOutstandingCallsAreAnsweredOrShedMemoryIsBounded
   auto stub = testing::NewStub(server_->port());
   v1::ValidateTokenRequest req;
   req.set_token(token_);
+  req.set_any_audience(true);
   v1::ValidateTokenResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -77,6 +77,7 @@ std::string Issue(v1::TokenService::Stub* stub, const std::string& subject) {
 std::string Judge(v1::TokenService::Stub* stub, const std::string& token) {
   v1::ValidateTokenRequest req;
   req.set_token(token);
+  req.set_any_audience(true);
   v1::ValidateTokenResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(30));

@@ -173,6 +173,7 @@ TEST_F(SecureProcessTest, LogsAndAuditHoldNoTokenAndNoKey) {
   for (const std::string& token : tokens) {
     v1::ValidateTokenRequest req;
     req.set_token(token);
+    req.set_any_audience(true);
     v1::ValidateTokenResponse resp;
     grpc::ClientContext ctx;
     ASSERT_TRUE(admin->ValidateToken(&ctx, req, &resp).ok());

@@ -163,6 +163,7 @@ class SecureServerTest : public ::testing::Test {
                                v1::ValidateTokenResponse* out) {
     v1::ValidateTokenRequest req;
     req.set_token(token);
+    req.set_any_audience(true);
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     return stub->ValidateToken(&ctx, req, out);

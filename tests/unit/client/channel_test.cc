@@ -100,5 +100,42 @@ TEST(MakeChannel, LeavesRetriesOutWhenAskedTo) {
   EXPECT_THAT((*channel)->GetServiceConfigJSON(), ::testing::Not(HasSubstr("retryPolicy")));
 }
 
+// The integer value of channel argument `key`, or -1 when absent.
+int IntArg(const grpc::ChannelArguments& args, const char* key) {
+  grpc_channel_args c = args.c_channel_args();
+  for (size_t i = 0; i < c.num_args; ++i) {
+    if (std::string(c.args[i].key) == key && c.args[i].type == GRPC_ARG_INTEGER) {
+      return c.args[i].value.integer;
+    }
+  }
+  return -1;
+}
+
+TEST(SignetChannelArguments, KeepAWatchOnlyConnectionPingedWithinTheServersPolicy) {
+  ChannelOptions options;
+  options.target = "127.0.0.1:1";
+  grpc::ChannelArguments args = SignetChannelArguments(options);
+  EXPECT_EQ(IntArg(args, GRPC_ARG_KEEPALIVE_TIME_MS), 20000);
+  EXPECT_EQ(IntArg(args, GRPC_ARG_KEEPALIVE_TIMEOUT_MS), 10000);
+  EXPECT_EQ(IntArg(args, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS), 1);
+  EXPECT_EQ(IntArg(args, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA), 0);
+  options.keepalive_time = absl::ZeroDuration();
+  EXPECT_EQ(IntArg(SignetChannelArguments(options), GRPC_ARG_KEEPALIVE_TIME_MS), -1);
+}
+
+TEST(MakeChannel, RefusesAKeepaliveTheServerWouldPunish) {
+  ChannelOptions options;
+  options.target = "127.0.0.1:1";
+  options.keepalive_time = absl::Seconds(5);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(channel.status().message(), HasSubstr("too_many_pings"));
+  options.keepalive_time = absl::Seconds(10);
+  options.keepalive_timeout = absl::ZeroDuration();
+  EXPECT_EQ(MakeChannel(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.keepalive_timeout = absl::Seconds(1);
+  EXPECT_TRUE(MakeChannel(options).ok());
+}
+
 }  // namespace
 }  // namespace signet

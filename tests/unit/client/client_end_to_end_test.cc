@@ -223,6 +223,7 @@ TEST_F(ClientEndToEndTest, IssueTokenSourceMintsTokensForAServiceIdentity) {
   EXPECT_EQ(token->expires_at, clock_.Now() + absl::Seconds(300));
   v1::ValidateTokenRequest check;
   check.set_token(token->token);
+  check.set_any_audience(true);
   absl::StatusOr<v1::ValidateTokenResponse> v = client_->ValidateToken(check);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->valid());

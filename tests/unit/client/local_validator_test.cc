@@ -298,7 +298,9 @@ TEST_F(LocalValidatorTest, AppliesTokenAndSubjectRevocations) {
 }
 
 TEST_F(LocalValidatorTest, CachedTokensAreJudgedAgainstTheStateOfTheMoment) {
-  std::unique_ptr<LocalValidator> v = NewValidator();
+  LocalValidatorOptions options = Options();
+  options.stale_after = absl::Hours(2);  // The clock jumps an hour below; staleness is not tested.
+  std::unique_ptr<LocalValidator> v = NewValidator(std::move(options));
   ASSERT_NE(v, nullptr);
   const std::string plain = Sign(*key_a_, "42", "jti-1");
   const std::string of_seven = Sign(*key_a_, "7", "jti-2");
@@ -438,12 +440,65 @@ TEST_F(LocalValidatorTest, FailsClosedOnceTheStreamHasBeenDownPastTheBound) {
   service_.EndWatchStreams(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
   ASSERT_TRUE(Eventually([&] { return !v->stats().stream_up; }));
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
-  clock_.Advance(absl::Seconds(60));
+  clock_.Advance(absl::Seconds(15));  // stale_after, counted from the last message heard
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
   clock_.Advance(absl::Seconds(1));
   absl::StatusOr<Validation> r = v->Validate(Sign(*key_a_));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_GE(v->stats().stream_failures, 1u);
+}
+
+TEST_F(LocalValidatorTest, HeartbeatsKeepAnIdleStreamFresh) {
+  std::unique_ptr<LocalValidator> v = NewValidator();
+  ASSERT_NE(v, nullptr);
+  clock_.Advance(absl::Seconds(10));
+  v1::WatchKeysResponse beat;
+  beat.set_heartbeat(true);
+  beat.set_version(1);
+  beat.mutable_heartbeat_interval()->set_seconds(5);
+  service_.PushWatchMessage(beat);
+  ASSERT_TRUE(Eventually([&] { return v->stats().heartbeats == 1; }));
+  EXPECT_EQ(v->stats().last_heard, clock_.Now());
+  EXPECT_EQ(v->stats().server_heartbeat_interval, absl::Seconds(5));
+  EXPECT_EQ(v->stats().version, 1u);
+  // 20 s after the full state but 10 s after the heartbeat: fresh.
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
+  // Nothing more is heard (and no new stream may help): 16 s after the heartbeat, fail closed.
+  service_.RefuseWatchStreams(grpc::Status(grpc::StatusCode::UNAVAILABLE, "partitioned"));
+  clock_.Advance(absl::Seconds(6));
+  EXPECT_EQ(v->Validate(Sign(*key_a_)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(LocalValidatorTest, TearsDownAStreamThatWentSilentAndReopensIt) {
+  std::unique_ptr<LocalValidator> v = NewValidator();
+  ASSERT_NE(v, nullptr);
+  // The stream stays open but nothing comes, as behind a proxy that stopped forwarding.
+  clock_.Advance(absl::Seconds(16));
+  EXPECT_EQ(v->Validate(Sign(*key_a_)).status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(Eventually([&] { return v->stats().stream_connects >= 2; }));
+  EXPECT_GE(v->stats().silent_resets, 1u);
+  // The new stream's full state counts as heard.
+  ASSERT_TRUE(Eventually([&] { return v->Validate(Sign(*key_a_)).ok(); }));
+  EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
+}
+
+TEST_F(LocalValidatorTest, CreateRefusesAServerWhoseHeartbeatsAreNotShorterThanStaleAfter) {
+  v1::WatchKeysResponse initial = Snapshot({key_a_.get()}, 1);
+  initial.mutable_heartbeat_interval()->set_seconds(15);
+  service_.SetInitialWatchMessage(initial);
+  absl::StatusOr<std::unique_ptr<LocalValidator>> v = LocalValidator::Create(Options());
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(v.status().message(), ::testing::HasSubstr("stale_after"));
+}
+
+TEST_F(LocalValidatorTest, AHeartbeatBeforeTheFullStateIsDataLoss) {
+  v1::WatchKeysResponse beat;
+  beat.set_heartbeat(true);
+  service_.SetInitialWatchMessage(beat);
+  LocalValidatorOptions options = Options();
+  options.initial_timeout = absl::Milliseconds(300);
+  EXPECT_EQ(LocalValidator::Create(options).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(LocalValidatorTest, AsksTheFallbackWhenStaleIfToldTo) {
@@ -472,14 +527,14 @@ TEST_F(LocalValidatorTest, ReconnectsAndTakesTheNewFullState) {
   EXPECT_EQ(ReasonOf(*v, Sign(*key_b_, "42", "jti-1")), Reason::kTokenRevoked);
   EXPECT_EQ(ReasonOf(*v, Sign(*key_b_, "42", "jti-2")), Reason::kValid);
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_, "42", "jti-2")), Reason::kUnknownKey);
-  // Up again: the staleness clock stopped.
-  clock_.Advance(absl::Minutes(5));
-  EXPECT_EQ(ReasonOf(*v, Sign(*key_b_, "42", "jti-2")), Reason::kValid);
   LocalValidator::Stats stats = v->stats();
   EXPECT_EQ(stats.stream_connects, 2u);
   EXPECT_EQ(stats.snapshots, 2u);
   EXPECT_EQ(stats.stream_failures, 1u);
   EXPECT_TRUE(stats.stream_up);
+  // Up again: staleness counts from the new stream's full state.
+  clock_.Advance(absl::Seconds(15));
+  EXPECT_EQ(ReasonOf(*v, Sign(*key_b_, "42", "jti-2")), Reason::kValid);
 }
 
 TEST_F(LocalValidatorTest, ValidatesOnManyThreadsWhileChangesArrive) {
