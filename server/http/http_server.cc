@@ -91,6 +91,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   server.set_keep_alive_timeout(5);
   server.set_payload_max_length(4096);  // Nothing here reads a body.
   http->Routes();
+  if (http->options_.add_routes) http->options_.add_routes(&server);
 
   errno = 0;
   int port = address->port == 0

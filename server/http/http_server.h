@@ -21,6 +21,7 @@
 #define SIGNET_SERVER_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,6 +63,8 @@ class HttpServer {
     const ServerMetrics* metrics = nullptr;
     // Worker threads (requests are tiny; keep-alive connections hold a worker while open).
     int threads = 4;
+    // Adds more routes (the gateway's /v1/authz) before the server starts; may be empty.
+    std::function<void(httplib::Server*)> add_routes;
   };
 
   // Binds and serves on a background thread. InvalidArgument for a malformed address,
