@@ -43,7 +43,7 @@ void Answer(const Gateway& gateway, const httplib::Request& req, httplib::Respon
     res.set_content(d.reason + "\n", "text/plain; charset=utf-8");
     return;
   }
-  for (const auto& [name, value] : d.headers_to_set) res.set_header(name, value);
+  for (const auto& [name, value] : IdentityHeaders(d.identity)) res.set_header(name, value);
   if (!d.headers_to_remove.empty()) {
     res.set_header("x-envoy-auth-headers-to-remove", absl::StrJoin(d.headers_to_remove, ", "));
   }

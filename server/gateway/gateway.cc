@@ -1,61 +1,49 @@
 #include "server/gateway/gateway.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envoy/service/auth/v3/external_auth.pb.h"
 #include "internal/authenticate.h"
 #include "signet/auth_failure.h"
 
 namespace signet::server {
 namespace {
 
-// The validator's cached answer for a valid token: the identity header values, each as a 4-byte
-// length and its bytes, after one byte saying whether every value may go into a header.
-enum Field { kSubject, kBackend, kTokenId, kAudience, kFieldCount };
+using envoy::config::core::v3::HeaderValueOption;
 
 // Control characters (CR, LF, NUL...) in a header value could split or truncate it.
-bool HeaderSafe(std::string_view value) {
+bool HeaderSafe(absl::string_view value) {
   return std::none_of(value.begin(), value.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
 }
 
-void Append(std::string_view value, std::string* out) {
-  const auto n = static_cast<uint32_t>(value.size());
-  for (int shift = 0; shift < 32; shift += 8)
-    out->push_back(static_cast<char>((n >> shift) & 0xff));
-  out->append(value.data(), value.size());
-}
-
-std::string RenderIdentity(const VerifiedToken& t) {
+// The validator's cached answer for a valid token: Envoy's OkHttpResponse with the identity
+// headers, serialized once per token so that Check sends bytes it does not build; empty when a
+// value may not go into a header.
+std::string RenderIdentity(const IdentityHeaderNames& names, const VerifiedToken& t) {
   const std::string audiences = absl::StrJoin(t.audiences(), ",");
-  const std::string_view fields[kFieldCount] = {t.subject(), t.backend(), t.token_id(), audiences};
-  const bool safe = std::all_of(std::begin(fields), std::end(fields),
-                                [](std::string_view f) { return HeaderSafe(f); });
-  std::string out(1, safe ? '1' : '0');
-  for (std::string_view f : fields) Append(f, &out);
-  return out;
-}
-
-// Reads what RenderIdentity wrote; false when the values may not go into headers.
-bool ReadIdentity(std::string_view answer, std::string_view fields[kFieldCount]) {
-  if (answer.empty() || answer[0] != '1') return false;
-  answer.remove_prefix(1);
-  for (int i = 0; i < kFieldCount; ++i) {
-    if (answer.size() < 4) return false;
-    uint32_t n = 0;
-    for (int b = 0; b < 4; ++b)
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(answer[b])) << (8 * b);
-    answer.remove_prefix(4);
-    if (answer.size() < n) return false;
-    fields[i] = answer.substr(0, n);
-    answer.remove_prefix(n);
+  const std::pair<const std::string*, absl::string_view> fields[] = {
+      {&names.subject, t.subject()},
+      {&names.backend, t.backend()},
+      {&names.token_id, t.token_id()},
+      {&names.audience, audiences}};
+  envoy::service::auth::v3::OkHttpResponse ok;
+  for (const auto& [name, value] : fields) {
+    if (!HeaderSafe(value)) return "";
+    // An empty value is not sent (proxies drop empty headers): the client's copy is removed.
+    if (value.empty()) continue;
+    HeaderValueOption* option = ok.add_headers();
+    option->mutable_header()->set_key(*name);
+    option->mutable_header()->set_value(std::string(value));
+    // Replace whatever the request carried under this name (Envoy's default would append).
+    option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
   }
-  return true;
+  return ok.SerializeAsString();
 }
 
 std::string Challenge(absl::string_view error, std::string_view description) {
@@ -65,13 +53,25 @@ std::string Challenge(absl::string_view error, std::string_view description) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> IdentityHeaders(std::string_view identity) {
+  envoy::service::auth::v3::OkHttpResponse ok;
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!ok.ParseFromArray(identity.data(), static_cast<int>(identity.size()))) return out;
+  for (const HeaderValueOption& h : ok.headers()) {
+    out.emplace_back(h.header().key(), h.header().value());
+  }
+  return out;
+}
+
 Gateway::Gateway(Options options)
     : rules_(std::move(options.rules)),
       cache_(ValidationCache::Options{options.cache_entries}),
       validator_(options.ring,
                  *TokenVerifier::Create(
                      ValidationPolicy{options.issuer, options.leeway, options.max_token_bytes}),
-                 options.clock, &cache_, RenderIdentity) {}
+                 options.clock, &cache_, [names = rules_.headers()](const VerifiedToken& t) {
+                   return RenderIdentity(names, t);
+                 }) {}
 
 GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
   const GatewayRoute& route =
@@ -110,8 +110,7 @@ GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
     const std::string_view why = AuthFailureMessage(AuthFailure::kInvalidToken, v.reason);
     return refuse(why, Challenge("invalid_token", why));
   }
-  std::string_view fields[kFieldCount];
-  if (!ReadIdentity(v.answer, fields)) {
+  if (v.answer.empty()) {
     constexpr std::string_view kWhy = "token claims cannot be sent as headers";
     return refuse(kWhy, Challenge("invalid_token", kWhy));
   }
@@ -119,18 +118,15 @@ GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
   d.allowed = true;
   d.authenticated = true;
   d.http_status = 200;
-  const IdentityHeaderNames& names = rules_.headers();
-  const std::string* field_names[kFieldCount] = {&names.subject, &names.backend, &names.token_id,
-                                                 &names.audience};
-  for (int i = 0; i < kFieldCount; ++i) {
-    // An empty value is not sent (proxies drop empty headers): the client's copy is removed.
-    if (!fields[i].empty()) d.headers_to_set.emplace_back(*field_names[i], std::string(fields[i]));
-  }
-  for (const std::string& sent : request.identity_headers) {
-    const bool replaced =
-        std::any_of(d.headers_to_set.begin(), d.headers_to_set.end(),
-                    [&](const std::pair<std::string, std::string>& h) { return h.first == sent; });
-    if (!replaced) d.headers_to_remove.push_back(sent);
+  d.identity = v.answer;
+  if (!request.identity_headers.empty()) {
+    const std::vector<std::pair<std::string, std::string>> set = IdentityHeaders(d.identity);
+    for (const std::string& sent : request.identity_headers) {
+      const bool replaced = std::any_of(
+          set.begin(), set.end(),
+          [&](const std::pair<std::string, std::string>& h) { return h.first == sent; });
+      if (!replaced) d.headers_to_remove.push_back(sent);
+    }
   }
   return d;
 }

@@ -56,12 +56,18 @@ struct GatewayDecision {
   // Why the token was refused (or ignored on an optional route); empty when valid. Never holds
   // any part of the token.
   std::string reason;
-  // Allowed only: the identity headers for the upstream (lower-case names, non-empty values).
-  std::vector<std::pair<std::string, std::string>> headers_to_set;
-  // Allowed only: identity headers the client sent that none of headers_to_set replaces; a proxy
+  // Authenticated only: the identity headers for the upstream (lower-case names, non-empty
+  // values) as a serialized envoy.service.auth.v3.OkHttpResponse with only `headers` set, the
+  // bytes Check sends (read them with IdentityHeaders). Points into storage of the calling thread
+  // that its next Decide reuses.
+  std::string_view identity;
+  // Allowed only: identity headers the client sent that `identity` does not replace; a proxy
   // must remove them so that no client can forge an identity.
   std::vector<std::string> headers_to_remove;
 };
+
+// The (name, value) pairs of a GatewayDecision's `identity`.
+std::vector<std::pair<std::string, std::string>> IdentityHeaders(std::string_view identity);
 
 // Thread-safe; Decide takes no lock.
 class Gateway {
