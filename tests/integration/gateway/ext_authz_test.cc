@@ -4,8 +4,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/synchronization/notification.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway/gateway_fixture.h"
 
@@ -168,6 +170,24 @@ TEST_F(ExtAuthzTest, RevokingTheTokenTheSubjectOrTheKeyRefusesTheNextCheck) {
   EXPECT_EQ(check(c.token()), kOk);
   RevokeKey(c.key_id());
   EXPECT_EQ(check(c.token()), kUnauthenticated);
+}
+
+TEST_F(ExtAuthzTest, BytesThatAreNotACheckRequestAreAnInvalidArgument) {
+  grpc::GenericStub generic(NewChannel(server_->port()));
+  const std::string garbage = "\x0a\xff\xff\xff";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&ctx, "/envoy.service.auth.v3.Authorization/Check", grpc::StubOptions(),
+                    &request, &response, [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not an envoy.service.auth.v3.CheckRequest"));
 }
 
 }  // namespace
