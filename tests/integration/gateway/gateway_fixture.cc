@@ -38,32 +38,39 @@ signet::v1::IssueTokenResponse GatewayFixture::Issue(const std::string& subject,
   return resp;
 }
 
+namespace {
+
+// Calls one unary method and expects success; the answer is not needed.
+template <typename Request, typename Response>
+void MustCall(signet::v1::TokenService::Stub* stub,
+              grpc::Status (signet::v1::TokenService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
+              const Request& request) {
+  Response response;
+  grpc::ClientContext ctx;
+  grpc::Status st = (stub->*method)(&ctx, request, &response);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+}  // namespace
+
 void GatewayFixture::RevokeToken(const std::string& token_id) {
   signet::v1::RevokeTokenRequest req;
   req.set_token_id(token_id);
-  signet::v1::RevokeTokenResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = stub_->RevokeToken(&ctx, req, &resp);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  MustCall(stub_.get(), &signet::v1::TokenService::Stub::RevokeToken, req);
 }
 
 void GatewayFixture::RevokeSubject(const std::string& subject) {
   signet::v1::RevokeSubjectRequest req;
   req.set_subject(subject);
-  signet::v1::RevokeSubjectResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = stub_->RevokeSubject(&ctx, req, &resp);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  MustCall(stub_.get(), &signet::v1::TokenService::Stub::RevokeSubject, req);
 }
 
 void GatewayFixture::RevokeKey(const std::string& key_id) {
   signet::v1::RevokeKeyRequest req;
   req.set_key_id(key_id);
   req.set_reason("gateway test");
-  signet::v1::RevokeKeyResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = stub_->RevokeKey(&ctx, req, &resp);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  MustCall(stub_.get(), &signet::v1::TokenService::Stub::RevokeKey, req);
 }
 
 }  // namespace signet::testing
