@@ -16,6 +16,8 @@
 //
 // Paths: /.well-known/jwks.json, /.well-known/openid-configuration, /metrics, /healthz, /readyz.
 // Everything served is public (public keys, counters); nothing needs or accepts credentials.
+// Options::add_routes adds more: the gateway's forward-auth /v1/authz (server/gateway/), which
+// reads bearer tokens.
 // Thread-safe.
 #ifndef SIGNET_SERVER_HTTP_HTTP_SERVER_H_
 #define SIGNET_SERVER_HTTP_HTTP_SERVER_H_
