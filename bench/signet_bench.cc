@@ -21,6 +21,8 @@
 // Scenarios:
 //   health             grpc.health.v1.Health/Check (the floor).
 //   validate_hot       ValidateToken of one token (cache hits once warm).
+//   check_hot          envoy.service.auth.v3.Authorization/Check of one token, shaped as Envoy's
+//                      ext_authz filter sends it (the gateway decision; cache hits once warm).
 //   validate_distinct  ValidateToken of --tokens distinct pre-issued tokens, drawn at random.
 //   validate_unique    ValidateToken of pre-issued tokens each used once (no cache hit can
 //                      happen); --tokens bounds the run.
@@ -78,6 +80,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "envoy/service/auth/v3/external_auth.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -123,6 +126,7 @@ using signet::v1::IssueTokenResponse;
 
 constexpr char kHealthMethod[] = "/grpc.health.v1.Health/Check";
 constexpr char kValidateMethod[] = "/signet.v1.TokenService/ValidateToken";
+constexpr char kCheckMethod[] = "/envoy.service.auth.v3.Authorization/Check";
 constexpr char kIssueMethod[] = "/signet.v1.TokenService/IssueToken";
 constexpr char kRevokeTokenMethod[] = "/signet.v1.TokenService/RevokeToken";
 constexpr char kGreeterHelloMethod[] = "/signet.examples.Greeter/SayHello";
@@ -255,6 +259,7 @@ enum class Expect {
   kAny,               // Any OK answer.
   kServing,           // HealthCheckResponse{status: SERVING}.
   kValid,             // ValidateTokenResponse{valid: true}.
+  kAllowed,           // CheckResponse{status: {code: 0}, ok_response: ...}.
   kGreetedUser,       // The example greeter's SayHelloResponse for a subject.
   kGreetedAnonymous,  // The same for an anonymous caller.
 };
@@ -567,6 +572,15 @@ class Driver {
       const bool anonymous = text.find("Hello, anonymous!") != std::string_view::npos;
       return anonymous == (call.spec->expect == Expect::kGreetedAnonymous);
     }
+    if (call.spec->expect == Expect::kAllowed) {
+      // CheckResponse field 1 (status) first, empty: code 0 (OK).
+      grpc::Slice first;
+      if (!call.response.TrySingleSlice(&first).ok() &&
+          !call.response.DumpToSingleSlice(&first).ok()) {
+        return false;
+      }
+      return first.size() >= 2 && first.begin()[0] == 0x0a && first.begin()[1] == 0x00;
+    }
     // Both answers start with field 1 as varint 1: HealthCheckResponse.status = SERVING,
     // ValidateTokenResponse.valid = true. Checking two bytes keeps the client cheap.
     grpc::Slice first;
@@ -718,6 +732,30 @@ CallSpec ValidateSpec(const std::string& token) {
   return CallSpec{&MethodName(kValidateMethod), Serialized(request), Expect::kValid};
 }
 
+// A CheckRequest as Envoy's ext_authz HTTP filter sends it: the request's attributes with its
+// lower-case headers, the bearer token among them.
+CallSpec CheckSpec(const std::string& token) {
+  envoy::service::auth::v3::CheckRequest request;
+  auto* http = request.mutable_attributes()->mutable_request()->mutable_http();
+  http->set_id("8455236405311562521");
+  http->set_method("GET");
+  http->set_host("shop.example.com");
+  http->set_path("/orders/42?expand=items");
+  http->set_scheme("https");
+  http->set_protocol("HTTP/1.1");
+  auto& headers = *http->mutable_headers();
+  headers[":authority"] = "shop.example.com";
+  headers[":method"] = "GET";
+  headers[":path"] = "/orders/42?expand=items";
+  headers[":scheme"] = "https";
+  headers["accept"] = "application/json";
+  headers["user-agent"] = "Mozilla/5.0 (X11; Linux x86_64)";
+  headers["x-forwarded-proto"] = "https";
+  headers["x-request-id"] = "0d9c6a8e-4a1f-4f55-9b53-0c2b7c3e7d11";
+  headers["authorization"] = "Bearer " + token;
+  return CallSpec{&MethodName(kCheckMethod), Serialized(request), Expect::kAllowed};
+}
+
 CallSpec HealthSpec() {
   // HealthCheckRequest{service: ""} serializes to zero bytes.
   return CallSpec{&MethodName(kHealthMethod), grpc::Slice(std::string()), Expect::kServing};
@@ -759,6 +797,9 @@ std::unique_ptr<Workload> MakeWorkload(const std::string& scenario,
   if (scenario == "issue") return std::make_unique<FixedWorkload>(IssueSpec());
   if (scenario == "validate_hot") {
     return std::make_unique<FixedWorkload>(ValidateSpec(pool->Get(channels, 1).front()));
+  }
+  if (scenario == "check_hot") {
+    return std::make_unique<FixedWorkload>(CheckSpec(pool->Get(channels, 1).front()));
   }
   if (scenario == "validate_distinct" || scenario == "storm" || scenario == "mix") {
     const std::vector<std::string>& all = pool->Get(channels, tokens);

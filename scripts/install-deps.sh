@@ -9,6 +9,7 @@ packages=(
   libssl-dev openssl libsodium-dev rapidjson-dev libsqlite3-dev sqlite3 libpq-dev
   libcpp-httplib-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  nginx
   postgresql postgresql-client
   clang libclang-rt-14-dev clang-format
 )

@@ -84,6 +84,9 @@ struct ServerConfig {
   // 512 bytes each, allocated at start (65536: 32 MiB); hits take no lock
   // (client/src/internal/validation_cache.h). 0 turns the cache off.
   size_t validation_cache_entries = 65536;
+  // Gateway routes and identity header names (server/gateway/gateway_rules.h); empty: every
+  // request through a gateway needs a valid token, of any audience.
+  std::string gateway_rules_file;
 
   // InvalidArgument naming the first inconsistent setting.
   absl::Status Validate() const;

@@ -76,6 +76,10 @@ ABSL_FLAG(absl::Duration, watch_heartbeat_interval, kDefaults.watch_heartbeat_in
 ABSL_FLAG(int64_t, validation_cache_entries,
           static_cast<int64_t>(kDefaults.validation_cache_entries),
           "ValidateToken answers kept for tokens found valid (0: no cache)");
+ABSL_FLAG(std::string, gateway_rules_file, "",
+          "JSON routes for the gateway decision (Envoy ext_authz Check, HTTP /v1/authz): per "
+          "host and path prefix a required or optional token and an audience; empty: every "
+          "request needs a valid token of any audience");
 
 namespace signet::server {
 
@@ -127,6 +131,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.watch_heartbeat_interval = absl::GetFlag(FLAGS_watch_heartbeat_interval);
   int64_t cache_entries = absl::GetFlag(FLAGS_validation_cache_entries);
   c.validation_cache_entries = cache_entries < 0 ? 0 : static_cast<size_t>(cache_entries);
+  c.gateway_rules_file = absl::GetFlag(FLAGS_gateway_rules_file);
   return c;
 }
 

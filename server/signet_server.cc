@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/gateway/forward_auth.h"
 #include "server/log.h"
 #include "server/metrics/rpc_metrics_interceptor.h"
 #include "server/metrics/server_metrics.h"
@@ -108,6 +109,10 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = MakeAuthorizer(config);
   if (!authorizer.ok()) return authorizer.status();
+  absl::StatusOr<GatewayRules> gateway_rules = config.gateway_rules_file.empty()
+                                                   ? GatewayRules()
+                                                   : GatewayRules::Load(config.gateway_rules_file);
+  if (!gateway_rules.ok()) return gateway_rules.status();
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.audit_log);
   if (!audit.ok()) return audit.status();
   std::unique_ptr<SignetServer> server(new SignetServer());
@@ -149,6 +154,17 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   server->service_ = std::make_unique<TokenService>(
       TokenService::Deps{config, server->ring_.get(), server->hub_.get(), server->clock_,
                          server->authorizer_.get(), server->audit_.get()});
+  Gateway::Options gateway;
+  gateway.rules = *std::move(gateway_rules);
+  gateway.issuer = config.issuer;
+  gateway.leeway = config.leeway;
+  gateway.max_token_bytes = config.max_token_bytes;
+  gateway.cache_entries = config.validation_cache_entries;
+  gateway.ring = server->ring_.get();
+  gateway.clock = server->clock_;
+  server->gateway_ = std::make_unique<Gateway>(std::move(gateway));
+  server->ext_authz_ = std::make_unique<ExtAuthzService>(
+      server->gateway_.get(), server->authorizer_.get(), server->audit_.get());
   auto http_options = [&](const std::string& listen) {
     HttpServer::Options http;
     http.listen = listen;
@@ -163,8 +179,11 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
     return http;
   };
   if (!config.http_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<HttpServer>> started =
-        HttpServer::Start(http_options(config.http_listen));
+    HttpServer::Options http = http_options(config.http_listen);
+    http.add_routes = [g = server->gateway_.get()](httplib::Server* s) {
+      AddForwardAuthRoutes(g, s);
+    };
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(http));
     if (!started.ok()) return started.status();
     server->http_ = *std::move(started);
   }
@@ -185,6 +204,7 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   ApplyTransportLimits(config, &builder);
   builder.AddListeningPort(config.listen, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->ext_authz_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewRpcMetricsInterceptorFactory(&ServerMetrics::Global()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -273,6 +293,8 @@ SignetServer::~SignetServer() {
   probe_http_.reset();
   server_.reset();
   service_.reset();
+  ext_authz_.reset();
+  gateway_.reset();
   ring_.reset();
   hub_.reset();
   store_.reset();

@@ -21,6 +21,8 @@
 #include "grpcpp/grpcpp.h"
 #include "server/audit_log.h"
 #include "server/config.h"
+#include "server/gateway/ext_authz_service.h"
+#include "server/gateway/gateway.h"
 #include "server/http/http_server.h"
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
@@ -78,6 +80,9 @@ class SignetServer {
   std::unique_ptr<KeyRing> ring_;
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<TokenService> service_;
+  // The gateway decision and its gRPC front end (its HTTP one lives in http_).
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<ExtAuthzService> ext_authz_;
   std::unique_ptr<grpc::Server> server_;
   // After ring_, hub_ and server_: it reads them until it is stopped.
   std::unique_ptr<HttpServer> http_;

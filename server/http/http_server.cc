@@ -95,6 +95,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   // Reads, writes and keep-alive are bounded by BoundedServer's per-request deadline.
   server.set_payload_max_length(4096);  // Nothing here reads a body.
   http->Routes();
+  if (http->options_.add_routes) http->options_.add_routes(&server);
 
   errno = 0;
   int port = address->port == 0

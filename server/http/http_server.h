@@ -16,7 +16,9 @@
 //
 // Paths: /.well-known/jwks.json, /.well-known/openid-configuration, /metrics, /healthz, /readyz;
 // with Options::probes_only, /healthz and /readyz alone (the probe listener, --probe_listen).
-// Everything served is public (public keys, counters); nothing needs or accepts credentials.
+// Everything else served is public (public keys, counters) and needs no credentials.
+// Options::add_routes adds more: the gateway's forward-auth /v1/authz (server/gateway/), which
+// reads bearer tokens.
 // Each request has one overall deadline and at most max_connections are served at once; more are
 // answered 503 at once (server/http/bounded_server.h). Thread-safe.
 #ifndef SIGNET_SERVER_HTTP_HTTP_SERVER_H_
@@ -24,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,6 +76,8 @@ class HttpServer {
     bool probes_only = false;
     // Names the listen flag in errors and logs.
     std::string flag_name = "--http_listen";
+    // Adds more routes (the gateway's /v1/authz) before the server starts; may be empty.
+    std::function<void(httplib::Server*)> add_routes;
   };
 
   // Binds and serves on a background thread. InvalidArgument for a malformed address,

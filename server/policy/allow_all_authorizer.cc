@@ -22,6 +22,8 @@ const char* RpcName(Rpc rpc) {
       return "RevokeToken";
     case Rpc::kRevokeSubject:
       return "RevokeSubject";
+    case Rpc::kCheck:
+      return "Check";
   }
   return "Unknown";
 }

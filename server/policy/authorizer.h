@@ -30,6 +30,7 @@ enum class Rpc {
   kWatchKeys,
   kRevokeToken,
   kRevokeSubject,
+  kCheck,  // envoy.service.auth.v3.Authorization/Check (the gateway decision).
 };
 
 // The RPC's method name, e.g. "IssueToken".

@@ -58,6 +58,7 @@ Role RequiredRole(Rpc rpc) {
     case Rpc::kValidateToken:
     case Rpc::kGetJwks:
     case Rpc::kWatchKeys:
+    case Rpc::kCheck:
       return Role::kValidator;
     case Rpc::kRevokeKey:
     case Rpc::kRotateKey:

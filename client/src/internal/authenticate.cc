@@ -19,6 +19,8 @@ std::string_view View(grpc::string_ref s) { return std::string_view(s.data(), s.
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
+}  // namespace
+
 BearerToken ParseAuthorization(std::string_view value) {
   if (value.size() < kBearer.size() ||
       !absl::EqualsIgnoreCase(absl::string_view(value.data(), kBearer.size()),
@@ -32,6 +34,8 @@ BearerToken ParseAuthorization(std::string_view value) {
   if (rest.empty()) return {AuthFailure::kEmptyToken, {}};
   return {AuthFailure::kNone, rest};
 }
+
+namespace {
 
 using Table = std::array<std::shared_ptr<const CallState>, 2>;  // Indexed by Requirement.
 

@@ -23,6 +23,11 @@ struct BearerToken {
   std::string_view token;  // Points into the metadata.
 };
 
+// The token of one authorization header value "Bearer <token>" (scheme in any case, spaces after
+// the scheme and trailing spaces ignored): kNone, kNotBearer or kEmptyToken. Also used by the
+// server's gateway for the Authorization header of HTTP requests.
+BearerToken ParseAuthorization(std::string_view value);
+
 // The token of the one "authorization: Bearer <token>" header (scheme in any case, spaces after
 // the scheme and trailing spaces ignored).
 BearerToken FindBearerToken(const Metadata& metadata);
