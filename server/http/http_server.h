@@ -38,6 +38,10 @@
 #include "server/metrics/server_metrics.h"
 #include "server/watch_hub.h"
 
+namespace httplib {
+class Server;
+}  // namespace httplib
+
 namespace signet::server {
 
 class BoundedServer;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -127,12 +128,14 @@ std::string ProcLine(pid_t pid, const std::string& file, const std::string& pref
 // The process holds the KEK and private keys: it must neither dump core nor be readable through
 // /proc by its own user. PR_SET_DUMPABLE=0 is not shown in /proc/<pid>/status, but the kernel
 // makes the files in /proc/<pid>/ (mem, environ, ...; not the folder itself) of a non-dumpable
-// process owned by root (task_dump_owner): seen when the server runs as an ordinary user. So the server runs as our uid, or as nobody (65534)
-// when the test runs as root (as in CI).
+// process owned by root (task_dump_owner): seen when the server runs as an ordinary user. So the
+// server runs as our uid, or as nobody (65534) when the test runs as root (as in CI).
 TEST(ServerProcess, ItCannotDumpCoreAndItsProcEntriesAreNotItsUsers) {
   testing::TempDir dir;
   const uid_t server_uid = getuid() == 0 ? 65534 : getuid();
-  if (getuid() == 0) ASSERT_EQ(chown(dir.path().c_str(), server_uid, server_uid), 0);
+  if (getuid() == 0) {
+    ASSERT_EQ(chown(dir.path().c_str(), server_uid, server_uid), 0);
+  }
   auto proc = testing::ServerProcess::Start(
       {"--data_dir=" + dir.path() + "/data", "--http_listen="}, dir.path() + "/log", server_uid);
   ASSERT_NE(proc->port(), 0) << "the server binary must be readable by uid " << server_uid;
@@ -232,4 +235,19 @@ TEST(ServerProcess, WorldReadableKekIsRefused) {
 }
 
 }  // namespace
+TEST(ServerProcess, HelpListsEveryFlagOfSignet) {
+  std::string output;
+  FILE* pipe = popen((testing::ServerBinary() + " --help 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  pclose(pipe);
+  EXPECT_THAT(output, ::testing::Not(::testing::HasSubstr("No flags matched")));
+  for (const char* flag : {"--listen", "--http_listen", "--probe_listen", "--kek_file",
+                           "--policy_file", "--watch_heartbeat_interval", "--max_watchers"}) {
+    EXPECT_THAT(output, ::testing::HasSubstr(std::string(flag) + " ")) << flag;
+  }
+}
+
 }  // namespace signet

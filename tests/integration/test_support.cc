@@ -72,6 +72,19 @@ namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
             std::optional<uid_t> run_as = std::nullopt) {
+  std::string binary = ServerBinary();
+  if (run_as.has_value()) {
+    // Another uid may not reach the build folder (a checkout under a 0700 home): it runs a copy
+    // beside its log, in the test's temporary folder.
+    std::string copy = log_path + ".signet-server";
+    std::error_code error;
+    std::filesystem::copy_file(binary, copy, std::filesystem::copy_options::overwrite_existing,
+                               error);
+    if (!error) {
+      chmod(copy.c_str(), 0755);
+      binary = copy;
+    }
+  }
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -84,7 +97,6 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
       _exit(126);
     }
     std::vector<char*> argv;
-    std::string binary = ServerBinary();
     argv.push_back(binary.data());
     std::vector<std::string> copy = args;
     for (std::string& a : copy) argv.push_back(a.data());
