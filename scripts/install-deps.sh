@@ -22,6 +22,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm run the schema checks of the example manifests (tests/deploy). Any Node.js 18 or
+# later will do: Debian's packages only when neither is on the PATH already.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
