@@ -48,15 +48,8 @@ class ExtAuthzPolicyTest : public ::testing::Test {
 
   grpc::Status Check(const std::string& spiffe_id, envoy::service::auth::v3::CheckResponse* out) {
     const TestCert client = ca_.Issue("client", {"URI:" + spiffe_id});
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ca_.cert_pem();
-    ssl.pem_private_key = client.key_pem;
-    ssl.pem_cert_chain = client.cert_pem;
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("localhost");
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto stub = envoy::service::auth::v3::Authorization::NewStub(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), grpc::SslCredentials(ssl), args));
+    auto stub = envoy::service::auth::v3::Authorization::NewStub(
+        MutualTlsChannel(ca_, client, server_->port()));
     envoy::service::auth::v3::CheckRequest req;
     req.mutable_attributes()->mutable_request()->mutable_http()->set_path("/x");
     grpc::ClientContext ctx;

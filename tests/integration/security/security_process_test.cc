@@ -85,15 +85,7 @@ class SecureProcessTest : public ::testing::Test {
   }
 
   std::unique_ptr<v1::TokenService::Stub> Stub(int port, const testing::TestCert& client) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ca_.cert_pem();
-    ssl.pem_private_key = client.key_pem;
-    ssl.pem_cert_chain = client.cert_pem;
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("localhost");
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return v1::TokenService::NewStub(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                                               grpc::SslCredentials(ssl), args));
+    return v1::TokenService::NewStub(testing::MutualTlsChannel(ca_, client, port));
   }
 
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }

@@ -158,4 +158,17 @@ TestCert TestCa::IssueNamed(const CertNames& names) const {
   });
 }
 
+std::shared_ptr<grpc::Channel> MutualTlsChannel(const TestCa& ca, const TestCert& client,
+                                                int port) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca.cert_pem();
+  ssl.pem_private_key = client.key_pem;
+  ssl.pem_cert_chain = client.cert_pem;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::SslCredentials(ssl),
+                                   args);
+}
+
 }  // namespace signet::testing

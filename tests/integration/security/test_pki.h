@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "grpcpp/grpcpp.h"
+
 struct x509_st;  // OpenSSL's X509, kept out of this header
 
 namespace signet::testing {
@@ -55,6 +57,10 @@ class TestCa {
   std::shared_ptr<Impl> impl_;
   std::string cert_pem_;
 };
+
+// A channel to 127.0.0.1:`port` over mutual TLS: `client`'s certificate, `ca` trusted, the
+// server's name taken as "localhost"; a subchannel of its own, so each caller gets a connection.
+std::shared_ptr<grpc::Channel> MutualTlsChannel(const TestCa& ca, const TestCert& client, int port);
 
 }  // namespace signet::testing
 
