@@ -3,7 +3,11 @@
 # (it needs only libpq-fe.h and libpq, not the server headers).
 find_package(PostgreSQL REQUIRED)
 
-add_library(signet_store_postgres ${CMAKE_CURRENT_LIST_DIR}/postgres_store.cc)
+add_library(signet_store_postgres
+  ${CMAKE_CURRENT_LIST_DIR}/postgres_store.cc
+  ${CMAKE_CURRENT_LIST_DIR}/internal/pg_notify_payload.cc
+  ${CMAKE_CURRENT_LIST_DIR}/internal/pg_schema.cc
+  ${CMAKE_CURRENT_LIST_DIR}/internal/pg_session.cc)
 target_include_directories(signet_store_postgres
   PUBLIC ${PROJECT_SOURCE_DIR}
   PRIVATE ${RAPIDJSON_INCLUDE_DIR})

@@ -27,541 +27,42 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
+#include "server/store/internal/pg_notify_payload.h"
+#include "server/store/internal/pg_schema.h"
+#include "server/store/internal/pg_session.h"
 #include "server/store/internal/store_rules.h"
 
 namespace signet::server {
 namespace {
 
+using internal::CheckKeyChanges;
+using internal::CheckRevocation;
+using internal::ConnectionError;
+using internal::ConnectPostgres;
+using internal::ConnectSettings;
+using internal::kKeysPayload;
+using internal::LatestSchemaVersion;
+using internal::MigrateSchema;
+using internal::Params;
+using internal::ParseStoreChange;
+using internal::PgConnPtr;
+using internal::PgResultPtr;
+using internal::ReadKeys;
+using internal::ReadSubjectRevocations;
+using internal::ReadTokenRevocations;
+using internal::Session;
+using internal::SubjectRevocationPayload;
+using internal::TimeColumn;
+using internal::TokenRevocationPayload;
+using internal::ToStoredMicros;
+using internal::WriteKey;
+
 // Advisory lock keys ("SIGNET" followed by a number). Advisory locks are scoped to one database.
 constexpr int64_t kMigrationLockKey = 0x5349474E45540001;
 constexpr int64_t kKeysLockKey = 0x5349474E45540002;
 
-// The partial unique index that admits at most one ACTIVE key per algorithm.
-constexpr char kOneActiveIndex[] = "keys_one_active_per_algorithm";
-
-// A NOTIFY payload must be shorter than 8000 bytes.
-constexpr size_t kMaxPayloadBytes = 7999;
-// Sent instead of a revocation record too long for a NOTIFY payload: receivers reload everything.
-constexpr char kReloadPayload[] = R"({"kind":"reload"})";
-constexpr char kKeysPayload[] = R"({"kind":"keys"})";
-
 // A DSN file holds one line; anything larger is not a DSN.
 constexpr size_t kMaxDsnFileBytes = 64 * 1024;
-
-// Type OIDs from pg_type.
-constexpr Oid kByteaOid = 17;
-constexpr Oid kInt8Oid = 20;
-constexpr Oid kInt4Oid = 23;
-constexpr Oid kTextOid = 25;
-
-struct Migration {
-  int version;
-  std::vector<const char*> statements;
-};
-
-// Append-only: a released version is never edited, only followed by a new one.
-const std::vector<Migration>& Migrations() {
-  static const auto* const kMigrations = new std::vector<Migration>{
-      {1,
-       {
-           R"sql(CREATE TABLE keys (
-                   kid text PRIMARY KEY,
-                   algorithm integer NOT NULL,
-                   state integer NOT NULL,
-                   created_at bigint,
-                   activated_at bigint,
-                   retired_at bigint,
-                   revoked_at bigint,
-                   revoke_reason text NOT NULL DEFAULT '',
-                   public_jwk text NOT NULL DEFAULT '',
-                   sealed_private bytea NOT NULL))sql",
-           // The advisory lock in UpdateKeys serializes rotations; this index is the second guard.
-           R"sql(CREATE UNIQUE INDEX keys_one_active_per_algorithm ON keys (algorithm)
-                   WHERE state = 2)sql",
-           R"sql(CREATE TABLE token_revocations (
-                   token_id text PRIMARY KEY,
-                   expires_at bigint NOT NULL))sql",
-           R"sql(CREATE INDEX token_revocations_expires_at ON token_revocations (expires_at))sql",
-           R"sql(CREATE TABLE subject_revocations (
-                   subject text PRIMARY KEY,
-                   not_before bigint NOT NULL,
-                   expires_at bigint NOT NULL))sql",
-           R"sql(CREATE INDEX subject_revocations_expires_at
-                   ON subject_revocations (expires_at))sql",
-       }},
-      // The authentication tag of each key row (see KeyRecordAuthenticator); empty in rows
-      // written before, which the key ring upgrades or refuses.
-      {2, {R"sql(ALTER TABLE keys ADD COLUMN mac bytea NOT NULL DEFAULT '')sql"}},
-  };
-  return *kMigrations;
-}
-
-int LatestSchemaVersion() { return Migrations().back().version; }
-
-// Times are stored as microseconds by the rules every store shares; key times that mean "never"
-// (absl::InfinitePast()) are NULL.
-using internal::FromStoredMicros;
-using internal::ToStoredMicros;
-
-std::optional<int64_t> ToNullableMicros(absl::Time t) {
-  if (t == absl::InfinitePast()) return std::nullopt;
-  return ToStoredMicros(t);
-}
-
-// ---------------------------------------------------------------------------------------------
-// libpq plumbing.
-
-struct ConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
-
-struct ResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-// Statement parameters, all sent in binary format with explicit types: values are never spliced
-// into SQL text and need no escaping.
-class Params {
- public:
-  Params& Int64(int64_t v) {
-    std::string bytes(8, '\0');
-    for (int i = 0; i < 8; ++i) {
-      bytes[i] = static_cast<char>((static_cast<uint64_t>(v) >> (56 - 8 * i)) & 0xff);
-    }
-    return Add(kInt8Oid, std::move(bytes));
-  }
-  Params& Int32(int32_t v) {
-    std::string bytes(4, '\0');
-    for (int i = 0; i < 4; ++i) {
-      bytes[i] = static_cast<char>((static_cast<uint32_t>(v) >> (24 - 8 * i)) & 0xff);
-    }
-    return Add(kInt4Oid, std::move(bytes));
-  }
-  Params& NullableInt64(std::optional<int64_t> v) {
-    if (v.has_value()) return Int64(*v);
-    return Add(kInt8Oid, std::nullopt);
-  }
-  Params& Text(std::string_view v) { return Add(kTextOid, std::string(v)); }
-  Params& Bytea(std::string_view v) { return Add(kByteaOid, std::string(v)); }
-
-  int size() const { return static_cast<int>(types_.size()); }
-  const std::vector<Oid>& types() const { return types_; }
-  const std::vector<std::optional<std::string>>& values() const { return values_; }
-
- private:
-  Params& Add(Oid type, std::optional<std::string> value) {
-    types_.push_back(type);
-    values_.push_back(std::move(value));
-    return *this;
-  }
-
-  std::vector<Oid> types_;
-  std::vector<std::optional<std::string>> values_;
-};
-
-// libpq messages span lines and end with a newline; status messages are one line.
-std::string OneLine(std::string_view message) {
-  std::string out;
-  bool space = false;
-  for (char c : message) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string ConnectionError(PGconn* conn) {
-  if (conn == nullptr) return "out of memory";
-  // libpq's connection errors name the host, port, user and database, never the password.
-  return OneLine(PQerrorMessage(conn));
-}
-
-struct ConnectSettings {
-  std::string dsn;
-  int connect_timeout_seconds = 10;
-};
-
-absl::StatusOr<ConnPtr> Connect(const ConnectSettings& settings) {
-  // Settings listed before "dbname" are defaults: the DSN, expanded in its place, overrides them.
-  const std::string timeout = std::to_string(settings.connect_timeout_seconds);
-  // Data sent to a server that stopped acknowledging it (a host gone from the network) fails the
-  // connection after this long instead of after minutes of TCP retransmissions, so that a call
-  // holding the store's connection does not hang; keepalives cover an idle connection.
-  const std::string user_timeout_ms = std::to_string(settings.connect_timeout_seconds * 1000);
-  const char* const keywords[] = {"connect_timeout",
-                                  "fallback_application_name",
-                                  "keepalives",
-                                  "keepalives_idle",
-                                  "keepalives_interval",
-                                  "keepalives_count",
-                                  "tcp_user_timeout",
-                                  "dbname",
-                                  nullptr};
-  const char* const values[] = {
-      timeout.c_str(),      "signet", "1", "30", "10", "3", user_timeout_ms.c_str(),
-      settings.dsn.c_str(), nullptr};
-  ConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
-  if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to PostgreSQL: ", ConnectionError(conn.get())));
-  }
-  // libpq prints notices (and a server's goodbye) on stderr by default; failures reach callers as
-  // statuses instead. The processor survives PQreset.
-  PQsetNoticeProcessor(
-      conn.get(), [](void*, const char*) {}, nullptr);
-  return conn;
-}
-
-// Maps a failed result to a status. `lost` is set when the connection can no longer be used.
-absl::Status ErrorStatus(PGconn* conn, const PGresult* result, absl::string_view what, bool* lost) {
-  const char* sqlstate_field =
-      result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  const char* primary =
-      result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  const std::string sqlstate = sqlstate_field == nullptr ? "" : sqlstate_field;
-  // The primary message only: DETAIL lines can quote row values.
-  const std::string message = primary != nullptr ? OneLine(primary) : ConnectionError(conn);
-  const std::string state_class = sqlstate.substr(0, 2);
-
-  if (PQstatus(conn) != CONNECTION_OK || state_class == "08" || sqlstate.rfind("57P", 0) == 0) {
-    *lost = true;
-    return absl::UnavailableError(
-        absl::StrCat(what, ": lost the connection to PostgreSQL: ", message));
-  }
-  if (sqlstate == "25006") {
-    // A read-only transaction: the server is a standby (after a fail-over). Reconnecting may reach
-    // the new primary.
-    *lost = true;
-    return absl::UnavailableError(absl::StrCat(what, ": PostgreSQL is read-only: ", message));
-  }
-  if (state_class == "53" || sqlstate == "57014" || sqlstate == "55P03") {
-    return absl::UnavailableError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  if (sqlstate == "40001" || sqlstate == "40P01") {
-    return absl::AbortedError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  if (sqlstate == "23505") {
-    const char* constraint = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
-    if (constraint != nullptr && std::string_view(constraint) == kOneActiveIndex) {
-      return absl::AbortedError(
-          absl::StrCat(what, ": a second ACTIVE key for one algorithm was refused: ", message));
-    }
-    return absl::AbortedError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  if (state_class == "23") {
-    return absl::FailedPreconditionError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  if (state_class == "22" || state_class == "54") {
-    // Bad data, or a value too large (such as an index entry over the B-tree limit).
-    return absl::InvalidArgumentError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  if (sqlstate == "XX001" || sqlstate == "XX002") {
-    return absl::DataLossError(absl::StrCat(what, ": PostgreSQL: ", message));
-  }
-  return absl::InternalError(
-      absl::StrCat(what, ": PostgreSQL error ", sqlstate.empty() ? "" : sqlstate + " ", message));
-}
-
-// One use of a connection by one call; records whether the connection was lost and whether a
-// COMMIT was sent (after which the outcome of a lost connection is unknown).
-class Session {
- public:
-  explicit Session(PGconn* conn) : conn_(conn) {}
-
-  // Results come back in binary format.
-  absl::StatusOr<Result> Exec(absl::string_view what, const char* sql,
-                              const Params& params = Params()) {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    std::vector<int> formats(params.size(), 1);
-    for (const std::optional<std::string>& v : params.values()) {
-      values.push_back(v.has_value() ? v->data() : nullptr);
-      lengths.push_back(v.has_value() ? static_cast<int>(v->size()) : 0);
-    }
-    Result result(PQexecParams(conn_, sql, params.size(), params.types().data(), values.data(),
-                               lengths.data(), formats.data(), /*resultFormat=*/1));
-    const ExecStatusType status =
-        result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result.get());
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-    return ErrorStatus(conn_, result.get(), what, &lost_);
-  }
-
-  absl::Status Command(absl::string_view what, const char* sql, const Params& params = Params()) {
-    return Exec(what, sql, params).status();
-  }
-
-  absl::Status Begin(const char* sql = "BEGIN") {
-    absl::Status status = Command("BEGIN", sql);
-    if (status.ok()) in_transaction_ = true;
-    return status;
-  }
-
-  absl::Status Commit() {
-    commit_sent_ = true;
-    absl::Status status = Command("COMMIT", "COMMIT");
-    if (status.ok()) in_transaction_ = false;
-    return status;
-  }
-
-  // Best effort: a failed ROLLBACK means the connection is gone, and with it the transaction.
-  void Rollback() {
-    if (!in_transaction_ || lost_) return;
-    (void)Command("ROLLBACK", "ROLLBACK");
-    in_transaction_ = false;
-  }
-
-  bool lost() const { return lost_; }
-  bool commit_sent() const { return commit_sent_; }
-
- private:
-  PGconn* conn_;
-  bool lost_ = false;
-  bool in_transaction_ = false;
-  bool commit_sent_ = false;
-};
-
-// Binary result fields.
-bool IsNull(const PGresult* r, int row, int col) { return PQgetisnull(r, row, col) != 0; }
-
-std::string Bytes(const PGresult* r, int row, int col) {
-  return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
-}
-
-absl::StatusOr<uint64_t> BigEndian(const PGresult* r, int row, int col, int size) {
-  if (IsNull(r, row, col) || PQgetlength(r, row, col) != size) {
-    return absl::InternalError(
-        absl::StrCat("PostgreSQL returned an unexpected value in column ", PQfname(r, col)));
-  }
-  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
-  uint64_t v = 0;
-  for (int i = 0; i < size; ++i) v = (v << 8) | bytes[i];
-  return v;
-}
-
-absl::StatusOr<int64_t> Int64Column(const PGresult* r, int row, int col) {
-  absl::StatusOr<uint64_t> v = BigEndian(r, row, col, 8);
-  if (!v.ok()) return v.status();
-  return static_cast<int64_t>(*v);
-}
-
-absl::StatusOr<int32_t> Int32Column(const PGresult* r, int row, int col) {
-  absl::StatusOr<uint64_t> v = BigEndian(r, row, col, 4);
-  if (!v.ok()) return v.status();
-  return static_cast<int32_t>(static_cast<uint32_t>(*v));
-}
-
-absl::StatusOr<absl::Time> NullableTimeColumn(const PGresult* r, int row, int col) {
-  if (IsNull(r, row, col)) return absl::InfinitePast();
-  absl::StatusOr<int64_t> micros = Int64Column(r, row, col);
-  if (!micros.ok()) return micros.status();
-  return FromStoredMicros(*micros);
-}
-
-absl::StatusOr<absl::Time> TimeColumn(const PGresult* r, int row, int col) {
-  absl::StatusOr<int64_t> micros = Int64Column(r, row, col);
-  if (!micros.ok()) return micros.status();
-  return FromStoredMicros(*micros);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rows.
-
-constexpr char kSelectKeys[] =
-    "SELECT kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-    "revoke_reason, public_jwk, sealed_private, mac FROM keys ORDER BY kid";
-
-absl::StatusOr<std::vector<KeyRecord>> ReadKeys(Session& session) {
-  absl::StatusOr<Result> result = session.Exec("reading the keys", kSelectKeys);
-  if (!result.ok()) return result.status();
-  const PGresult* r = result->get();
-  std::vector<KeyRecord> keys;
-  keys.reserve(PQntuples(r));
-  for (int row = 0; row < PQntuples(r); ++row) {
-    KeyRecord key;
-    key.kid = Bytes(r, row, 0);
-    absl::StatusOr<int32_t> algorithm = Int32Column(r, row, 1);
-    if (!algorithm.ok()) return algorithm.status();
-    if (!internal::IsKnownAlgorithm(*algorithm)) {
-      return absl::DataLossError(
-          absl::StrCat("key ", key.kid, " has an unknown algorithm ", *algorithm));
-    }
-    key.algorithm = static_cast<Algorithm>(*algorithm);
-    absl::StatusOr<int32_t> state = Int32Column(r, row, 2);
-    if (!state.ok()) return state.status();
-    if (!internal::IsKnownKeyState(*state)) {
-      return absl::DataLossError(absl::StrCat("key ", key.kid, " has an unknown state ", *state));
-    }
-    key.state = static_cast<KeyState>(*state);
-    absl::Time* times[] = {&key.created_at, &key.activated_at, &key.retired_at, &key.revoked_at};
-    for (int i = 0; i < 4; ++i) {
-      absl::StatusOr<absl::Time> t = NullableTimeColumn(r, row, 3 + i);
-      if (!t.ok()) return t.status();
-      *times[i] = *t;
-    }
-    key.revoke_reason = Bytes(r, row, 7);
-    key.public_jwk = Bytes(r, row, 8);
-    key.sealed_private = Bytes(r, row, 9);
-    key.mac = Bytes(r, row, 10);
-    keys.push_back(std::move(key));
-  }
-  return keys;
-}
-
-absl::StatusOr<std::vector<TokenRevocationRecord>> ReadTokenRevocations(Session& session) {
-  absl::StatusOr<Result> result =
-      session.Exec("reading the token revocations",
-                   "SELECT token_id, expires_at FROM token_revocations ORDER BY token_id");
-  if (!result.ok()) return result.status();
-  const PGresult* r = result->get();
-  std::vector<TokenRevocationRecord> records;
-  records.reserve(PQntuples(r));
-  for (int row = 0; row < PQntuples(r); ++row) {
-    absl::StatusOr<absl::Time> expires_at = TimeColumn(r, row, 1);
-    if (!expires_at.ok()) return expires_at.status();
-    records.push_back({Bytes(r, row, 0), *expires_at});
-  }
-  return records;
-}
-
-absl::StatusOr<std::vector<SubjectRevocationRecord>> ReadSubjectRevocations(Session& session) {
-  absl::StatusOr<Result> result = session.Exec(
-      "reading the subject revocations",
-      "SELECT subject, not_before, expires_at FROM subject_revocations ORDER BY subject");
-  if (!result.ok()) return result.status();
-  const PGresult* r = result->get();
-  std::vector<SubjectRevocationRecord> records;
-  records.reserve(PQntuples(r));
-  for (int row = 0; row < PQntuples(r); ++row) {
-    absl::StatusOr<absl::Time> not_before = TimeColumn(r, row, 1);
-    if (!not_before.ok()) return not_before.status();
-    absl::StatusOr<absl::Time> expires_at = TimeColumn(r, row, 2);
-    if (!expires_at.ok()) return expires_at.status();
-    records.push_back({Bytes(r, row, 0), *not_before, *expires_at});
-  }
-  return records;
-}
-
-absl::Status WriteKey(Session& session, const KeyRecord& key) {
-  Params params;
-  params.Text(key.kid)
-      .Int32(static_cast<int32_t>(key.algorithm))
-      .Int32(static_cast<int32_t>(key.state))
-      .NullableInt64(ToNullableMicros(key.created_at))
-      .NullableInt64(ToNullableMicros(key.activated_at))
-      .NullableInt64(ToNullableMicros(key.retired_at))
-      .NullableInt64(ToNullableMicros(key.revoked_at))
-      .Text(key.revoke_reason)
-      .Text(key.public_jwk)
-      .Bytea(key.sealed_private)
-      .Bytea(key.mac);
-  return session.Command(
-      "writing a key",
-      "INSERT INTO keys (kid, algorithm, state, created_at, activated_at, retired_at, revoked_at, "
-      "revoke_reason, public_jwk, sealed_private, mac) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-      "ON CONFLICT (kid) DO UPDATE SET algorithm = EXCLUDED.algorithm, state = EXCLUDED.state, "
-      "created_at = EXCLUDED.created_at, activated_at = EXCLUDED.activated_at, "
-      "retired_at = EXCLUDED.retired_at, revoked_at = EXCLUDED.revoked_at, "
-      "revoke_reason = EXCLUDED.revoke_reason, public_jwk = EXCLUDED.public_jwk, "
-      "sealed_private = EXCLUDED.sealed_private, mac = EXCLUDED.mac",
-      params);
-}
-
-// ---------------------------------------------------------------------------------------------
-// NOTIFY payloads: {"kind":"keys"}, {"kind":"token_revocation","token_id":...,"expires_at":...},
-// {"kind":"subject_revocation","subject":...,"not_before":...,"expires_at":...}; times in
-// microseconds since the Unix epoch.
-
-std::string FitPayload(const rapidjson::StringBuffer& buffer) {
-  if (buffer.GetSize() > kMaxPayloadBytes) return kReloadPayload;
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-std::string TokenPayload(const TokenRevocationRecord& record) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("kind");
-  writer.String("token_revocation");
-  writer.Key("token_id");
-  writer.String(record.token_id.data(), static_cast<rapidjson::SizeType>(record.token_id.size()));
-  writer.Key("expires_at");
-  writer.Int64(ToStoredMicros(record.expires_at));
-  writer.EndObject();
-  return FitPayload(buffer);
-}
-
-std::string SubjectPayload(const SubjectRevocationRecord& record) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("kind");
-  writer.String("subject_revocation");
-  writer.Key("subject");
-  writer.String(record.subject.data(), static_cast<rapidjson::SizeType>(record.subject.size()));
-  writer.Key("not_before");
-  writer.Int64(ToStoredMicros(record.not_before));
-  writer.Key("expires_at");
-  writer.Int64(ToStoredMicros(record.expires_at));
-  writer.EndObject();
-  return FitPayload(buffer);
-}
-
-std::optional<std::string> StringMember(const rapidjson::Value& object, const char* name) {
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsString()) return std::nullopt;
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-std::optional<absl::Time> TimeMember(const rapidjson::Value& object, const char* name) {
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
-  return FromStoredMicros(it->value.GetInt64());
-}
-
-StoreChange ParseChange(std::string_view payload) {
-  StoreChange unknown;
-  rapidjson::Document doc;
-  doc.Parse(payload.data(), payload.size());
-  if (doc.HasParseError() || !doc.IsObject()) return unknown;
-  std::optional<std::string> kind = StringMember(doc, "kind");
-  if (!kind.has_value()) return unknown;
-  StoreChange change;
-  if (*kind == "keys") {
-    change.kind = StoreChange::Kind::kKeys;
-    return change;
-  }
-  if (*kind == "token_revocation") {
-    std::optional<std::string> token_id = StringMember(doc, "token_id");
-    std::optional<absl::Time> expires_at = TimeMember(doc, "expires_at");
-    if (!token_id.has_value() || !expires_at.has_value()) return unknown;
-    change.kind = StoreChange::Kind::kTokenRevocation;
-    change.token = TokenRevocationRecord{*std::move(token_id), *expires_at};
-    return change;
-  }
-  if (*kind == "subject_revocation") {
-    std::optional<std::string> subject = StringMember(doc, "subject");
-    std::optional<absl::Time> not_before = TimeMember(doc, "not_before");
-    std::optional<absl::Time> expires_at = TimeMember(doc, "expires_at");
-    if (!subject.has_value() || !not_before.has_value() || !expires_at.has_value()) {
-      return unknown;
-    }
-    change.kind = StoreChange::Kind::kSubjectRevocation;
-    change.subject = SubjectRevocationRecord{*std::move(subject), *not_before, *expires_at};
-    return change;
-  }
-  return unknown;
-}
 
 int PollMillis(absl::Duration d) {
   const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1)));
@@ -572,7 +73,7 @@ int PollMillis(absl::Duration d) {
 
 class PostgresStore final : public Store {
  public:
-  PostgresStore(ConnectSettings settings, PostgresStoreOptions options, ConnPtr conn,
+  PostgresStore(ConnectSettings settings, PostgresStoreOptions options, PgConnPtr conn,
                 int wake_read_fd, int wake_write_fd)
       : settings_(std::move(settings)),
         options_(std::move(options)),
@@ -597,7 +98,7 @@ class PostgresStore final : public Store {
         session.Command("taking the migration lock", "SELECT pg_advisory_lock($1)",
                         Params().Int64(kMigrationLockKey));
     if (!status.ok()) return status;
-    status = MigrateLocked(session);
+    status = MigrateSchema(session);
     if (!session.lost()) {
       absl::Status unlocked =
           session.Command("releasing the migration lock", "SELECT pg_advisory_unlock($1)",
@@ -657,7 +158,7 @@ class PostgresStore final : public Store {
             if (!status.ok()) return status;
             return current;
           }
-          status = internal::CheckKeyChanges(*changes);
+          status = CheckKeyChanges(*changes);
           if (!status.ok()) return status;
           for (const std::string& kid : changes->deletes) {
             status = session.Command("deleting a key", "DELETE FROM keys WHERE kid = $1",
@@ -686,7 +187,7 @@ class PostgresStore final : public Store {
   }
 
   absl::Status AddTokenRevocation(const TokenRevocationRecord& record) override {
-    if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
+    if (absl::Status status = CheckRevocation(record); !status.ok()) return status;
     return UpsertAndNotify(
         "revoking a token",
         "INSERT INTO token_revocations (token_id, expires_at) VALUES ($1, $2) "
@@ -697,12 +198,12 @@ class PostgresStore final : public Store {
         [&record](PGresult* stored) -> absl::StatusOr<std::string> {
           absl::StatusOr<absl::Time> expires_at = TimeColumn(stored, 0, 0);
           if (!expires_at.ok()) return expires_at.status();
-          return TokenPayload(TokenRevocationRecord{record.token_id, *expires_at});
+          return TokenRevocationPayload(TokenRevocationRecord{record.token_id, *expires_at});
         });
   }
 
   absl::Status AddSubjectRevocation(const SubjectRevocationRecord& record) override {
-    if (absl::Status status = internal::CheckRevocation(record); !status.ok()) return status;
+    if (absl::Status status = CheckRevocation(record); !status.ok()) return status;
     return UpsertAndNotify(
         "revoking a subject",
         "INSERT INTO subject_revocations (subject, not_before, expires_at) "
@@ -719,7 +220,8 @@ class PostgresStore final : public Store {
           if (!not_before.ok()) return not_before.status();
           absl::StatusOr<absl::Time> expires_at = TimeColumn(stored, 0, 1);
           if (!expires_at.ok()) return expires_at.status();
-          return SubjectPayload(SubjectRevocationRecord{record.subject, *not_before, *expires_at});
+          return SubjectRevocationPayload(
+              SubjectRevocationRecord{record.subject, *not_before, *expires_at});
         });
   }
 
@@ -756,7 +258,7 @@ class PostgresStore final : public Store {
     if (listener_thread_.joinable() || !listener_) return;
     // LISTEN before returning, so that every change committed after this call is heard. When this
     // first attempt fails, the thread retries and reports kUnknown once it is connected.
-    absl::StatusOr<ConnPtr> conn = ConnectAndListen();
+    absl::StatusOr<PgConnPtr> conn = ConnectAndListen();
     listener_thread_ =
         std::thread([this, initial = conn.ok() ? *std::move(conn) : nullptr]() mutable {
           ListenLoop(std::move(initial));
@@ -774,7 +276,7 @@ class PostgresStore final : public Store {
                      [&](Session& session) -> absl::StatusOr<bool> {
                        absl::Status status = session.Begin();
                        if (!status.ok()) return status;
-                       absl::StatusOr<Result> stored = session.Exec(what, sql, params);
+                       absl::StatusOr<PgResultPtr> stored = session.Exec(what, sql, params);
                        if (!stored.ok()) return stored.status();
                        absl::StatusOr<std::string> message = payload(stored->get());
                        if (!message.ok()) return message.status();
@@ -787,42 +289,6 @@ class PostgresStore final : public Store {
                        return true;
                      })
         .status();
-  }
-  absl::Status MigrateLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    absl::Status status =
-        session.Command("creating the schema_version table",
-                        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
-                        "applied_at timestamptz NOT NULL DEFAULT now())");
-    if (!status.ok()) return status;
-    absl::StatusOr<Result> result = session.Exec(
-        "reading the schema version", "SELECT COALESCE(max(version), 0) FROM schema_version");
-    if (!result.ok()) return result.status();
-    absl::StatusOr<int32_t> current = Int32Column(result->get(), 0, 0);
-    if (!current.ok()) return current.status();
-    if (*current > LatestSchemaVersion()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the PostgreSQL schema is version ", *current, ", newer than this signet knows (",
-          LatestSchemaVersion(), "): upgrade signet"));
-    }
-    for (const Migration& migration : Migrations()) {
-      if (migration.version <= *current) continue;
-      const std::string what = absl::StrCat("applying schema migration ", migration.version);
-      status = session.Begin();
-      for (const char* statement : migration.statements) {
-        if (!status.ok()) break;
-        status = session.Command(what, statement);
-      }
-      if (status.ok()) {
-        status = session.Command(what, "INSERT INTO schema_version (version) VALUES ($1)",
-                                 Params().Int32(migration.version));
-      }
-      if (status.ok()) status = session.Commit();
-      if (!status.ok()) {
-        session.Rollback();
-        return status;
-      }
-    }
-    return absl::OkStatus();
   }
 
   // Runs `body` on the connection: reconnects first when the connection was lost, and retries
@@ -882,8 +348,8 @@ class PostgresStore final : public Store {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<ConnPtr> ConnectAndListen() {
-    absl::StatusOr<ConnPtr> conn = Connect(settings_);
+  absl::StatusOr<PgConnPtr> ConnectAndListen() {
+    absl::StatusOr<PgConnPtr> conn = ConnectPostgres(settings_);
     if (!conn.ok()) return conn.status();
     // LISTEN takes an identifier, not a parameter: libpq quotes it.
     char* quoted =
@@ -917,14 +383,14 @@ class PostgresStore final : public Store {
     (void)poll(&wake, 1, PollMillis(timeout));
   }
 
-  void ListenLoop(ConnPtr conn) {
+  void ListenLoop(PgConnPtr conn) {
     absl::Duration backoff = options_.reconnect_min_backoff;
     // The first connection was made by SetChangeListener before any change it must report; any
     // later one follows a gap in which notifications may have been lost.
     bool report_reconnect = conn == nullptr;
     while (!stopping_.load()) {
       if (conn == nullptr) {
-        absl::StatusOr<ConnPtr> fresh = ConnectAndListen();
+        absl::StatusOr<PgConnPtr> fresh = ConnectAndListen();
         if (!fresh.ok()) {
           Sleep(backoff);
           backoff = std::min(backoff * 2, options_.reconnect_max_backoff);
@@ -949,7 +415,7 @@ class PostgresStore final : public Store {
         continue;
       }
       while (PGnotify* notify = PQnotifies(conn.get())) {
-        const StoreChange change = ParseChange(notify->extra == nullptr ? "" : notify->extra);
+        const StoreChange change = ParseStoreChange(notify->extra == nullptr ? "" : notify->extra);
         PQfreemem(notify);
         Deliver(change);
       }
@@ -962,7 +428,7 @@ class PostgresStore final : public Store {
 
   absl::Mutex mu_;
   // Reads and writes; calls are serialized on it.
-  ConnPtr conn_ ABSL_GUARDED_BY(mu_);
+  PgConnPtr conn_ ABSL_GUARDED_BY(mu_);
   // The connection was lost: reset it before the next use.
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   // After a failed reconnection: calls before this time fail at once with last_connect_error_.
@@ -1026,7 +492,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& dsn,
   settings.dsn = dsn;
   settings.connect_timeout_seconds = static_cast<int>(std::max<int64_t>(
       2, absl::ToInt64Seconds(absl::Ceil(options.connect_timeout, absl::Seconds(1)))));
-  absl::StatusOr<ConnPtr> conn = Connect(settings);
+  absl::StatusOr<PgConnPtr> conn = ConnectPostgres(settings);
   if (!conn.ok()) return conn.status();
 
   int wake[2];
