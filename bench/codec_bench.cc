@@ -27,14 +27,14 @@
 
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
 #include "signet/token_verifier.h"
 #include "signet/validation_policy.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace {
 

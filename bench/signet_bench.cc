@@ -85,12 +85,12 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
 #include "signet/token_verifier.h"
 #include "signet/v1/token_service.grpc.pb.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "signet-server address (loopback only)");
 ABSL_FLAG(std::string, issuer_target, "",

@@ -82,7 +82,7 @@ struct ServerConfig {
   absl::Duration watch_heartbeat_interval = absl::Seconds(5);
   // ValidateToken answers kept for tokens found valid (about 0.5 KiB each); 0 turns the cache off.
   // 512 bytes each, allocated at start (65536: 32 MiB); hits take no lock
-  // (client/src/internal/validation_cache.h). 0 turns the cache off.
+  // (signet/validation_cache.h). 0 turns the cache off.
   size_t validation_cache_entries = 65536;
   // Gateway routes and identity header names (server/gateway/gateway_rules.h); empty: every
   // request through a gateway needs a valid token, of any audience.

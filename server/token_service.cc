@@ -9,12 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/caller_claims.h"
-#include "server/keys/token_signer.h"
 #include "server/log.h"
 #include "server/metrics/server_metrics.h"
 #include "server/proto_convert.h"
 #include "server/redaction.h"
 #include "signet/reason.h"
+#include "token/signing/token_signer.h"
 
 namespace signet::server {
 namespace {

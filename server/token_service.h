@@ -9,7 +9,6 @@
 #ifndef SIGNET_SERVER_TOKEN_SERVICE_H_
 #define SIGNET_SERVER_TOKEN_SERVICE_H_
 
-#include "client/src/internal/validation_cache.h"
 #include "grpcpp/grpcpp.h"
 #include "server/audit_log.h"
 #include "server/config.h"
@@ -20,6 +19,7 @@
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
 #include "signet/v1/token_service.grpc.pb.h"
+#include "signet/validation_cache.h"
 
 namespace signet::server {
 

@@ -15,10 +15,10 @@
 #include <string>
 #include <string_view>
 
-#include "client/src/internal/validation_cache.h"
 #include "server/keys/key_ring.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
+#include "signet/validation_cache.h"
 
 namespace signet::server {
 

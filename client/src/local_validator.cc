@@ -8,10 +8,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "internal/validation_cache.h"
 #include "signet/jwk.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
+#include "signet/validation_cache.h"
 #include "signet/validation_policy.h"
 #include "signet/verified_token.h"
 

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envoy/service/auth/v3/external_auth.pb.h"
-#include "internal/authenticate.h"
 #include "signet/auth_failure.h"
+#include "signet/bearer_token.h"
 
 namespace signet::server {
 namespace {
@@ -100,7 +100,7 @@ GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
     const std::string_view why = AuthFailureMessage(AuthFailure::kDuplicateHeader);
     return refuse(why, Challenge("invalid_request", why));
   }
-  const internal::BearerToken bearer = internal::ParseAuthorization(request.authorization[0]);
+  const BearerToken bearer = ParseAuthorization(request.authorization[0]);
   if (bearer.failure != AuthFailure::kNone) {
     const std::string_view why = AuthFailureMessage(bearer.failure);
     return refuse(why, Challenge("invalid_request", why));

@@ -5,6 +5,5 @@ target_sources(signet_server_lib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/forward_auth.cc
   ${CMAKE_CURRENT_LIST_DIR}/gateway.cc
   ${CMAKE_CURRENT_LIST_DIR}/gateway_rules.cc)
-# The bearer header parser and failure messages are the client library's (client/src/internal).
-target_include_directories(signet_server_lib PRIVATE ${PROJECT_SOURCE_DIR}/client/src)
+# The bearer header parser and failure messages are the client library's (signet/bearer_token.h).
 target_link_libraries(signet_server_lib PRIVATE signet_client)

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "server/keys/signing_key.h"
 #include "server/store/store.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
+#include "token/signing/signing_key.h"
 
 namespace signet::server {
 

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/store/internal/files.h"
+#include "token/openssl/openssl_ptr.h"
 
 namespace signet::server {
 namespace {
@@ -36,10 +37,7 @@ constexpr size_t kMaxKekFileSize = 128;
 
 constexpr char kOpenFailed[] = "wrong key-encryption key or tampered key record";
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using CipherCtxPtr = OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -120,13 +118,9 @@ absl::StatusOr<Envelope> Envelope::Create(std::string_view kek) {
 }
 
 absl::StatusOr<std::string> Envelope::DeriveKey(std::string_view label) const {
-  struct KdfDeleter {
-    void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
-    void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
+  OpenSslPtr<EVP_KDF, EVP_KDF_free> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
   if (kdf == nullptr) return absl::InternalError("HKDF is not available in OpenSSL");
-  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  OpenSslPtr<EVP_KDF_CTX, EVP_KDF_CTX_free> ctx(EVP_KDF_CTX_new(kdf.get()));
   if (ctx == nullptr) return absl::InternalError("HKDF set-up failed");
   char digest[] = "SHA256";
   std::string info(label);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "server/store/internal/store_rules.h"
+#include "token/openssl/openssl_ptr.h"
 
 namespace signet::server {
 namespace {
@@ -50,11 +51,6 @@ std::string Encode(const KeyRecord& record) {
   return out;
 }
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
-
 }  // namespace
 
 std::string SealedKeyAssociatedData(std::string_view kid) {
@@ -75,9 +71,9 @@ absl::StatusOr<KeyRecordAuthenticator> KeyRecordAuthenticator::Create(const Enve
 }
 
 absl::StatusOr<std::string> KeyRecordAuthenticator::Tag(const KeyRecord& record) const {
-  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+  EvpMacPtr mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
   if (mac == nullptr) return absl::InternalError("HMAC is not available in OpenSSL");
-  std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};

@@ -14,22 +14,13 @@
 #include "openssl/evp.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
+#include "token/openssl/openssl_ptr.h"
 
 namespace signet::server {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using BioPtr = OpenSslPtr<BIO, BIO_free>;
+using X509Ptr = OpenSslPtr<X509, X509_free>;
 
 absl::StatusOr<BioPtr> OpenFile(const std::string& path, const char* what) {
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
@@ -73,7 +64,7 @@ absl::Status CheckTlsFiles(const std::string& cert_path, const std::string& key_
   }
   absl::StatusOr<BioPtr> bio = OpenFile(key_path, "--tls_key_file");
   if (!bio.ok()) return bio.status();
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio->get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio->get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   if (key == nullptr) {
     return absl::InvalidArgumentError(

@@ -20,8 +20,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
-#include "server/keys/token_signer.h"
 #include "tests/fuzz/fuzz_keys.h"
+#include "token/signing/token_signer.h"
 
 namespace {
 

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "server/keys/token_signer.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
+#include "token/signing/token_signer.h"
 
 namespace signet::fuzz {
 namespace {

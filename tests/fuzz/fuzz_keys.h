@@ -15,10 +15,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
-#include "server/keys/signing_key.h"
 #include "signet/key_set.h"
 #include "signet/revocation_set.h"
 #include "signet/token_verifier.h"
+#include "token/signing/signing_key.h"
 
 namespace signet::fuzz {
 

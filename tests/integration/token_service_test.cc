@@ -16,12 +16,12 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "server/proto_convert.h"
 #include "signet/base64url.h"
 #include "signet/clock.h"
 #include "tests/integration/test_support.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace signet {
 namespace {

@@ -13,27 +13,10 @@ namespace {
 
 constexpr std::string_view kAuthorization = "authorization";
 constexpr std::string_view kAuthorizationBin = "authorization-bin";
-constexpr std::string_view kBearer = "bearer";
 
 std::string_view View(grpc::string_ref s) { return std::string_view(s.data(), s.size()); }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
 }  // namespace
-
-BearerToken ParseAuthorization(std::string_view value) {
-  if (value.size() < kBearer.size() ||
-      !absl::EqualsIgnoreCase(absl::string_view(value.data(), kBearer.size()),
-                              absl::string_view(kBearer.data(), kBearer.size()))) {
-    return {AuthFailure::kNotBearer, {}};
-  }
-  std::string_view rest = value.substr(kBearer.size());
-  if (!rest.empty() && !IsSpace(rest.front())) return {AuthFailure::kNotBearer, {}};
-  while (!rest.empty() && IsSpace(rest.front())) rest.remove_prefix(1);
-  while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
-  if (rest.empty()) return {AuthFailure::kEmptyToken, {}};
-  return {AuthFailure::kNone, rest};
-}
 
 namespace {
 

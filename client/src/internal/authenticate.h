@@ -11,22 +11,11 @@
 #include "internal/call_state.h"
 #include "signet/auth_failure.h"
 #include "signet/auth_policy.h"
+#include "signet/bearer_token.h"
 
 namespace signet::internal {
 
 using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
-
-struct BearerToken {
-  // kNone when `token` holds a non-empty token; else kMissingToken, kNotBearer, kEmptyToken,
-  // kDuplicateHeader or kBinaryHeader.
-  AuthFailure failure = AuthFailure::kMissingToken;
-  std::string_view token;  // Points into the metadata.
-};
-
-// The token of one authorization header value "Bearer <token>" (scheme in any case, spaces after
-// the scheme and trailing spaces ignored): kNone, kNotBearer or kEmptyToken. Also used by the
-// server's gateway for the Authorization header of HTTP requests.
-BearerToken ParseAuthorization(std::string_view value);
 
 // The token of the one "authorization: Bearer <token>" header (scheme in any case, spaces after
 // the scheme and trailing spaces ignored).

@@ -18,11 +18,11 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "signet/jwk.h"
 #include "tests/integration/ha/postgres_fleet.h"
 #include "tests/integration/test_support.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace signet {
 namespace {

@@ -16,7 +16,6 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/substitute.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
 #include "server/proto_convert.h"
 #include "signet/base64url.h"
 #include "signet/clock.h"
@@ -24,6 +23,7 @@
 #include "signet/token_verifier.h"
 #include "tests/integration/reliability/reliability_util.h"
 #include "tests/integration/test_support.h"
+#include "token/signing/signing_key.h"
 
 namespace signet {
 namespace {

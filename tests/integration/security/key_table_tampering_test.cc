@@ -14,12 +14,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "server/store/envelope.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
 #include "tests/integration/test_support.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace signet {
 namespace {

@@ -14,11 +14,11 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "signet/channel.h"
 #include "signet/jwk.h"
 #include "tests/unit/client/fake_token_service.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace signet {
 namespace {

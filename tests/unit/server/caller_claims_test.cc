@@ -5,10 +5,10 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
-#include "server/keys/token_signer.h"
 #include "signet/key_set.h"
 #include "signet/token_verifier.h"
+#include "token/signing/signing_key.h"
+#include "token/signing/token_signer.h"
 
 namespace signet::server {
 namespace {

@@ -6,13 +6,13 @@
 #include <thread>
 #include <vector>
 
-#include "client/src/internal/validation_cache.h"
 #include "gtest/gtest.h"
 #include "server/keys/key_ring.h"
-#include "server/keys/token_signer.h"
 #include "server/store/envelope.h"
 #include "server/store/store.h"
 #include "signet/clock.h"
+#include "signet/validation_cache.h"
+#include "token/signing/token_signer.h"
 
 namespace signet::server {
 namespace {

@@ -1,6 +1,6 @@
 // Internal base64url helpers shared by the codec.
-#ifndef SIGNET_CLIENT_SRC_INTERNAL_BASE64URL_INTERNAL_H_
-#define SIGNET_CLIENT_SRC_INTERNAL_BASE64URL_INTERNAL_H_
+#ifndef SIGNET_TOKEN_SRC_INTERNAL_BASE64URL_INTERNAL_H_
+#define SIGNET_TOKEN_SRC_INTERNAL_BASE64URL_INTERNAL_H_
 
 #include <cstddef>
 #include <string>
@@ -28,4 +28,4 @@ bool DecodeCanonicalBase64Url(std::string_view encoded, std::string* out);
 
 }  // namespace signet::internal
 
-#endif  // SIGNET_CLIENT_SRC_INTERNAL_BASE64URL_INTERNAL_H_
+#endif  // SIGNET_TOKEN_SRC_INTERNAL_BASE64URL_INTERNAL_H_

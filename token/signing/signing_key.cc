@@ -1,4 +1,4 @@
-#include "server/keys/signing_key.h"
+#include "token/signing/signing_key.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -18,10 +18,10 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "client/src/internal/ecdsa_low_s.h"
-#include "client/src/internal/hmac_sha256.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
+#include "token/src/internal/ecdsa_low_s.h"
+#include "token/src/internal/hmac_sha256.h"
 
 namespace signet::server {
 namespace {
@@ -33,27 +33,6 @@ constexpr size_t kP256ScalarBytes = 32;
 constexpr size_t kP256PointBytes = 1 + 2 * kP256ScalarBytes;  // 0x04 || x || y
 constexpr size_t kHmacSecretBytes = 32;
 constexpr size_t kHmacKidBytes = 16;
-
-// OpenSSL objects only through these.
-template <auto kFree>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const {
-    kFree(p);
-  }
-};
-using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
-using SecretBnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, OpenSslDeleter<BN_CTX_free>>;
-using EcGroupPtr = std::unique_ptr<EC_GROUP, OpenSslDeleter<EC_GROUP_free>>;
-using EcPointPtr = std::unique_ptr<EC_POINT, OpenSslDeleter<EC_POINT_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY_free>>;
-using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpenSslDeleter<EVP_PKEY_CTX_free>>;
-using EvpMdPtr = std::unique_ptr<EVP_MD, OpenSslDeleter<EVP_MD_free>>;
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>>;
 
 // Fixed-size secret bytes, wiped when they go out of scope.
 template <size_t N>
@@ -185,8 +164,8 @@ class P256SigningKey final : public SigningKey {
     // Verifiers (signet's own included) refuse high-s: sign (r, n - s) instead, which is the
     // same signature in its one accepted form.
     if (internal::IsHighS(out + kP256ScalarBytes)) {
-      BnPtr order(BN_bin2bn(internal::kP256Order, kP256ScalarBytes, nullptr));
-      BnPtr low(BN_new());
+      BignumPtr order(BN_bin2bn(internal::kP256Order, kP256ScalarBytes, nullptr));
+      BignumPtr low(BN_new());
       if (order == nullptr || low == nullptr || BN_sub(low.get(), order.get(), s) != 1 ||
           BN_bn2binpad(low.get(), out + kP256ScalarBytes, kP256ScalarBytes) !=
               static_cast<int>(kP256ScalarBytes)) {
@@ -199,7 +178,7 @@ class P256SigningKey final : public SigningKey {
   std::string PrivateBytes() const override {
     BIGNUM* raw = nullptr;
     if (EVP_PKEY_get_bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) return {};
-    SecretBnPtr priv(raw);
+    SecretBignumPtr priv(raw);
     SecretBytes<kP256ScalarBytes> scalar;
     if (BN_bn2binpad(priv.get(), scalar.data(), scalar.size()) !=
         static_cast<int>(kP256ScalarBytes)) {
@@ -218,7 +197,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> P256FromScalar(
     const unsigned char* scalar, const std::optional<std::string_view>& expected_kid) {
   EcGroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
   BnCtxPtr bn_ctx(BN_CTX_new());
-  SecretBnPtr priv(BN_secure_new());
+  SecretBignumPtr priv(BN_secure_new());
   if (group == nullptr || bn_ctx == nullptr || priv == nullptr ||
       BN_bin2bn(scalar, kP256ScalarBytes, priv.get()) == nullptr) {
     return absl::InternalError("OpenSSL allocation failed");
@@ -279,7 +258,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> GenerateP256() {
   if (EVP_PKEY_get_bn_param(pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) {
     return absl::InternalError("P-256 key generation failed");
   }
-  SecretBnPtr priv(raw);
+  SecretBignumPtr priv(raw);
   SecretBytes<kP256ScalarBytes> scalar;
   if (BN_bn2binpad(priv.get(), scalar.data(), scalar.size()) !=
       static_cast<int>(kP256ScalarBytes)) {

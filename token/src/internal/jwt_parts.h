@@ -1,6 +1,6 @@
 // The JOSE header and the JWT claims set of a token, read in one strict SAX pass each.
-#ifndef SIGNET_CLIENT_SRC_INTERNAL_JWT_PARTS_H_
-#define SIGNET_CLIENT_SRC_INTERNAL_JWT_PARTS_H_
+#ifndef SIGNET_TOKEN_SRC_INTERNAL_JWT_PARTS_H_
+#define SIGNET_TOKEN_SRC_INTERNAL_JWT_PARTS_H_
 
 #include <string>
 #include <string_view>
@@ -39,4 +39,4 @@ bool ParseClaims(std::string* buffer, ClaimsFields* out);
 
 }  // namespace signet::internal
 
-#endif  // SIGNET_CLIENT_SRC_INTERNAL_JWT_PARTS_H_
+#endif  // SIGNET_TOKEN_SRC_INTERNAL_JWT_PARTS_H_

@@ -5,8 +5,8 @@
 //
 // Example:
 //   if (internal::IsHighS(signature + 32)) return false;  // JWS r||s: s is the second half.
-#ifndef SIGNET_CLIENT_SRC_INTERNAL_ECDSA_LOW_S_H_
-#define SIGNET_CLIENT_SRC_INTERNAL_ECDSA_LOW_S_H_
+#ifndef SIGNET_TOKEN_SRC_INTERNAL_ECDSA_LOW_S_H_
+#define SIGNET_TOKEN_SRC_INTERNAL_ECDSA_LOW_S_H_
 
 #include <cstddef>
 #include <cstring>
@@ -33,4 +33,4 @@ inline bool IsHighS(const unsigned char* s) {
 
 }  // namespace signet::internal
 
-#endif  // SIGNET_CLIENT_SRC_INTERNAL_ECDSA_LOW_S_H_
+#endif  // SIGNET_TOKEN_SRC_INTERNAL_ECDSA_LOW_S_H_

@@ -1,4 +1,4 @@
-#include "tests/unit/codec/test_signer.h"
+#include "tests/unit/token/test_signer.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>

@@ -1,4 +1,4 @@
-#include "server/keys/token_signer.h"
+#include "token/signing/token_signer.h"
 
 #include <rapidjson/document.h>
 
@@ -10,14 +10,14 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/keys/signing_key.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
 #include "signet/key_set.h"
 #include "signet/token_verifier.h"
 #include "signet/validation_policy.h"
 #include "signet/verified_token.h"
-#include "tests/unit/signing/rfc8037.h"
+#include "tests/unit/token/signing/rfc8037.h"
+#include "token/signing/signing_key.h"
 
 namespace signet::server {
 namespace {

@@ -5,15 +5,15 @@
 //   c.issuer = "signet"; c.subject = "42"; c.backend = "django.contrib.auth.backends.ModelBackend";
 //   c.issued_at = now; c.expires_at = now + absl::Hours(1); c.token_id = NewTokenId();
 //   absl::StatusOr<std::string> token = signet::server::SignToken(key, c);
-#ifndef SIGNET_SERVER_KEYS_TOKEN_SIGNER_H_
-#define SIGNET_SERVER_KEYS_TOKEN_SIGNER_H_
+#ifndef SIGNET_TOKEN_SIGNING_TOKEN_SIGNER_H_
+#define SIGNET_TOKEN_SIGNING_TOKEN_SIGNER_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/keys/signing_key.h"
+#include "token/signing/signing_key.h"
 
 namespace signet::server {
 
@@ -39,4 +39,4 @@ std::string NewTokenId();
 
 }  // namespace signet::server
 
-#endif  // SIGNET_SERVER_KEYS_TOKEN_SIGNER_H_
+#endif  // SIGNET_TOKEN_SIGNING_TOKEN_SIGNER_H_

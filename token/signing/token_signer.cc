@@ -1,4 +1,4 @@
-#include "server/keys/token_signer.h"
+#include "token/signing/token_signer.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/encodings.h>

@@ -16,12 +16,6 @@
 namespace signet {
 namespace {
 
-using internal::BignumPtr;
-using internal::EcdsaSigPtr;
-using internal::EvpMdCtxPtr;
-using internal::EvpPkeyCtxPtr;
-using internal::EvpPkeyPtr;
-
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }

@@ -6,8 +6,8 @@
 //   absl::StatusOr<std::string> sig = (*key)->Sign("header.payload");
 //   // Persist: (*key)->PrivateBytes() goes into the store sealed by an Envelope, and comes back
 //   // with SigningKey::FromPrivateBytes(alg, kid, bytes).
-#ifndef SIGNET_SERVER_KEYS_SIGNING_KEY_H_
-#define SIGNET_SERVER_KEYS_SIGNING_KEY_H_
+#ifndef SIGNET_TOKEN_SIGNING_SIGNING_KEY_H_
+#define SIGNET_TOKEN_SIGNING_SIGNING_KEY_H_
 
 #include <memory>
 #include <string>
@@ -57,4 +57,4 @@ class SigningKey {
 
 }  // namespace signet::server
 
-#endif  // SIGNET_SERVER_KEYS_SIGNING_KEY_H_
+#endif  // SIGNET_TOKEN_SIGNING_SIGNING_KEY_H_

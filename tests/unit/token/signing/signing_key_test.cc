@@ -1,4 +1,4 @@
-#include "server/keys/signing_key.h"
+#include "token/signing/signing_key.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -15,14 +15,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/keys/token_signer.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
 #include "signet/key_set.h"
 #include "signet/token_verifier.h"
 #include "signet/validation_policy.h"
-#include "tests/unit/signing/rfc8037.h"
+#include "tests/unit/token/signing/rfc8037.h"
+#include "token/signing/token_signer.h"
 
 namespace signet::server {
 namespace {

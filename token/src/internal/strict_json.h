@@ -2,8 +2,8 @@
 // recursion however deep the input), a nesting limit, no duplicate member names, nothing after the
 // root value. Text is parsed in situ, so member names and strings are views into the caller's
 // buffer and stay valid as long as it does.
-#ifndef SIGNET_CLIENT_SRC_INTERNAL_STRICT_JSON_H_
-#define SIGNET_CLIENT_SRC_INTERNAL_STRICT_JSON_H_
+#ifndef SIGNET_TOKEN_SRC_INTERNAL_STRICT_JSON_H_
+#define SIGNET_TOKEN_SRC_INTERNAL_STRICT_JSON_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -173,4 +173,4 @@ bool IsStrictJsonObject(std::string_view json);
 
 }  // namespace signet::internal
 
-#endif  // SIGNET_CLIENT_SRC_INTERNAL_STRICT_JSON_H_
+#endif  // SIGNET_TOKEN_SRC_INTERNAL_STRICT_JSON_H_

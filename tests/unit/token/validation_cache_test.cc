@@ -1,4 +1,4 @@
-#include "internal/validation_cache.h"
+#include "signet/validation_cache.h"
 
 #include <atomic>
 #include <cstdint>

@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "signet/base64url.h"
 #include "signet/reason.h"
-#include "tests/unit/codec/test_signer.h"
+#include "tests/unit/token/test_signer.h"
 
 namespace signet {
 namespace {
