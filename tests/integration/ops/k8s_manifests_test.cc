@@ -757,7 +757,11 @@ TEST_F(K8sManifestsTest, BaseRenders) {
   Rendered base;
   std::string error;
   EXPECT_TRUE(Render(kK8sDir + "/base", &base, &error)) << error;
-  EXPECT_NE(base.Find("Deployment", "signet"), nullptr);
+  const Value* deployment = base.Find("Deployment", "signet");
+  ASSERT_NE(deployment, nullptr);
+  // The base has an HPA, so the Deployment must not fix a replica count that apply would reset.
+  EXPECT_NE(base.Find("HorizontalPodAutoscaler", "signet"), nullptr);
+  EXPECT_EQ(Path(deployment, "spec", "replicas"), nullptr);
 }
 
 TEST_F(K8sManifestsTest, DevOverlayRendersOneSqliteReplicaOnAClaim) {
@@ -786,7 +790,8 @@ TEST_F(K8sManifestsTest, DevOverlayRendersOneSqliteReplicaOnAClaim) {
 
 TEST_F(K8sManifestsTest, HaOverlayRendersThreeSpreadReplicasOnPostgresWithMutualTls) {
   Load("ha");
-  EXPECT_EQ(Int(Path(deployment_, "spec", "replicas")), 3);
+  // The autoscaler owns the count (minReplicas 3, checked below): no fixed replicas beside it.
+  EXPECT_EQ(Path(deployment_, "spec", "replicas"), nullptr);
   std::set<std::string> keys;
   for (const Value* c : Items(Member(pod_, "topologySpreadConstraints"))) {
     keys.insert(Str(Member(c, "topologyKey")));
