@@ -48,11 +48,15 @@
 #include "grpcpp/grpcpp.h"
 #include "rapidjson/document.h"
 #include "signet/v1/token_service.grpc.pb.h"
+#include "tests/support/postgres_admin.h"
 
 namespace {
 
 namespace v1 = ::signet::v1;
 using Clock = std::chrono::steady_clock;
+using ::signet::testing::AdminSql;
+using ::signet::testing::RandomHex;
+using ::signet::testing::WithDatabase;
 
 constexpr int kReplicas = 3;
 constexpr auto kWaitLimit = std::chrono::seconds(5);
@@ -70,48 +74,6 @@ bool WriteFile(const std::string& path, const std::string& content) {
   bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
   close(fd);
   return ok;
-}
-
-std::string RandomHex(int bytes) {
-  std::random_device random;
-  std::string out;
-  for (int i = 0; i < bytes; ++i) absl::StrAppendFormat(&out, "%02x", random() & 0xff);
-  return out;
-}
-
-// Administrative SQL: "" on success, else "ERROR: ...".
-std::string AdminSql(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string out;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    out = absl::StrCat("ERROR: ", PQerrorMessage(conn));
-  } else {
-    PGresult* result = PQexec(conn, sql.c_str());
-    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK) {
-      out = absl::StrCat("ERROR: ", PQresultErrorMessage(result));
-    }
-    PQclear(result);
-  }
-  PQfinish(conn);
-  return out;
-}
-
-std::string WithDatabase(const std::string& dsn, const std::string& database) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
-  std::string out;
-  for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || std::string(o->keyword) == "dbname") continue;
-    std::string value;
-    for (const char* c = o->val; *c != '\0'; ++c) {
-      if (*c == '\'' || *c == '\\') value.push_back('\\');
-      value.push_back(*c);
-    }
-    absl::StrAppend(&out, o->keyword, "='", value, "' ");
-  }
-  PQconninfoFree(options);
-  return absl::StrCat(out, "dbname='", database, "'");
 }
 
 // Removes a folder and everything in it on destruction.

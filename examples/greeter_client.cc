@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "examples/greeter.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -24,25 +25,9 @@ ABSL_FLAG(std::string, note, "", "Note for the guest book.");
 namespace {
 
 std::string StatusText(const grpc::Status& status) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  int code = status.error_code();
-  std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
+  // gRPC's codes are absl's (both follow google.rpc.Code).
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
+  if (name.empty()) name = std::to_string(status.error_code());
   return status.error_message().empty() ? name : name + ": " + status.error_message();
 }
 

@@ -1,4 +1,4 @@
-// Conversions between signet's domain types and the v1 API's messages.
+// Conversions between signet's domain types and the v1 API's messages (times: signet/proto_time.h).
 #ifndef SIGNET_SERVER_PROTO_CONVERT_H_
 #define SIGNET_SERVER_PROTO_CONVERT_H_
 
@@ -6,15 +6,11 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "server/keys/state_snapshot.h"
 #include "server/store/store.h"
+#include "signet/proto_time.h"
 #include "signet/reason.h"
 #include "signet/v1/token_service.pb.h"
 
 namespace signet::server {
-
-google::protobuf::Timestamp ToProtoTime(absl::Time t);
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
-// Within google.protobuf.Timestamp's range: 0001-01-01 to 9999-12-31, nanos 0..999999999.
-bool IsValidProtoTime(const google::protobuf::Timestamp& t);
 
 // Key metadata; timestamps that are "never" (InfinitePast) stay unset.
 void ToProtoKey(const KeyRecord& record, signet::v1::Key* key);

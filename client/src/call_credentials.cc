@@ -4,13 +4,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "signet/proto_time.h"
 
 namespace signet {
 namespace {
-
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 // A source that always answers the same token.
 class FixedTokenSource final : public TokenSource {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "signet/jwk.h"
 #include "signet/key_set.h"
+#include "signet/proto_time.h"
 #include "signet/revocation_set.h"
 #include "signet/validation_cache.h"
 #include "signet/validation_policy.h"
@@ -21,14 +22,6 @@ namespace {
 // Revocation entries past their expiry are harmless (their tokens fail as EXPIRED); pruning them
 // only saves memory, so it runs now and then rather than on every change.
 constexpr absl::Duration kPruneInterval = absl::Minutes(1);
-
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-absl::Duration FromProtoDuration(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 // Codes that another attempt will not fix (until someone changes the server's policy).
 bool IsPermanent(absl::StatusCode code) {

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
+#include "signet/proto_time.h"
 
 namespace signet {
 namespace {
@@ -44,10 +45,6 @@ Digest CacheKey(std::string_view token, std::string_view audience) {
   EVP_MD_CTX_free(ctx);
   if (!ok) digest.fill(0);  // Never happens with the default provider; Lookup then misses.
   return digest;
-}
-
-absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 }  // namespace

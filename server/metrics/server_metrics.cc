@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 
 #ifndef SIGNET_VERSION
 #define SIGNET_VERSION "unknown"
@@ -31,26 +32,6 @@ constexpr std::array<MethodName, ServerMetrics::kMethodCount> kMethods = {{
     {"grpc.health.v1.Health", "Watch", true},
     {"other", "other", false},
 }};
-
-constexpr std::array<const char*, ServerMetrics::kCodeCount> kCodeNames = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
 
 const absl::flat_hash_map<std::string, int>& MethodPaths() {
   static const auto* paths = [] {
@@ -156,7 +137,7 @@ void ServerMetrics::WriteTo(PrometheusWriter* out) const {
       out->Sample("signet_grpc_server_handled_total",
                   {{"grpc_service", kMethods[m].service},
                    {"grpc_method", kMethods[m].method},
-                   {"grpc_code", kCodeNames[c]}},
+                   {"grpc_code", absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}},
                   n);
     }
   }

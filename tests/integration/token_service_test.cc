@@ -491,7 +491,7 @@ TEST_F(TokenServiceTest, RevokeSubjectRefusesANotBeforeEvenASecondAheadOfTheServ
   auto revoke_at = [&](absl::Time not_before) {
     v1::RevokeSubjectRequest req;
     req.set_subject("skew");
-    *req.mutable_not_before() = server::ToProtoTime(not_before);
+    *req.mutable_not_before() = signet::ToProtoTime(not_before);
     v1::RevokeSubjectResponse resp;
     grpc::ClientContext ctx;
     return stub_->RevokeSubject(&ctx, req, &resp);
@@ -666,7 +666,7 @@ TEST_F(TokenServiceTest, RevokeTokenByIdAndBadRevocationRequests) {
 
   v1::RevokeSubjectRequest future;
   future.set_subject("3");
-  *future.mutable_not_before() = server::ToProtoTime(clock_.Now() + absl::Hours(1));
+  *future.mutable_not_before() = signet::ToProtoTime(clock_.Now() + absl::Hours(1));
   v1::RevokeSubjectResponse sresp;
   grpc::ClientContext ctx;
   EXPECT_EQ(stub_->RevokeSubject(&ctx, future, &sresp).error_code(),

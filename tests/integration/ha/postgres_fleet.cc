@@ -17,18 +17,6 @@ namespace {
 
 namespace v1 = ::signet::v1;
 
-struct ConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-
-std::string RandomHex(int bytes) {
-  std::random_device random;
-  std::string out;
-  for (int i = 0; i < bytes; ++i) absl::StrAppendFormat(&out, "%02x", random() & 0xff);
-  return out;
-}
-
 std::string KeyStateName(v1::KeyState state) {
   switch (state) {
     case v1::KEY_STATE_PENDING:
@@ -45,47 +33,6 @@ std::string KeyStateName(v1::KeyState state) {
 }
 
 }  // namespace
-
-std::optional<std::string> TestPostgresDsn() {
-  const char* env = std::getenv("SIGNET_TEST_POSTGRES_DSN");
-  if (env == nullptr || *env == '\0') return std::nullopt;
-  return std::string(env);
-}
-
-std::string WithDatabase(const std::string& dsn, const std::string& database) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
-  std::string out;
-  for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || std::string(o->keyword) == "dbname") continue;
-    std::string value;
-    for (const char* c = o->val; *c != '\0'; ++c) {
-      if (*c == '\'' || *c == '\\') value.push_back('\\');
-      value.push_back(*c);
-    }
-    absl::StrAppend(&out, o->keyword, "='", value, "' ");
-  }
-  PQconninfoFree(options);
-  return absl::StrCat(out, "dbname='", database, "'");
-}
-
-std::string AdminSql(const std::string& dsn, const std::string& sql) {
-  Conn conn(PQconnectdb(dsn.c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return absl::StrCat("ERROR: ", PQerrorMessage(conn.get()));
-  }
-  PGresult* result = PQexec(conn.get(), sql.c_str());
-  std::string out;
-  const ExecStatusType status = PQresultStatus(result);
-  if (status == PGRES_TUPLES_OK) {
-    if (PQntuples(result) > 0 && !PQgetisnull(result, 0, 0)) out = PQgetvalue(result, 0, 0);
-  } else if (status != PGRES_COMMAND_OK) {
-    out = absl::StrCat("ERROR: ", PQresultErrorMessage(result));
-  }
-  PQclear(result);
-  return out;
-}
 
 // --- TestDatabase --------------------------------------------------------------------------------
 

@@ -22,22 +22,9 @@
 #include "absl/time/time.h"
 #include "signet/v1/token_service.grpc.pb.h"
 #include "tests/integration/test_support.h"
+#include "tests/support/postgres_admin.h"
 
 namespace signet::testing {
-
-inline constexpr char kNoPostgresMessage[] =
-    "SIGNET_TEST_POSTGRES_DSN is not set: run scripts/test.sh, or start a server with "
-    "`scripts/postgres-test-instance.sh start DIR` and `source DIR/env`";
-
-// SIGNET_TEST_POSTGRES_DSN, or nullopt when it is unset or empty.
-std::optional<std::string> TestPostgresDsn();
-
-// `dsn` with its database replaced by `database`.
-std::string WithDatabase(const std::string& dsn, const std::string& database);
-
-// Runs administrative SQL on `dsn`: "" on success (or the first value of the first row), else
-// "ERROR: ...".
-std::string AdminSql(const std::string& dsn, const std::string& sql);
 
 // A database with a random name, created on the server `admin_dsn` names and dropped (WITH FORCE)
 // on destruction. Fails the test (ADD_FAILURE) when it cannot be created.

@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signet/clock.h"
+#include "tests/support/postgres_admin.h"
 
 namespace signet::server {
 
@@ -54,59 +55,17 @@ void PrintTo(const StoreChange& c, std::ostream* os) {
 
 namespace {
 
+using ::signet::testing::AdminSql;
 using ::testing::ElementsAre;
 using ::testing::FieldsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Optional;
 
-constexpr char kSkipMessage[] =
-    "SIGNET_TEST_POSTGRES_DSN is not set: run scripts/test.sh, or start a server with "
-    "`scripts/postgres-test-instance.sh start DIR` and `source DIR/env`";
-
 // How long a notification may take to arrive before the test fails.
 constexpr absl::Duration kDeliveryDeadline = absl::Seconds(5);
 
 absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1700000000 + seconds); }
-
-struct ConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-
-// Runs administrative SQL (test code only; the store under test never builds SQL from values).
-// Returns the first column of the first row as text, "" when there is none, or "ERROR: ...".
-std::string Sql(PGconn* conn, const std::string& sql) {
-  PGresult* result = PQexec(conn, sql.c_str());
-  std::string out;
-  const ExecStatusType status = PQresultStatus(result);
-  if (status == PGRES_TUPLES_OK) {
-    if (PQntuples(result) > 0 && !PQgetisnull(result, 0, 0)) out = PQgetvalue(result, 0, 0);
-  } else if (status != PGRES_COMMAND_OK) {
-    out = absl::StrCat("ERROR: ", PQresultErrorMessage(result));
-  }
-  PQclear(result);
-  return out;
-}
-
-// `dsn` with its database replaced by `database`.
-std::string WithDatabase(const std::string& dsn, const std::string& database) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
-  std::string out;
-  for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || std::string(o->keyword) == "dbname") continue;
-    std::string value;
-    for (const char* c = o->val; *c != '\0'; ++c) {
-      if (*c == '\'' || *c == '\\') value.push_back('\\');
-      value.push_back(*c);
-    }
-    absl::StrAppend(&out, o->keyword, "='", value, "' ");
-  }
-  PQconninfoFree(options);
-  return absl::StrCat(out, "dbname='", database, "'");
-}
 
 PostgresStoreOptions TestOptions() {
   PostgresStoreOptions options;
@@ -200,43 +159,44 @@ class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* env = std::getenv("SIGNET_TEST_POSTGRES_DSN");
-    if (env == nullptr || *env == '\0') GTEST_SKIP() << kSkipMessage;
+    if (env == nullptr || *env == '\0') GTEST_SKIP() << ::signet::testing::kNoPostgresMessage;
     admin_.reset(PQconnectdb(env));
     ASSERT_EQ(PQstatus(admin_.get()), CONNECTION_OK) << PQerrorMessage(admin_.get());
     std::random_device random;
     database_ = absl::StrCat("signet_t_", absl::Hex(random(), absl::kZeroPad8),
                              absl::Hex(random(), absl::kZeroPad8));
-    ASSERT_EQ(Sql(admin_.get(), "CREATE DATABASE " + database_), "");
-    dsn_ = WithDatabase(env, database_);
+    ASSERT_EQ(AdminSql(admin_.get(), "CREATE DATABASE " + database_), "");
+    dsn_ = ::signet::testing::WithDatabase(env, database_);
   }
 
   void TearDown() override {
     if (database_.empty()) return;
-    EXPECT_EQ(Sql(admin_.get(), "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)"), "");
+    EXPECT_EQ(AdminSql(admin_.get(), "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)"), "");
   }
 
   absl::StatusOr<std::unique_ptr<Store>> Open() { return OpenPostgresStore(dsn_, TestOptions()); }
 
   // SQL on this test's database.
   std::string TestDbSql(const std::string& sql) {
-    Conn conn(PQconnectdb(dsn_.c_str()));
+    ::signet::testing::PgConn conn(PQconnectdb(dsn_.c_str()));
     if (PQstatus(conn.get()) != CONNECTION_OK) {
       return absl::StrCat("ERROR: ", PQerrorMessage(conn.get()));
     }
-    return Sql(conn.get(), sql);
+    return AdminSql(conn.get(), sql);
   }
 
   // Ends every client connection to this test's database (the stores' and their listeners') and
   // waits until the backends are gone. Returns how many there were.
   std::string TerminateConnections() {
     // Client backends only: an autovacuum worker may visit the database at any time.
-    return Sql(admin_.get(), absl::StrCat("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
-                                          "pg_stat_activity WHERE backend_type = 'client backend' "
-                                          "AND datname = '",
-                                          database_, "' AND pid <> pg_backend_pid()"));
+    return AdminSql(admin_.get(),
+                    absl::StrCat("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                                 "pg_stat_activity WHERE backend_type = 'client backend' "
+                                 "AND datname = '",
+                                 database_, "' AND pid <> pg_backend_pid()"));
   }
 
-  Conn admin_;
+  ::signet::testing::PgConn admin_;
   std::string database_;
   std::string dsn_;
 };
@@ -716,7 +676,7 @@ TEST_F(PostgresStoreTest, UnreachableDatabaseIsUnavailableUntilItIsBack) {
   ASSERT_OPEN(store);
   (*store)->SetChangeListener(heard.Listener());
 
-  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
+  ASSERT_EQ(AdminSql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
   EXPECT_EQ(TerminateConnections(), "2");
 
   absl::Status down = (*store)->AddTokenRevocation({"jti-1", T(100)});
@@ -725,7 +685,7 @@ TEST_F(PostgresStoreTest, UnreachableDatabaseIsUnavailableUntilItIsBack) {
   absl::StatusOr<std::vector<KeyRecord>> keys = (*store)->LoadKeys();
   EXPECT_EQ(keys.status().code(), absl::StatusCode::kUnavailable) << keys.status();
 
-  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
+  ASSERT_EQ(AdminSql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
   ASSERT_TRUE(heard.TakeKind(StoreChange::Kind::kUnknown).has_value())
       << "the listener did not reconnect within " << kDeliveryDeadline;
   ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
@@ -742,14 +702,14 @@ TEST_F(PostgresStoreTest, AfterAFailedReconnectionCallsFailAtOnceUntilTheFailFas
   absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(dsn_, options);
   ASSERT_TRUE(store.ok()) << store.status();
 
-  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
+  ASSERT_EQ(AdminSql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false"), "");
   EXPECT_EQ(TerminateConnections(), "1");
   absl::Status tried = (*store)->AddTokenRevocation({"jti-1", T(100)});
   ASSERT_EQ(tried.code(), absl::StatusCode::kUnavailable) << tried;
   EXPECT_THAT(tried.message(), HasSubstr("cannot reconnect to PostgreSQL"));
 
   // The database is back, but the window has not ended: no attempt is made.
-  ASSERT_EQ(Sql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
+  ASSERT_EQ(AdminSql(admin_.get(), "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true"), "");
   clock.Advance(absl::Milliseconds(999));
   absl::Status skipped = (*store)->AddTokenRevocation({"jti-1", T(100)});
   ASSERT_EQ(skipped.code(), absl::StatusCode::kUnavailable) << skipped;
