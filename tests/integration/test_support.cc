@@ -58,6 +58,16 @@ server::ServerConfig TestConfig(const std::string& data_dir) {
   return config;
 }
 
+std::unique_ptr<server::SignetServer> StartServer(server::SignetServer::Options options) {
+  absl::StatusOr<std::unique_ptr<server::SignetServer>> server =
+      server::SignetServer::Start(std::move(options));
+  if (!server.ok()) {
+    ADD_FAILURE() << "the server did not start: " << server.status();
+    return nullptr;
+  }
+  return *std::move(server);
+}
+
 std::shared_ptr<grpc::Channel> NewChannel(int port) {
   return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
 }

@@ -34,6 +34,10 @@ std::string ReadFile(const std::string& path);
 // A config for tests: loopback port 0, data in `data_dir`, HTTP off.
 server::ServerConfig TestConfig(const std::string& data_dir);
 
+// Starts an in-process server. On failure it fails the test (ADD_FAILURE, with the status) and
+// returns null.
+std::unique_ptr<server::SignetServer> StartServer(server::SignetServer::Options options);
+
 std::unique_ptr<signet::v1::TokenService::Stub> NewStub(int port);
 std::shared_ptr<grpc::Channel> NewChannel(int port);
 

@@ -51,10 +51,8 @@ class TokenServiceTest : public ::testing::Test {
     options.config.watch_heartbeat_interval = heartbeat_interval_;
     options.clock = &clock_;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
     stub_ = testing::NewStub(server_->port());
   }
 

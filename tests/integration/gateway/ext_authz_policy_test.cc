@@ -38,10 +38,8 @@ class ExtAuthzPolicyTest : public ::testing::Test {
     options.config.policy_file = Path("policy.json");
     options.config.audit_log = Path("audit.jsonl");
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
   }
 
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }

@@ -12,10 +12,8 @@ void GatewayFixture::SetUp() {
   options.config.http_listen = "127.0.0.1:0";
   options.config.gateway_rules_file = rules;
   options.run_maintenance = false;
-  absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-      server::SignetServer::Start(std::move(options));
-  ASSERT_TRUE(s.ok()) << s.status();
-  server_ = *std::move(s);
+  server_ = testing::StartServer(std::move(options));
+  ASSERT_NE(server_, nullptr);
   stub_ = NewStub(server_->port());
 }
 

@@ -49,10 +49,8 @@ class GreeterEndToEndTest : public ::testing::Test {
     options.config = testing::TestConfig(dir_.path());
     options.clock = &clock_;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> server =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(server.ok()) << server.status();
-    signet_ = *std::move(server);
+    signet_ = testing::StartServer(std::move(options));
+    ASSERT_NE(signet_, nullptr);
     signet_client_ = Client::Create(testing::NewChannel(signet_->port()));
 
     LocalValidator::Options validator_options;

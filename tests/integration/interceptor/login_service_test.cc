@@ -57,10 +57,8 @@ class LoginServiceTest : public ::testing::Test {
     server::SignetServer::Options options;
     options.config = testing::TestConfig(dir_.path());
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    signet_ = *std::move(s);
+    signet_ = testing::StartServer(std::move(options));
+    ASSERT_NE(signet_, nullptr);
     signet_client_ = Client::Create(testing::NewChannel(signet_->port()));
     absl::StatusOr<PasswordTable> users =
         PasswordTable::Parse(absl::StrCat("alice:", CheapHash("wonderland")));

@@ -52,10 +52,8 @@ class PartitionTest : public ::testing::Test {
     options.config = testing::TestConfig(dir_.path());
     options.config.watch_heartbeat_interval = kHeartbeat;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> server =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(server.ok()) << server.status();
-    signet_ = *std::move(server);
+    signet_ = testing::StartServer(std::move(options));
+    ASSERT_NE(signet_, nullptr);
     direct_ = testing::NewStub(signet_->port());
     proxy_ = std::make_unique<testing::TcpProxy>(signet_->port());
     ASSERT_NE(proxy_->port(), 0);

@@ -103,10 +103,8 @@ class SignetctlTest : public ::testing::Test {
     options.config = testing::TestConfig(dir_.path());
     options.run_maintenance = false;
     options.clock = &clock_;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
     target_ = absl::StrCat("--target=127.0.0.1:", server_->port());
   }
   void TearDown() override { server_->Shutdown(absl::Seconds(1)); }

@@ -134,10 +134,8 @@ class HttpEndpointsTest : public ::testing::Test {
     options.clock = &clock_;
     options.run_maintenance = false;
     options.store = std::move(store);
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
     ASSERT_NE(server_->http_port(), 0);
     stub_ = testing::NewStub(server_->port());
     http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->http_port());

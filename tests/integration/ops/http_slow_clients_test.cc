@@ -114,10 +114,8 @@ class HttpSlowClientsTest : public ::testing::Test {
     options.config.http_max_connections = max_connections;
     options.config.http_request_timeout = request_timeout;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
     ASSERT_NE(server_->http_port(), 0);
     ASSERT_NE(server_->probe_port(), 0);
   }

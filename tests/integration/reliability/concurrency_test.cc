@@ -103,10 +103,8 @@ TEST(ConcurrencyTest, RotationsAndRevocationsUnderValidatorsAndWatchersBreakNoth
   server::SignetServer::Options options;
   options.config = testing::TestConfig(dir.path());
   options.run_maintenance = false;
-  absl::StatusOr<std::unique_ptr<server::SignetServer>> started =
-      server::SignetServer::Start(std::move(options));
-  ASSERT_TRUE(started.ok()) << started.status();
-  std::unique_ptr<server::SignetServer> server = *std::move(started);
+  std::unique_ptr<server::SignetServer> server = testing::StartServer(std::move(options));
+  ASSERT_NE(server, nullptr);
   auto admin = testing::NewStub(server->port());
 
   std::vector<std::string> good;

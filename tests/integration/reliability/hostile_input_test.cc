@@ -112,10 +112,7 @@ class HostileInputTest : public ::testing::Test {
     options.config.max_request_bytes = max_request;
     options.clock = clock_;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    EXPECT_TRUE(s.ok()) << s.status();
-    return s.ok() ? *std::move(s) : nullptr;
+    return testing::StartServer(std::move(options));
   }
 
   void SetUp() override {

@@ -45,10 +45,8 @@ class OverloadTest : public ::testing::Test {
     server::SignetServer::Options options;
     options.config = testing::TestConfig(dir_.path());
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
     for (int i = 0; i < kChannels; ++i) {
       grpc::ChannelArguments args;
       // A connection of its own per channel (channels otherwise share one subchannel).

@@ -136,10 +136,7 @@ class StorageFaultTest : public ::testing::Test {
     server::SignetServer::Options options;
     options.config = testing::TestConfig(data_dir);
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    EXPECT_TRUE(s.ok()) << s.status();
-    return s.ok() ? *std::move(s) : nullptr;
+    return testing::StartServer(std::move(options));
   }
 
   testing::TempDir dir_;

@@ -105,10 +105,8 @@ class SecureServerTest : public ::testing::Test {
     options.config = std::move(config);
     options.clock = &clock_;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
   }
 
   absl::Status StartError(server::ServerConfig config) {

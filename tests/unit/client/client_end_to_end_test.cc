@@ -54,10 +54,8 @@ class ClientEndToEndTest : public ::testing::Test {
     options.config.listen = "127.0.0.1:" + std::to_string(port);
     options.clock = &clock_;
     options.run_maintenance = false;
-    absl::StatusOr<std::unique_ptr<server::SignetServer>> s =
-        server::SignetServer::Start(std::move(options));
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = testing::StartServer(std::move(options));
+    ASSERT_NE(server_, nullptr);
   }
 
   void StopServer() {

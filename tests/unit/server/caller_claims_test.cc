@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "signet/key_set.h"
 #include "signet/token_verifier.h"
+#include "tests/unit/token/signing/sample_claims.h"
 #include "token/signing/signing_key.h"
 #include "token/signing/token_signer.h"
 
@@ -18,14 +19,7 @@ const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 // A verified token carrying `caller_claims_json`.
 VerifiedToken Verified(const std::string& caller_claims_json) {
   static const std::unique_ptr<SigningKey> key = *SigningKey::Generate(Algorithm::kHS256);
-  TokenClaims claims;
-  claims.issuer = "signet";
-  claims.subject = "user-7";
-  claims.backend = "django";
-  claims.audiences = {"orders"};
-  claims.issued_at = kNow;
-  claims.expires_at = kNow + absl::Hours(1);
-  claims.token_id = NewTokenId();
+  TokenClaims claims = testing::SampleClaims(kNow);
   claims.caller_claims_json = caller_claims_json;
   absl::StatusOr<std::string> token = SignToken(*key, claims);
   EXPECT_TRUE(token.ok()) << token.status();

@@ -22,6 +22,7 @@
 #include "signet/token_verifier.h"
 #include "signet/validation_policy.h"
 #include "tests/unit/token/signing/rfc8037.h"
+#include "tests/unit/token/signing/sample_claims.h"
 #include "token/signing/token_signer.h"
 
 namespace signet::server {
@@ -47,18 +48,7 @@ std::unique_ptr<SigningKey> MustGenerate(Algorithm alg) {
   return key.ok() ? *std::move(key) : nullptr;
 }
 
-TokenClaims Claims() {
-  TokenClaims c;
-  c.issuer = "signet";
-  c.subject = "42";
-  c.backend = "django.contrib.auth.backends.ModelBackend";
-  c.audiences = {"orders"};
-  c.issued_at = kIssuedAt;
-  c.expires_at = kIssuedAt + absl::Hours(1);
-  c.token_id = "AAECAwQFBgcICQoLDA0ODw";
-  c.caller_claims_json = R"({"role":"admin"})";
-  return c;
-}
+TokenClaims Claims() { return testing::SampleClaims(kIssuedAt); }
 
 VerifyResult VerifyWith(const SigningKey& key, std::string_view token) {
   ValidationPolicy policy;

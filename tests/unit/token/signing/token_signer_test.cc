@@ -17,6 +17,7 @@
 #include "signet/validation_policy.h"
 #include "signet/verified_token.h"
 #include "tests/unit/token/signing/rfc8037.h"
+#include "tests/unit/token/signing/sample_claims.h"
 #include "token/signing/signing_key.h"
 
 namespace signet::server {
@@ -36,18 +37,7 @@ std::unique_ptr<SigningKey> Rfc8037Key() {
   return key.ok() ? *std::move(key) : nullptr;
 }
 
-TokenClaims Claims() {
-  TokenClaims c;
-  c.issuer = "signet";
-  c.subject = "42";
-  c.backend = "django.contrib.auth.backends.ModelBackend";
-  c.audiences = {"orders"};
-  c.issued_at = kIssuedAt;
-  c.expires_at = kIssuedAt + absl::Hours(1);
-  c.token_id = "AAECAwQFBgcICQoLDA0ODw";
-  c.caller_claims_json = R"({"role":"admin"})";
-  return c;
-}
+TokenClaims Claims() { return testing::SampleClaims(kIssuedAt); }
 
 struct DecodedToken {
   std::string header;
