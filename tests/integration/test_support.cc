@@ -76,6 +76,29 @@ std::unique_ptr<signet::v1::TokenService::Stub> NewStub(int port) {
   return signet::v1::TokenService::NewStub(NewChannel(port));
 }
 
+signet::v1::IssueTokenResponse IssueFor(signet::v1::TokenService::Stub* stub,
+                                        const std::string& subject) {
+  signet::v1::IssueTokenRequest req;
+  req.set_subject(subject);
+  signet::v1::IssueTokenResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub->IssueToken(&ctx, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return resp;
+}
+
+signet::v1::ValidateTokenResponse ValidateAnyAudience(signet::v1::TokenService::Stub* stub,
+                                                      const std::string& token) {
+  signet::v1::ValidateTokenRequest req;
+  req.set_token(token);
+  req.set_any_audience(true);
+  signet::v1::ValidateTokenResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub->ValidateToken(&ctx, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return resp;
+}
+
 std::string ServerBinary() { return std::string(SIGNET_BINARY_DIR) + "/server/signet-server"; }
 
 namespace {

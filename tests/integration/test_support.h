@@ -39,6 +39,14 @@ server::ServerConfig TestConfig(const std::string& data_dir);
 std::unique_ptr<server::SignetServer> StartServer(server::SignetServer::Options options);
 
 std::unique_ptr<signet::v1::TokenService::Stub> NewStub(int port);
+
+// IssueToken for `subject` with the server's defaults; the call failing fails the test (the
+// response is then empty).
+signet::v1::IssueTokenResponse IssueFor(signet::v1::TokenService::Stub* stub,
+                                        const std::string& subject);
+// ValidateToken accepting any audience; the call failing fails the test.
+signet::v1::ValidateTokenResponse ValidateAnyAudience(signet::v1::TokenService::Stub* stub,
+                                                      const std::string& token);
 std::shared_ptr<grpc::Channel> NewChannel(int port);
 
 // signet-server run as a child process. Stderr goes to a file; the port is read from its

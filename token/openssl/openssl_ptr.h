@@ -30,18 +30,25 @@ struct OpenSslFree {
 template <typename T, auto kFree>
 using OpenSslPtr = std::unique_ptr<T, OpenSslFree<kFree>>;
 
-using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
-using SecretBignumPtr = OpenSslPtr<BIGNUM, BN_clear_free>;  // for private scalars
-using BnCtxPtr = OpenSslPtr<BN_CTX, BN_CTX_free>;
-using EcGroupPtr = OpenSslPtr<EC_GROUP, EC_GROUP_free>;
-using EcPointPtr = OpenSslPtr<EC_POINT, EC_POINT_free>;
-using EcdsaSigPtr = OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free>;
+// Keys, and the contexts that use them.
 using EvpPkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
 using EvpPkeyCtxPtr = OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+
+// Digests and MACs.
 using EvpMdPtr = OpenSslPtr<EVP_MD, EVP_MD_free>;
 using EvpMdCtxPtr = OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 using EvpMacPtr = OpenSslPtr<EVP_MAC, EVP_MAC_free>;
 using EvpMacCtxPtr = OpenSslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free>;
+
+// Numbers and elliptic-curve values. Private scalars use SecretBignumPtr (cleared when freed).
+using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
+using SecretBignumPtr = OpenSslPtr<BIGNUM, BN_clear_free>;
+using BnCtxPtr = OpenSslPtr<BN_CTX, BN_CTX_free>;
+using EcGroupPtr = OpenSslPtr<EC_GROUP, EC_GROUP_free>;
+using EcPointPtr = OpenSslPtr<EC_POINT, EC_POINT_free>;
+using EcdsaSigPtr = OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free>;
+
+// Parameter lists (OSSL_PARAM) and their builders.
 using ParamBldPtr = OpenSslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
 using ParamPtr = OpenSslPtr<OSSL_PARAM, OSSL_PARAM_free>;
 

@@ -162,24 +162,11 @@ class HttpEndpointsTest : public ::testing::Test {
   }
 
   v1::IssueTokenResponse Issue(const std::string& subject) {
-    v1::IssueTokenRequest req;
-    req.set_subject(subject);
-    v1::IssueTokenResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status st = stub_->IssueToken(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return resp;
+    return testing::IssueFor(stub_.get(), subject);
   }
 
   v1::ValidateTokenResponse Validate(const std::string& token) {
-    v1::ValidateTokenRequest req;
-    req.set_token(token);
-    req.set_any_audience(true);
-    v1::ValidateTokenResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status st = stub_->ValidateToken(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return resp;
+    return testing::ValidateAnyAudience(stub_.get(), token);
   }
 
   std::vector<std::string> KidsOf(const std::string& jwks_json) {

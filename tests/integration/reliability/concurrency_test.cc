@@ -23,24 +23,11 @@ constexpr int kWatchers = 6;
 constexpr int kChanges = 40;
 
 std::string IssueFor(v1::TokenService::Stub* stub, const std::string& subject) {
-  v1::IssueTokenRequest req;
-  req.set_subject(subject);
-  v1::IssueTokenResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = stub->IssueToken(&ctx, req, &resp);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  return resp.token();
+  return testing::IssueFor(stub, subject).token();
 }
 
 v1::ValidateTokenResponse ValidateOnce(v1::TokenService::Stub* stub, const std::string& token) {
-  v1::ValidateTokenRequest req;
-  req.set_token(token);
-  req.set_any_audience(true);
-  v1::ValidateTokenResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = stub->ValidateToken(&ctx, req, &resp);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  return resp;
+  return testing::ValidateAnyAudience(stub, token);
 }
 
 // One WatchKeys stream read on its own thread: versions must only grow.

@@ -139,13 +139,7 @@ class KeyTableTampering : public ::testing::Test {
   }
 
   v1::ValidateTokenResponse Validate(const std::string& token) {
-    v1::ValidateTokenRequest req;
-    req.set_token(token);
-    req.set_any_audience(true);
-    v1::ValidateTokenResponse resp;
-    grpc::ClientContext ctx;
-    EXPECT_TRUE(stub_->ValidateToken(&ctx, req, &resp).ok());
-    return resp;
+    return testing::ValidateAnyAudience(stub_.get(), token);
   }
   std::string Issue() {
     v1::IssueTokenRequest req;

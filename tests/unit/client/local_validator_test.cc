@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "signet/channel.h"
 #include "signet/jwk.h"
+#include "signet/proto_time.h"
 #include "tests/unit/client/fake_token_service.h"
 #include "token/signing/signing_key.h"
 #include "token/signing/token_signer.h"
@@ -27,11 +28,7 @@ using ::testing::ElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
+google::protobuf::Timestamp At(absl::Time t) { return ToProtoTime(t); }
 
 // Polls `done` (the stream works on its own thread) for up to 5 s.
 bool Eventually(const std::function<bool()>& done) {

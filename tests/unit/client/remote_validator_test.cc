@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "signet/channel.h"
 #include "signet/client.h"
+#include "signet/proto_time.h"
 #include "tests/unit/client/fake_token_service.h"
 
 namespace signet {
@@ -17,11 +18,7 @@ using ::testing::ElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
+google::protobuf::Timestamp At(absl::Time t) { return ToProtoTime(t); }
 
 class RemoteValidatorTest : public ::testing::Test {
  protected:

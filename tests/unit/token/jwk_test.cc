@@ -11,11 +11,7 @@
 namespace signet {
 namespace {
 
-std::string B64(std::string_view encoded) {
-  std::string out;
-  EXPECT_TRUE(Base64UrlDecode(encoded, &out)) << encoded;
-  return out;
-}
+using testing::B64;
 
 // RFC 8037 appendix A.2/A.3: the Ed25519 public key and its RFC 7638 thumbprint.
 constexpr char kRfc8037X[] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";

@@ -10,9 +10,16 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "signet/base64url.h"
 
 namespace signet::testing {
+
+std::string B64(std::string_view encoded) {
+  std::string out;
+  EXPECT_TRUE(Base64UrlDecode(encoded, &out)) << encoded;
+  return out;
+}
 namespace {
 
 const unsigned char* Bytes(std::string_view s) {

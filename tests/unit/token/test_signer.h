@@ -1,7 +1,7 @@
-// Test-only signing for the codec tests: the signing half of signet is written separately, so
-// these tests make their own tokens with libsodium and OpenSSL directly.
-#ifndef SIGNET_TESTS_UNIT_CODEC_TEST_SIGNER_H_
-#define SIGNET_TESTS_UNIT_CODEC_TEST_SIGNER_H_
+// Test-only signing for the token library's tests: the signing half of signet is written
+// separately, so these tests make their own tokens with libsodium and OpenSSL directly.
+#ifndef SIGNET_TESTS_UNIT_TOKEN_TEST_SIGNER_H_
+#define SIGNET_TESTS_UNIT_TOKEN_TEST_SIGNER_H_
 
 #include <memory>
 #include <string>
@@ -11,6 +11,9 @@
 #include "signet/verify_key.h"
 
 namespace signet::testing {
+
+// The bytes `encoded` (base64url) stands for; fails the test when it does not decode.
+std::string B64(std::string_view encoded);
 
 class TestSigner {
  public:
@@ -53,4 +56,4 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 
 }  // namespace signet::testing
 
-#endif  // SIGNET_TESTS_UNIT_CODEC_TEST_SIGNER_H_
+#endif  // SIGNET_TESTS_UNIT_TOKEN_TEST_SIGNER_H_

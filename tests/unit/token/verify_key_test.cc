@@ -17,11 +17,7 @@
 namespace signet {
 namespace {
 
-std::string B64(std::string_view encoded) {
-  std::string out;
-  EXPECT_TRUE(Base64UrlDecode(encoded, &out)) << encoded;
-  return out;
-}
+using testing::B64;
 
 // RFC 7515 appendix A.1: HS256, the JWK "k" and the complete JWS from the RFC.
 constexpr char kRfc7515A1Key[] =
