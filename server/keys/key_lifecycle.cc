@@ -97,10 +97,8 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Maintain(const std::vector<KeyRecord>& 
       next = nullptr;
     } else {
       // A new fleet: no token and no validator can exist yet, so its first key signs at once.
-      absl::StatusOr<KeyRecord> first = factory_(settings_.algorithm, now);
+      absl::StatusOr<KeyRecord> first = FreshActiveKey(now);
       if (!first.ok()) return first.status();
-      first->state = KeyState::kActive;
-      first->activated_at = now;
       changes.Add(*first);
     }
   } else if (next != nullptr && keep->activated_at + settings_.rotation_period <= now &&
@@ -120,6 +118,14 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Maintain(const std::vector<KeyRecord>& 
     changes.Add(*fresh);
   }
   return std::move(changes).Build();
+}
+
+absl::StatusOr<KeyRecord> KeyLifecycle::FreshActiveKey(absl::Time now) const {
+  absl::StatusOr<KeyRecord> key = factory_(settings_.algorithm, now);
+  if (!key.ok()) return key.status();
+  key->state = KeyState::kActive;
+  key->activated_at = now;
+  return key;
 }
 
 bool KeyLifecycle::MaintenanceDue(const std::vector<KeyRecord>& current, absl::Time now) const {
@@ -194,10 +200,8 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Revoke(const std::vector<KeyRecord>& cu
     } else {
       // No published successor (it cannot happen through these decisions): sign with a fresh key
       // rather than keep signing with a revoked one.
-      absl::StatusOr<KeyRecord> emergency = factory_(settings_.algorithm, now);
+      absl::StatusOr<KeyRecord> emergency = FreshActiveKey(now);
       if (!emergency.ok()) return emergency.status();
-      emergency->state = KeyState::kActive;
-      emergency->activated_at = now;
       changes.Promote(*emergency);
     }
     need_pending = true;

@@ -70,6 +70,9 @@ class KeyLifecycle {
   const LifecycleSettings& settings() const { return settings_; }
 
  private:
+  // A new key of the configured algorithm, ACTIVE from `now`.
+  absl::StatusOr<KeyRecord> FreshActiveKey(absl::Time now) const;
+
   LifecycleSettings settings_;
   KeyFactory factory_;
 };
