@@ -34,6 +34,15 @@ class ChangeList {
   void Promote(const KeyRecord& k) { promoted_.push_back(k); }
   void Add(const KeyRecord& k) { added_.push_back(k); }
   void Delete(const std::string& kid) { deleted_.push_back(kid); }
+  // `from` (ACTIVE) retires and `to` (PENDING) signs, both from `now`.
+  void HandOver(KeyRecord* from, KeyRecord* to, absl::Time now) {
+    from->state = KeyState::kRetired;
+    from->retired_at = now;
+    Demote(*from);
+    to->state = KeyState::kActive;
+    to->activated_at = now;
+    Promote(*to);
+  }
   KeyChanges Build() && {
     KeyChanges c;
     c.deletes = std::move(deleted_);
@@ -103,12 +112,7 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Maintain(const std::vector<KeyRecord>& 
     }
   } else if (next != nullptr && keep->activated_at + settings_.rotation_period <= now &&
              next->created_at + settings_.publish_ahead <= now) {
-    keep->state = KeyState::kRetired;
-    keep->retired_at = now;
-    changes.Demote(*keep);
-    next->state = KeyState::kActive;
-    next->activated_at = now;
-    changes.Promote(*next);
+    changes.HandOver(keep, next, now);
     next = nullptr;
   }
 
@@ -159,12 +163,7 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Rotate(const std::vector<KeyRecord>& cu
         ", or rotate with immediate=true"));
   }
   ChangeList changes;
-  active->state = KeyState::kRetired;
-  active->retired_at = now;
-  changes.Demote(*active);
-  next->state = KeyState::kActive;
-  next->activated_at = now;
-  changes.Promote(*next);
+  changes.HandOver(active, next, now);
   absl::StatusOr<KeyRecord> fresh = factory_(settings_.algorithm, now);
   if (!fresh.ok()) return fresh.status();
   changes.Add(*fresh);

@@ -57,13 +57,7 @@ TEST(ServerProcess, KillNineRightAfterRevocationsLosesNothing) {
     grpc::ClientContext ctx;
     ASSERT_TRUE(stub->IssueToken(&ctx, ireq, &revoked).ok());
   }
-  {
-    v1::RevokeTokenRequest req;
-    req.set_token(revoked.token());
-    v1::RevokeTokenResponse resp;
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(stub->RevokeToken(&ctx, req, &resp).ok());
-  }
+  ASSERT_TRUE(testing::RevokeTokenOf(stub.get(), revoked.token()).ok());
   proc->Kill9();
 
   auto again = testing::ServerProcess::Start(args, log);

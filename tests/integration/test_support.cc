@@ -87,6 +87,25 @@ signet::v1::IssueTokenResponse IssueFor(signet::v1::TokenService::Stub* stub,
   return resp;
 }
 
+grpc::Status RevokeTokenOf(signet::v1::TokenService::Stub* stub, const std::string& token) {
+  signet::v1::RevokeTokenRequest req;
+  req.set_token(token);
+  signet::v1::RevokeTokenResponse resp;
+  grpc::ClientContext ctx;
+  return stub->RevokeToken(&ctx, req, &resp);
+}
+
+signet::v1::ListKeysResponse ListKeysOf(signet::v1::TokenService::Stub* stub,
+                                        bool include_revoked) {
+  signet::v1::ListKeysRequest req;
+  req.set_include_revoked(include_revoked);
+  signet::v1::ListKeysResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub->ListKeys(&ctx, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return resp;
+}
+
 signet::v1::ValidateTokenResponse ValidateAnyAudience(signet::v1::TokenService::Stub* stub,
                                                       const std::string& token) {
   signet::v1::ValidateTokenRequest req;

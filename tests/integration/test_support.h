@@ -44,6 +44,11 @@ std::unique_ptr<signet::v1::TokenService::Stub> NewStub(int port);
 // response is then empty).
 signet::v1::IssueTokenResponse IssueFor(signet::v1::TokenService::Stub* stub,
                                         const std::string& subject);
+// RevokeToken of `token`: the call's status.
+grpc::Status RevokeTokenOf(signet::v1::TokenService::Stub* stub, const std::string& token);
+// ListKeys; the call failing fails the test.
+signet::v1::ListKeysResponse ListKeysOf(signet::v1::TokenService::Stub* stub,
+                                        bool include_revoked = true);
 // ValidateToken accepting any audience; the call failing fails the test.
 signet::v1::ValidateTokenResponse ValidateAnyAudience(signet::v1::TokenService::Stub* stub,
                                                       const std::string& token);

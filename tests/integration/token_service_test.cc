@@ -119,12 +119,7 @@ class TokenServiceTest : public ::testing::Test {
   }
 
   v1::ListKeysResponse Keys(bool include_revoked = true) {
-    v1::ListKeysRequest req;
-    req.set_include_revoked(include_revoked);
-    v1::ListKeysResponse resp;
-    grpc::ClientContext ctx;
-    EXPECT_TRUE(stub_->ListKeys(&ctx, req, &resp).ok());
-    return resp;
+    return testing::ListKeysOf(stub_.get(), include_revoked);
   }
 
   std::string KidInState(v1::KeyState state) {
@@ -683,13 +678,7 @@ TEST_F(TokenServiceTest, KeysAndRevocationsSurviveARestart) {
     grpc::ClientContext ctx;
     ASSERT_TRUE(stub_->RevokeSubject(&ctx, req, &resp).ok());
   }
-  {
-    v1::RevokeTokenRequest req;
-    req.set_token(a.token());
-    v1::RevokeTokenResponse resp;
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(stub_->RevokeToken(&ctx, req, &resp).ok());
-  }
+  ASSERT_TRUE(testing::RevokeTokenOf(stub_.get(), a.token()).ok());
   std::string keys_before = Keys().DebugString();
   RestartServer();
   EXPECT_EQ(Keys().DebugString(), keys_before);

@@ -257,14 +257,7 @@ TEST_F(SecureProcessTest, ATokenPastedIntoARevokeKeyReasonReachesNoLogListWatche
   }
   const std::string token = issued.token();
   const std::string signature = token.substr(token.rfind('.') + 1);
-  auto list = [&] {
-    v1::ListKeysRequest req;
-    req.set_include_revoked(true);
-    v1::ListKeysResponse resp;
-    grpc::ClientContext ctx;
-    EXPECT_TRUE(admin->ListKeys(&ctx, req, &resp).ok());
-    return resp;
-  };
+  auto list = [&] { return testing::ListKeysOf(admin.get()); };
   std::string pending;
   const v1::ListKeysResponse before = list();
   for (const v1::Key& k : before.keys()) {
