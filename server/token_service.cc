@@ -137,11 +137,10 @@ bool ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::MessageLite* 
 
 TokenService::TokenService(Deps deps)
     : deps_(std::move(deps)),
-      cache_(ValidationCache::Options{deps_.config.validation_cache_entries}),
       validator_(deps_.ring,
                  *TokenVerifier::Create(ValidationPolicy{deps_.config.issuer, deps_.config.leeway,
                                                          deps_.config.max_token_bytes}),
-                 deps_.clock, &cache_, RenderValidResponse) {}
+                 deps_.clock, deps_.config.validation_cache_entries, RenderValidResponse) {}
 
 absl::StatusOr<Caller> TokenService::Admit(const grpc::CallbackServerContext& context, Rpc rpc) {
   Caller caller = deps_.authorizer->Identify(context);

@@ -19,7 +19,6 @@
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
 #include "signet/v1/token_service.grpc.pb.h"
-#include "signet/validation_cache.h"
 
 namespace signet::server {
 
@@ -115,7 +114,6 @@ class TokenService final
 
   const Deps deps_;
   const ServerConfig& config_ = deps_.config;
-  ValidationCache cache_;
   const TokenValidator validator_;
 };
 

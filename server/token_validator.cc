@@ -5,21 +5,6 @@
 #include "server/metrics/server_metrics.h"
 
 namespace signet::server {
-namespace {
-
-// Per-thread storage for what Validate returns and for building cache entries.
-struct Scratch {
-  ValidationCache::Found found;
-  std::string answer;
-  std::string audiences;
-};
-
-Scratch& ThreadScratch() {
-  thread_local Scratch scratch;
-  return scratch;
-}
-
-}  // namespace
 
 const StateSnapshot& TokenValidator::Snapshot() const {
   struct Kept {
@@ -41,51 +26,19 @@ const StateSnapshot& TokenValidator::Snapshot() const {
 TokenValidator::Validation TokenValidator::Validate(std::string_view token,
                                                     std::string_view audience) const {
   const StateSnapshot& snap = Snapshot();
-  const absl::Time now = clock_->Now();
-  Scratch& scratch = ThreadScratch();
+  const internal::CachingVerifier::Result r =
+      verifier_.Verify(token, snap.keys, snap.revocations, clock_->Now(), audience);
   Validation v;
-  ValidationCache::Digest digest;
-  // Oversized tokens are malformed whatever they hold: not worth hashing.
-  const bool cacheable = cache_ != nullptr && token.size() <= verifier_.policy().max_token_bytes;
-  if (cacheable) {
-    digest = cache_->DigestOf(token);
-    if (cache_->Find(digest, &scratch.found)) {
-      if (std::optional<Reason> reason =
-              internal::RecheckCachedEntry(scratch.found, snap.keys, snap.revocations,
-                                           verifier_.policy().leeway, now, audience)) {
-        v.reason = *reason;
-        v.cached = true;
-        if (v.valid()) v.answer = scratch.found.answer;
-        // An expired token never becomes valid again: free its slot.
-        if (*reason == Reason::kExpired) cache_->Erase(digest);
-        ServerMetrics::Global().RecordValidation(v.reason);
-        return v;
-      }
-    }
-  }
-
-  VerifyResult result = verifier_.Verify(token, snap.keys, &snap.revocations, now, audience);
-  v.reason = result.reason;
-  if (result.valid()) {
-    const VerifiedToken& t = *result.token;
-    scratch.answer = renderer_ ? renderer_(t) : std::string();
-    v.answer = scratch.answer;
-    const KeySet::Entry* key = snap.keys.Find(t.key_id());
-    if (cacheable && key != nullptr && key->key != nullptr) {
-      ValidationCache::EntryView entry;
-      const bool encodable =
-          internal::EntryFromToken(t, key->key.get(), &scratch.audiences, &entry);
-      entry.answer = scratch.answer;
-      if (encodable) cache_->Insert(digest, entry);
-    }
-  }
+  v.reason = r.reason;
+  v.cached = r.cached;
+  v.answer = r.answer;
   ServerMetrics::Global().RecordValidation(v.reason);
   return v;
 }
 
 VerifyResult TokenValidator::VerifySignedBy(std::string_view token) const {
   std::shared_ptr<const StateSnapshot> snap = ring_->Current();
-  return verifier_.Verify(token, snap->keys, nullptr, clock_->Now());
+  return verifier_.verifier().Verify(token, snap->keys, nullptr, clock_->Now());
 }
 
 }  // namespace signet::server

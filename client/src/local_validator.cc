@@ -36,6 +36,39 @@ bool IsPermanent(absl::StatusCode code) {
   }
 }
 
+// What a cache hit answers beside the entry's own fields: the backend (a 2-byte little-endian
+// length first) and the caller claims' JSON. nullopt (not cached) for a backend over 64 KiB.
+std::optional<std::string> RenderCacheAnswer(const VerifiedToken& t) {
+  const std::string& backend = t.backend();
+  if (backend.size() > 0xFFFF) return std::nullopt;
+  std::string answer;
+  answer.push_back(static_cast<char>(backend.size() & 0xFF));
+  answer.push_back(static_cast<char>(backend.size() >> 8));
+  answer.append(backend);
+  answer.append(t.CallerClaimsJson());
+  return answer;
+}
+
+// The identity of a cache hit: the entry's fields and the answer RenderCacheAnswer made.
+Validation FromCacheHit(Reason reason, const internal::ValidationCache::Found& found) {
+  Validation v;
+  v.reason = reason;
+  if (!v.valid()) return v;
+  const std::string_view answer = found.answer;
+  const size_t backend_len =
+      static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
+  Identity& id = v.identity;
+  id.subject = std::string(found.subject);
+  id.backend = std::string(answer.substr(2, backend_len));
+  id.audiences = found.AudienceList();
+  id.issued_at = found.issued_at;
+  id.expires_at = found.expires_at;
+  id.token_id = std::string(found.token_id);
+  id.key_id = std::string(found.kid);
+  id.claims_json = std::string(answer.substr(2 + backend_len));
+  return v;
+}
+
 Validation ToValidation(const VerifyResult& r) {
   Validation v;
   v.reason = r.reason;
@@ -89,11 +122,7 @@ struct LocalValidator::State {
 
 LocalValidator::LocalValidator(LocalValidatorOptions options, TokenVerifier verifier)
     : options_(std::move(options)),
-      verifier_(std::move(verifier)),
-      cache_(options_.cache_entries == 0
-                 ? nullptr
-                 : std::make_unique<internal::ValidationCache>(
-                       internal::ValidationCache::Options{options_.cache_entries})),
+      verifier_(std::move(verifier), options_.cache_entries, RenderCacheAnswer),
       last_heard_(std::numeric_limits<int64_t>::min()) {
   ClientOptions watch;
   watch.call_credentials = options_.call_credentials;
@@ -387,57 +416,14 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
                      absl::FormatDuration(options_.stale_after)));
   }
   std::shared_ptr<const State> state = std::atomic_load(&state_);
-  // Oversized tokens are malformed whatever they hold: not worth hashing.
-  const bool cacheable = cache_ != nullptr && token.size() <= options_.max_token_bytes;
-  internal::ValidationCache::Digest digest;
-  if (cacheable) {
-    thread_local internal::ValidationCache::Found found;
-    digest = cache_->DigestOf(token);
-    if (cache_->Find(digest, &found)) {
-      if (std::optional<Reason> reason = internal::RecheckCachedEntry(
-              found, state->keys, state->revocations, options_.leeway, now, audience)) {
-        cache_hits_.fetch_add(1, std::memory_order_relaxed);
-        Validation v;
-        v.reason = *reason;
-        if (*reason == Reason::kExpired) cache_->Erase(digest);  // Never valid again.
-        if (!v.valid()) return v;
-        // The answer holds the backend (2-byte length first) and the caller claims' JSON.
-        const std::string_view answer = found.answer;
-        const size_t backend_len =
-            static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
-        Identity& id = v.identity;
-        id.subject = std::string(found.subject);
-        id.backend = std::string(answer.substr(2, backend_len));
-        id.audiences = found.AudienceList();
-        id.issued_at = found.issued_at;
-        id.expires_at = found.expires_at;
-        id.token_id = std::string(found.token_id);
-        id.key_id = std::string(found.kid);
-        id.claims_json = std::string(answer.substr(2 + backend_len));
-        return v;
-      }
-    }
+  const internal::CachingVerifier::Result r =
+      verifier_.Verify(token, state->keys, state->revocations, now, audience);
+  if (r.cached) {
+    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+    return FromCacheHit(r.reason, *r.entry);
   }
-  VerifyResult result = verifier_.Verify(token, state->keys, &state->revocations, now, audience);
-  if (result.reason == Reason::kUnknownKey) return JudgeUnknownKey(token, audience, result, now);
-  Validation v = ToValidation(result);
-  const KeySet::Entry* key = v.valid() ? state->keys.Find(v.identity.key_id) : nullptr;
-  if (cacheable && key != nullptr && key->key != nullptr && v.identity.backend.size() <= 0xFFFF) {
-    thread_local std::string audiences;
-    thread_local std::string answer;
-    internal::ValidationCache::EntryView entry;
-    if (internal::EntryFromToken(*result.token, key->key.get(), &audiences, &entry)) {
-      const std::string& backend = v.identity.backend;
-      answer.clear();
-      answer.push_back(static_cast<char>(backend.size() & 0xFF));
-      answer.push_back(static_cast<char>(backend.size() >> 8));
-      answer.append(backend);
-      answer.append(v.identity.claims_json);
-      entry.answer = answer;
-      cache_->Insert(digest, entry);
-    }
-  }
-  return v;
+  if (r.reason == Reason::kUnknownKey) return JudgeUnknownKey(token, audience, *r.verified, now);
+  return ToValidation(*r.verified);
 }
 
 absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view token,
@@ -455,7 +441,8 @@ absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view toke
   if (state->revoked.contains(header->kid)) return Validation{Reason::kKeyRevoked, {}};
   if (!RefetchFor(header->kid, now)) return ToValidation(result);
   state = std::atomic_load(&state_);
-  return ToValidation(verifier_.Verify(token, state->keys, &state->revocations, now, audience));
+  return ToValidation(
+      verifier_.verifier().Verify(token, state->keys, &state->revocations, now, audience));
 }
 
 LocalValidator::Stats LocalValidator::stats() const {

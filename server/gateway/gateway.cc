@@ -65,13 +65,13 @@ std::vector<std::pair<std::string, std::string>> IdentityHeaders(std::string_vie
 
 Gateway::Gateway(Options options)
     : rules_(std::move(options.rules)),
-      cache_(ValidationCache::Options{options.cache_entries}),
-      validator_(options.ring,
-                 *TokenVerifier::Create(
-                     ValidationPolicy{options.issuer, options.leeway, options.max_token_bytes}),
-                 options.clock, &cache_, [names = rules_.headers()](const VerifiedToken& t) {
-                   return RenderIdentity(names, t);
-                 }) {}
+      validator_(
+          options.ring,
+          *TokenVerifier::Create(
+              ValidationPolicy{options.issuer, options.leeway, options.max_token_bytes}),
+          options.clock, options.cache_entries,
+          [names = rules_.headers()](const VerifiedToken& t) { return RenderIdentity(names, t); }) {
+}
 
 GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
   const GatewayRoute& route =

@@ -92,7 +92,6 @@ class Gateway {
 
  private:
   const GatewayRules rules_;
-  ValidationCache cache_;
   const TokenValidator validator_;
 };
 

@@ -50,15 +50,13 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "signet/caching_verifier.h"
 #include "signet/client.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
 #include "signet/validator.h"
 
 namespace signet {
-namespace internal {
-class ValidationCache;
-}  // namespace internal
 
 struct LocalValidatorOptions {
   // Required. A channel to signet-server (e.g. from MakeChannel).
@@ -170,10 +168,10 @@ class LocalValidator final : public Validator {
                                              const VerifyResult& result, absl::Time now);
 
   const LocalValidatorOptions options_;
-  const TokenVerifier verifier_;
-  const std::unique_ptr<internal::ValidationCache> cache_;  // Null when options.cache_entries is 0.
-  std::unique_ptr<Client> client_;                          // WatchKeys (no deadline)
-  std::unique_ptr<Client> refetch_client_;                  // GetJwks (refetch_timeout deadline)
+  // The verifier and its cache (options.cache_entries; none when 0).
+  const internal::CachingVerifier verifier_;
+  std::unique_ptr<Client> client_;          // WatchKeys (no deadline)
+  std::unique_ptr<Client> refetch_client_;  // GetJwks (refetch_timeout deadline)
 
   // Read with std::atomic_load, replaced with std::atomic_store under write_mu_.
   std::shared_ptr<const State> state_;

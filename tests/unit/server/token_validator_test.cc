@@ -36,10 +36,11 @@ class TokenValidatorTest : public ::testing::Test {
   }
 
   // Answers "<subject>#<n>" for the n-th rendering.
-  TokenValidator MakeValidator(ValidationCache* cache) {
-    return TokenValidator(ring_.get(), *verifier_, &clock_, cache, [this](const VerifiedToken& t) {
-      return t.subject() + "#" + std::to_string(++renders_);
-    });
+  // `cache_entries` 0: no cache.
+  TokenValidator MakeValidator(size_t cache_entries) {
+    return TokenValidator(
+        ring_.get(), *verifier_, &clock_, cache_entries,
+        [this](const VerifiedToken& t) { return t.subject() + "#" + std::to_string(++renders_); });
   }
 
   // A token signed now by the active key, valid for `ttl`.
@@ -65,11 +66,11 @@ class TokenValidatorTest : public ::testing::Test {
   std::unique_ptr<KeyRing> ring_;
   std::optional<TokenVerifier> verifier_;
   std::atomic<int> renders_{0};
-  ValidationCache cache_{ValidationCache::Options{1024}};
+  static constexpr size_t kCacheEntries = 1024;
 };
 
 TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   TokenValidator::Validation first = validator.Validate(token, "orders");
   ASSERT_EQ(first.reason, Reason::kValid);
@@ -80,11 +81,11 @@ TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
   EXPECT_TRUE(second.cached);
   EXPECT_EQ(second.answer, "user-7#1");  // The first rendering, byte for byte.
   EXPECT_EQ(renders_.load(), 1);
-  EXPECT_EQ(cache_.size(), 1u);
+  EXPECT_EQ(validator.cache_size(), 1u);
 }
 
 TEST_F(TokenValidatorTest, TheAudienceIsCheckedOnEveryHit) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   ASSERT_EQ(validator.Validate(token, "orders").reason, Reason::kValid);
   TokenValidator::Validation other = validator.Validate(token, "payroll");
@@ -96,7 +97,7 @@ TEST_F(TokenValidatorTest, TheAudienceIsCheckedOnEveryHit) {
 }
 
 TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token("user-7", absl::Minutes(10));
   ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
   clock_.Set(kStart + absl::Minutes(10) + kLeeway - absl::Seconds(1));
@@ -108,14 +109,14 @@ TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
   EXPECT_EQ(expired.reason, Reason::kExpired);
   EXPECT_TRUE(expired.cached);
   // The entry is gone; a full verification says the same.
-  EXPECT_EQ(cache_.size(), 0u);
+  EXPECT_EQ(validator.cache_size(), 0u);
   TokenValidator::Validation again = validator.Validate(token, "");
   EXPECT_EQ(again.reason, Reason::kExpired);
   EXPECT_FALSE(again.cached);
 }
 
 TEST_F(TokenValidatorTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetValid) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
   clock_.Set(kStart - kLeeway - absl::Seconds(1));
@@ -125,7 +126,7 @@ TEST_F(TokenValidatorTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetVali
 }
 
 TEST_F(TokenValidatorTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   const std::string other = Token("user-8");
   ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
@@ -138,7 +139,7 @@ TEST_F(TokenValidatorTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
 }
 
 TEST_F(TokenValidatorTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token("user-7");
   const std::string other = Token("user-8");
   ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
@@ -155,7 +156,7 @@ TEST_F(TokenValidatorTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
 }
 
 TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
   const std::string kid = ring_->Current()->active->kid();
@@ -168,13 +169,13 @@ TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
 }
 
 TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   std::string token = Token();
   const std::string bad_signature = token.substr(0, token.size() - 2) + "AA";
   ASSERT_EQ(validator.Validate(bad_signature, "").reason, Reason::kBadSignature);
   ASSERT_EQ(validator.Validate(token, "payroll").reason, Reason::kAudienceMismatch);
   ASSERT_EQ(validator.Validate("not.a.token", "").reason, Reason::kMalformed);
-  EXPECT_EQ(cache_.size(), 0u);
+  EXPECT_EQ(validator.cache_size(), 0u);
   TokenValidator::Validation again = validator.Validate(bad_signature, "");
   EXPECT_EQ(again.reason, Reason::kBadSignature);
   EXPECT_FALSE(again.cached);
@@ -182,8 +183,8 @@ TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
 }
 
 TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
-  TokenValidator cached = MakeValidator(&cache_);
-  TokenValidator uncached = MakeValidator(nullptr);
+  TokenValidator cached = MakeValidator(kCacheEntries);
+  TokenValidator uncached = MakeValidator(0);
   std::vector<std::string> tokens;
   for (int i = 0; i < 6; ++i) tokens.push_back(Token("user-" + std::to_string(i % 3)));
   auto expect_same = [&](const std::string& step) {
@@ -209,7 +210,7 @@ TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
 }
 
 TEST_F(TokenValidatorTest, WithoutACacheEveryValidationIsFull) {
-  TokenValidator validator = MakeValidator(nullptr);
+  TokenValidator validator = MakeValidator(0);
   const std::string token = Token();
   EXPECT_FALSE(validator.Validate(token, "").cached);
   EXPECT_FALSE(validator.Validate(token, "").cached);
@@ -217,7 +218,7 @@ TEST_F(TokenValidatorTest, WithoutACacheEveryValidationIsFull) {
 }
 
 TEST_F(TokenValidatorTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) {
-  TokenValidator validator = MakeValidator(&cache_);
+  TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   const std::string jti = JtiOf(validator, token);
   std::atomic<bool> revoked{false};
