@@ -171,7 +171,10 @@ TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
 TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   std::string token = Token();
-  const std::string bad_signature = token.substr(0, token.size() - 2) + "AA";
+  // One signature character changed (to another that base64url decodes): never the same token.
+  std::string bad_signature = token;
+  char& c = bad_signature[bad_signature.size() - 10];
+  c = c == 'A' ? 'B' : 'A';
   ASSERT_EQ(validator.Validate(bad_signature, "").reason, Reason::kBadSignature);
   ASSERT_EQ(validator.Validate(token, "payroll").reason, Reason::kAudienceMismatch);
   ASSERT_EQ(validator.Validate("not.a.token", "").reason, Reason::kMalformed);

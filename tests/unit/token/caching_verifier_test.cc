@@ -47,80 +47,83 @@ class CachingVerifierTest : public ::testing::Test {
     };
   }
 
+  // Verifies `token` at kNow for "orders" with the fixture's keys and revocations.
+  CachingVerifier::Result VerifyNow(const std::string& token) {
+    return cached_.Verify(token, keys_, revocations_, kNow, "orders");
+  }
+
   TestSigner ed_;
   KeySet keys_;
   RevocationSet revocations_;
   std::atomic<int> renders_{0};
+  CachingVerifier cached_{MakeVerifier(), 1024, Counting()};
 };
 
 TEST_F(CachingVerifierTest, ASecondVerificationIsAHitAnsweringTheFirstRendering) {
-  CachingVerifier verifier(MakeVerifier(), 1024, Counting());
   const std::string token = Token("u1");
-  CachingVerifier::Result first = verifier.Verify(token, keys_, revocations_, kNow, "orders");
+  CachingVerifier::Result first = VerifyNow(token);
   ASSERT_TRUE(first.valid());
   EXPECT_FALSE(first.cached);
   ASSERT_NE(first.verified, nullptr);
   EXPECT_EQ(first.verified->token->subject(), "u1");
   EXPECT_EQ(first.answer, "u1#1");
-  CachingVerifier::Result second = verifier.Verify(token, keys_, revocations_, kNow, "orders");
+  CachingVerifier::Result second = VerifyNow(token);
   ASSERT_TRUE(second.valid());
   EXPECT_TRUE(second.cached);
   ASSERT_NE(second.entry, nullptr);
   EXPECT_EQ(second.entry->subject, "u1");
   EXPECT_EQ(second.answer, "u1#1");
   EXPECT_EQ(renders_.load(), 1);
-  EXPECT_EQ(verifier.cache_size(), 1u);
+  EXPECT_EQ(cached_.cache_size(), 1u);
 }
 
 TEST_F(CachingVerifierTest, AHitIsJudgedAgainstTheRevocationsAndAudienceOfTheMoment) {
-  CachingVerifier verifier(MakeVerifier(), 1024, Counting());
   const std::string token = Token("u2");
-  ASSERT_TRUE(verifier.Verify(token, keys_, revocations_, kNow, "orders").valid());
-  CachingVerifier::Result other = verifier.Verify(token, keys_, revocations_, kNow, "payroll");
+  ASSERT_TRUE(VerifyNow(token).valid());
+  CachingVerifier::Result other = cached_.Verify(token, keys_, revocations_, kNow, "payroll");
   EXPECT_TRUE(other.cached);
   EXPECT_EQ(other.reason, Reason::kAudienceMismatch);
   EXPECT_TRUE(other.answer.empty());
   const RevocationSet revoked = revocations_.WithToken("jti-u2", kNow + absl::Hours(1));
-  CachingVerifier::Result r = verifier.Verify(token, keys_, revoked, kNow, "orders");
+  CachingVerifier::Result r = cached_.Verify(token, keys_, revoked, kNow, "orders");
   EXPECT_TRUE(r.cached);
   EXPECT_EQ(r.reason, Reason::kTokenRevoked);
 }
 
 TEST_F(CachingVerifierTest, AnExpiredHitLeavesTheCache) {
-  CachingVerifier verifier(MakeVerifier(), 1024, Counting());
   const std::string token = Token("u3");
-  ASSERT_TRUE(verifier.Verify(token, keys_, revocations_, kNow, "orders").valid());
+  ASSERT_TRUE(VerifyNow(token).valid());
   const absl::Time later = kNow + absl::Hours(1) + absl::Seconds(30);
-  CachingVerifier::Result r = verifier.Verify(token, keys_, revocations_, later, "orders");
+  CachingVerifier::Result r = cached_.Verify(token, keys_, revocations_, later, "orders");
   EXPECT_TRUE(r.cached);
   EXPECT_EQ(r.reason, Reason::kExpired);
-  EXPECT_EQ(verifier.cache_size(), 0u);
+  EXPECT_EQ(cached_.cache_size(), 0u);
 }
 
 TEST_F(CachingVerifierTest, AHitWhoseKeyIsGoneIsVerifiedInFull) {
-  CachingVerifier verifier(MakeVerifier(), 1024, Counting());
   const std::string token = Token("u4");
-  ASSERT_TRUE(verifier.Verify(token, keys_, revocations_, kNow, "orders").valid());
+  ASSERT_TRUE(VerifyNow(token).valid());
   // The same kid now names another key: the cached answer no longer stands.
   TestSigner other = TestSigner::Ed25519();
   const KeySet replaced = KeySet::Builder().Add(other.VerifyKeyFor("ed")).Build();
-  CachingVerifier::Result r = verifier.Verify(token, replaced, revocations_, kNow, "orders");
+  CachingVerifier::Result r = cached_.Verify(token, replaced, revocations_, kNow, "orders");
   EXPECT_FALSE(r.cached);
   EXPECT_EQ(r.reason, Reason::kBadSignature);
 }
 
 TEST_F(CachingVerifierTest, OnlyWhatTheRendererAcceptsAndOnlyValidTokensAreCached) {
-  CachingVerifier verifier(MakeVerifier(), 1024, Counting());
   const std::string uncacheable = Token("uncacheable");
-  CachingVerifier::Result r = verifier.Verify(uncacheable, keys_, revocations_, kNow, "orders");
+  CachingVerifier::Result r = VerifyNow(uncacheable);
   EXPECT_TRUE(r.valid());
   EXPECT_TRUE(r.answer.empty());
   const std::string token = Token("u5");
-  const std::string forged = token.substr(0, token.size() - 2) + "AA";
-  EXPECT_EQ(verifier.Verify(forged, keys_, revocations_, kNow, "orders").reason,
-            Reason::kBadSignature);
-  EXPECT_EQ(verifier.cache_size(), 0u);
-  EXPECT_FALSE(verifier.Verify(uncacheable, keys_, revocations_, kNow, "orders").cached);
+  // One signature character changed (to another that base64url decodes): never the same token.
+  std::string forged = token;
+  char& c = forged[forged.size() - 10];
+  c = c == 'A' ? 'B' : 'A';
+  EXPECT_EQ(VerifyNow(forged).reason, Reason::kBadSignature);
+  EXPECT_EQ(cached_.cache_size(), 0u);
+  EXPECT_FALSE(VerifyNow(uncacheable).cached);
 }
 
 TEST_F(CachingVerifierTest, WithoutACacheEveryCallIsAFullVerification) {
