@@ -431,14 +431,16 @@ grpc::Status TokenService::HandleRevokeToken(grpc::CallbackServerContext* contex
   absl::Time expires_at;
   switch (request->target_case()) {
     case signet::v1::RevokeTokenRequest::kToken: {
-      VerifyResult r = validator_.VerifySignedBy(request->token());
-      if (!r.token.has_value()) {
+      // Expired, revoked or for another audience: still revocable, so only the signature counts.
+      Reason why = Reason::kMalformed;
+      std::optional<SignedClaims> signed_claims = validator_.ReadSigned(request->token(), &why);
+      if (!signed_claims.has_value()) {
         return Invalid(absl::StrCat("token is not signed by a known key (",
-                                    std::string(ReasonName(r.reason)), ")"));
+                                    std::string(ReasonName(why)), ")"));
       }
-      if (r.token->token_id().empty()) return Invalid("token has no jti");
-      token_id = r.token->token_id();
-      expires_at = r.token->expires_at() + config_.leeway;
+      if (signed_claims->token_id().empty()) return Invalid("token has no jti");
+      token_id = signed_claims->token_id();
+      expires_at = signed_claims->expires_at() + config_.leeway;
       break;
     }
     case signet::v1::RevokeTokenRequest::kTokenId:

@@ -36,9 +36,10 @@ TokenValidator::Validation TokenValidator::Validate(std::string_view token,
   return v;
 }
 
-VerifyResult TokenValidator::VerifySignedBy(std::string_view token) const {
+std::optional<SignedClaims> TokenValidator::ReadSigned(std::string_view token,
+                                                       Reason* reason) const {
   std::shared_ptr<const StateSnapshot> snap = ring_->Current();
-  return verifier_.verifier().Verify(token, snap->keys, nullptr, clock_->Now());
+  return verifier_.verifier().ReadSigned(token, snap->keys, reason);
 }
 
 }  // namespace signet::server

@@ -52,9 +52,9 @@ class TokenValidator {
   // once).
   Validation Validate(std::string_view token, std::string_view audience) const;
 
-  // Verifies without revocations or audience, for RevokeToken (which needs the jti and exp of a
-  // token signed by a known key). Never cached.
-  VerifyResult VerifySignedBy(std::string_view token) const;
+  // The claims of a token signed by a key of the current snapshot, judged no further (expired or
+  // revoked tokens included), for RevokeToken, which needs their jti and exp. Never cached.
+  std::optional<SignedClaims> ReadSigned(std::string_view token, Reason* reason) const;
 
   const TokenVerifier& verifier() const { return verifier_.verifier(); }
   // Tokens in the cache now (a scan: for tests and metrics).

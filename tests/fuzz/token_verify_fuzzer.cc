@@ -3,6 +3,7 @@
 // never accepts what the keys did not sign, and that its answers are consistent.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,21 +24,17 @@ bool BeforeSignature(Reason r) {
          r == Reason::kUnknownKey || r == Reason::kAlgorithmMismatch || r == Reason::kBadSignature;
 }
 
-void CheckResult(std::string_view token, const signet::VerifyResult& r) {
+// A token whose signature verified: it must be exactly what one of the fixed keys signed.
+void CheckSigned(std::string_view token, const signet::SignedClaims& claims) {
   const signet::fuzz::FuzzKeys& k = signet::fuzz::Keys();
-  if (r.valid()) Require(r.token.has_value(), "a valid result carries the token");
-  if (!r.token.has_value()) return;
-  // Claims are exposed only after the signature verified.
-  Require(!BeforeSignature(r.reason), "claims exposed for a token whose signature failed");
-
-  // The signature verified: the signing input must be one the fixed keys signed, and the token
-  // must be exactly what the key holder produced (no second encoding of the same bytes).
+  // The signing input must be one the fixed keys signed, and the token must be exactly what the
+  // key holder produced (no second encoding of the same bytes).
   const size_t last_dot = token.rfind('.');
   Require(last_dot != std::string_view::npos, "a verified token has a dot");
   const std::string signing_input(token.substr(0, last_dot));
   Require(k.signed_inputs.contains(signing_input),
           "the verifier accepted a signature over bytes the keys never signed");
-  const signet::server::SigningKey* key = signet::fuzz::KeyByKid(r.token->key_id());
+  const signet::server::SigningKey* key = signet::fuzz::KeyByKid(claims.key_id());
   Require(key != nullptr, "a verified token names a fixed key");
   std::string signature;
   Require(signet::Base64UrlDecode(token.substr(last_dot + 1), &signature),
@@ -50,17 +47,22 @@ void CheckResult(std::string_view token, const signet::VerifyResult& r) {
     Require(expected.ok() && *expected == signature, "a second valid signature was accepted");
   }
   absl::StatusOr<signet::TokenHeader> header = signet::PeekHeader(token);
-  Require(header.ok() && header->kid == r.token->key_id(), "PeekHeader agrees with Verify");
+  Require(header.ok() && header->kid == claims.key_id(), "PeekHeader agrees with Verify");
+}
 
-  if (r.valid()) {
-    Require(!r.token->subject().empty(), "a valid token has a subject");
-    Require(r.token->expires_at() + absl::Seconds(30) > k.now, "a valid token has not expired");
-    Require(r.token->issuer() == "signet", "a valid token has the expected issuer");
-    const std::string caller = r.token->CallerClaimsJson();
-    rapidjson::Document doc;
-    doc.Parse(caller.c_str(), caller.size());
-    Require(!doc.HasParseError() && doc.IsObject(), "caller claims are a JSON object");
-  }
+void CheckResult(std::string_view token, const signet::VerifyResult& r) {
+  const signet::fuzz::FuzzKeys& k = signet::fuzz::Keys();
+  // A verified token exists exactly when every check passed.
+  Require(r.valid() == r.token.has_value(), "a result carries the token iff it is valid");
+  if (!r.valid()) return;
+  CheckSigned(token, *r.token);
+  Require(!r.token->subject().empty(), "a valid token has a subject");
+  Require(r.token->expires_at() + absl::Seconds(30) > k.now, "a valid token has not expired");
+  Require(r.token->issuer() == "signet", "a valid token has the expected issuer");
+  const std::string caller = r.token->CallerClaimsJson();
+  rapidjson::Document doc;
+  doc.Parse(caller.c_str(), caller.size());
+  Require(!doc.HasParseError() && doc.IsObject(), "caller claims are a JSON object");
 }
 
 }  // namespace
@@ -76,6 +78,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckResult(token, with_aud);
   const signet::VerifyResult unrevoked = k.verifier.Verify(token, k.key_set, nullptr, k.now);
   CheckResult(token, unrevoked);
+  // Claims are read only after the signature verified, whatever the later checks say.
+  Reason read = Reason::kValid;
+  const std::optional<signet::SignedClaims> claims = k.verifier.ReadSigned(token, k.key_set, &read);
+  Require(claims.has_value() == !BeforeSignature(plain.reason),
+          "ReadSigned and Verify disagree on the checks up to the signature");
+  if (claims.has_value()) {
+    CheckSigned(token, *claims);
+  } else {
+    Require(read == plain.reason, "ReadSigned and Verify give different reasons");
+  }
 
   // The audience and the revocations are checked after the signature: they cannot change an
   // earlier answer, and a token is never more valid with revocations than without.

@@ -3,10 +3,12 @@
 #include <array>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "internal/base64url_internal.h"
+#include "internal/claim_checks.h"
 #include "internal/jwt_parts.h"
 
 namespace signet {
@@ -108,8 +110,8 @@ Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scrat
   return Reason::kValid;
 }
 
-bool Contains(const absl::InlinedVector<std::string_view, 2>& values, std::string_view value) {
-  for (std::string_view v : values) {
+bool Contains(const std::vector<std::string>& values, std::string_view value) {
+  for (const std::string& v : values) {
     if (v == value) return true;
   }
   return false;
@@ -132,89 +134,70 @@ absl::StatusOr<TokenVerifier> TokenVerifier::Create(ValidationPolicy policy) {
   return TokenVerifier(std::move(policy));
 }
 
+Reason TokenVerifier::ReadClaims(std::string_view token, const KeySet& keys, SignedClaims* claims,
+                                 const KeySet::Entry** entry) const {
+  Scratch& scratch = ThreadScratch();
+  Segments segments;
+  internal::HeaderFields header;
+  const Reason reason = ReadHeader(token, policy_.max_token_bytes, &scratch, &segments, &header);
+  if (reason != Reason::kValid) return reason;
+
+  *entry = keys.Find(header.kid);
+  if (*entry == nullptr) return Reason::kUnknownKey;
+  const VerifyKey& key = *(*entry)->key;
+  if (key.algorithm() != header.algorithm) return Reason::kAlgorithmMismatch;
+  // The segment was decoded above; a wrong length is a bad signature.
+  if (!key.Verify(segments.signing_input, scratch.signature)) return Reason::kBadSignature;
+
+  // Only now is the payload read. It is kept as signed, then parsed in place in the scratch buffer
+  // (in-situ parsing rewrites it).
+  claims->payload_json_.assign(scratch.payload);
+  internal::ClaimsFields fields;
+  if (!internal::ParseClaims(&scratch.payload, &fields)) return Reason::kMalformed;
+  claims->issuer_.assign(fields.issuer);
+  claims->subject_.assign(fields.subject);
+  claims->backend_.assign(fields.backend);
+  claims->audiences_.reserve(fields.audiences.size());
+  for (std::string_view aud : fields.audiences) claims->audiences_.emplace_back(aud);
+  claims->expires_at_ = fields.expires_at;
+  claims->issued_at_ = fields.has_issued_at ? fields.issued_at : absl::InfinitePast();
+  claims->not_before_ = fields.has_not_before ? fields.not_before : absl::InfinitePast();
+  claims->token_id_.assign(fields.token_id);
+  claims->key_id_ = key.kid();
+  claims->has_caller_claims_ = fields.has_caller_claims;
+  return Reason::kValid;
+}
+
 VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
                                    const RevocationSet* revocations, absl::Time now,
                                    std::string_view audience) const {
   VerifyResult result;
-  Scratch& scratch = ThreadScratch();
-  Segments segments;
-  internal::HeaderFields header;
-  result.reason = ReadHeader(token, policy_.max_token_bytes, &scratch, &segments, &header);
+  SignedClaims claims;
+  const KeySet::Entry* entry = nullptr;
+  result.reason = ReadClaims(token, keys, &claims, &entry);
   if (result.reason != Reason::kValid) return result;
-
-  const KeySet::Entry* entry = keys.Find(header.kid);
-  if (entry == nullptr) {
-    result.reason = Reason::kUnknownKey;
-    return result;
-  }
-  if (entry->key->algorithm() != header.algorithm) {
-    result.reason = Reason::kAlgorithmMismatch;
-    return result;
-  }
-  // The segment was decoded above; a wrong length is a bad signature.
-  if (!entry->key->Verify(segments.signing_input, scratch.signature)) {
-    result.reason = Reason::kBadSignature;
-    return result;
-  }
-
-  // Only now is the payload read. It is kept as signed, then parsed in place in the scratch buffer
-  // (in-situ parsing rewrites it).
-  result.token = VerifiedToken();
-  VerifiedToken& t = *result.token;
-  t.payload_json_.assign(scratch.payload);
-  internal::ClaimsFields claims;
-  if (!internal::ParseClaims(&scratch.payload, &claims)) {
-    result.token.reset();
-    result.reason = Reason::kMalformed;
-    return result;
-  }
-  t.issuer_.assign(claims.issuer);
-  t.subject_.assign(claims.subject);
-  t.backend_.assign(claims.backend);
-  t.audiences_.reserve(claims.audiences.size());
-  for (std::string_view aud : claims.audiences) t.audiences_.emplace_back(aud);
-  t.expires_at_ = claims.expires_at;
-  t.issued_at_ = claims.has_issued_at ? claims.issued_at : absl::InfinitePast();
-  t.not_before_ = claims.has_not_before ? claims.not_before : absl::InfinitePast();
-  t.token_id_.assign(claims.token_id);
-  t.key_id_ = entry->key->kid();
-  t.has_caller_claims_ = claims.has_caller_claims;
-
-  const absl::Duration leeway = policy_.leeway;
-  if (claims.expires_at + leeway <= now) {
-    result.reason = Reason::kExpired;
-    return result;
-  }
-  if ((claims.has_not_before && claims.not_before - leeway > now) ||
-      (claims.has_issued_at && claims.issued_at - leeway > now)) {
-    result.reason = Reason::kNotYetValid;
-    return result;
-  }
-  if (!claims.has_issuer || claims.issuer != policy_.issuer) {
-    result.reason = Reason::kIssuerMismatch;
-    return result;
-  }
-  if (!audience.empty() && !Contains(claims.audiences, audience)) {
-    result.reason = Reason::kAudienceMismatch;
-    return result;
-  }
-  if (entry->status == KeySet::Status::kRevoked) {
-    result.reason = Reason::kKeyRevoked;
-    return result;
-  }
-  if (revocations != nullptr) {
-    if (claims.has_token_id && revocations->IsTokenRevoked(claims.token_id, now)) {
-      result.reason = Reason::kTokenRevoked;
-      return result;
-    }
-    // A token without iat counts as issued at the beginning of time: revocation fails closed.
-    if (revocations->IsSubjectRevoked(claims.subject, t.issued_at_, now)) {
-      result.reason = Reason::kSubjectRevoked;
-      return result;
-    }
-  }
-  result.reason = Reason::kValid;
+  internal::ClaimsToJudge judged;
+  judged.issued_at = claims.issued_at_;
+  judged.not_before = claims.not_before_;
+  judged.expires_at = claims.expires_at_;
+  judged.issuer_matches = claims.issuer_ == policy_.issuer;
+  judged.audience_matches = audience.empty() || Contains(claims.audiences_, audience);
+  judged.key_status = entry->status;
+  judged.token_id = claims.token_id_;
+  judged.subject = claims.subject_;
+  result.reason = internal::JudgeClaims(judged, revocations, policy_.leeway, now);
+  if (result.reason == Reason::kValid) result.token = VerifiedToken(std::move(claims));
   return result;
+}
+
+std::optional<SignedClaims> TokenVerifier::ReadSigned(std::string_view token, const KeySet& keys,
+                                                      Reason* reason) const {
+  SignedClaims claims;
+  const KeySet::Entry* entry = nullptr;
+  const Reason read = ReadClaims(token, keys, &claims, &entry);
+  if (reason != nullptr) *reason = read;
+  if (read != Reason::kValid) return std::nullopt;
+  return claims;
 }
 
 absl::StatusOr<TokenHeader> PeekHeader(std::string_view token, size_t max_token_bytes) {

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "internal/claim_checks.h"
+
 namespace signet::internal {
 namespace {
 
@@ -312,15 +314,16 @@ std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& e, co
                                          absl::Time now, std::string_view audience) {
   const KeySet::Entry* key = keys.Find(e.kid);
   if (key == nullptr || key->key.get() != e.key) return std::nullopt;
-  if (e.expires_at + leeway <= now) return Reason::kExpired;
-  if (e.not_before - leeway > now || e.issued_at - leeway > now) return Reason::kNotYetValid;
-  if (!audience.empty() && !e.HasAudience(audience)) return Reason::kAudienceMismatch;
-  if (key->status == KeySet::Status::kRevoked) return Reason::kKeyRevoked;
-  if (!e.token_id.empty() && revocations.IsTokenRevoked(e.token_id, now)) {
-    return Reason::kTokenRevoked;
-  }
-  if (revocations.IsSubjectRevoked(e.subject, e.issued_at, now)) return Reason::kSubjectRevoked;
-  return Reason::kValid;
+  ClaimsToJudge judged;
+  judged.issued_at = e.issued_at;
+  judged.not_before = e.not_before;
+  judged.expires_at = e.expires_at;
+  judged.issuer_matches = true;  // A cache belongs to one verifier, whose issuer is fixed.
+  judged.audience_matches = audience.empty() || e.HasAudience(audience);
+  judged.key_status = key->status;
+  judged.token_id = e.token_id;
+  judged.subject = e.subject;
+  return JudgeClaims(judged, &revocations, leeway, now);
 }
 
 }  // namespace signet::internal

@@ -13,7 +13,7 @@ bool IsRegisteredClaim(std::string_view name) {
          name == "iat" || name == "jti" || name == "backend";
 }
 
-std::string VerifiedToken::CallerClaimsJson() const {
+std::string SignedClaims::CallerClaimsJson() const {
   if (!has_caller_claims_) return "{}";
   // payload_json_ passed the strict parse (object, bounded depth, UTF-8) when this was made.
   // Full precision: numbers must come back exactly as signed (tests/fuzz/claims_fuzzer found

@@ -317,12 +317,29 @@ TEST_F(TokenVerifierTest, SignaturesOfTheWrongLengthAreBadSignature) {
   }
 }
 
-TEST_F(TokenVerifierTest, ExpiredTokensAreExpiredAndStillCarryTheirClaims) {
-  const VerifyResult r =
-      Verify(EdToken(Claims(kNowSeconds - 7200, kNowSeconds - 7200, kNowSeconds - 3600)));
+TEST_F(TokenVerifierTest, ExpiredTokensAreExpiredWithNoVerifiedTokenYetTheirSignedClaimsRead) {
+  const std::string token =
+      EdToken(Claims(kNowSeconds - 7200, kNowSeconds - 7200, kNowSeconds - 3600));
+  const VerifyResult r = Verify(token);
   EXPECT_EQ(r.reason, Reason::kExpired);
-  ASSERT_TRUE(r.token.has_value());
-  EXPECT_EQ(r.token->subject(), "user-7");
+  EXPECT_FALSE(r.token.has_value());  // A VerifiedToken exists only for a valid token.
+  Reason reason = Reason::kMalformed;
+  const std::optional<SignedClaims> claims = verifier_.ReadSigned(token, keys_, &reason);
+  EXPECT_EQ(reason, Reason::kValid);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->subject(), "user-7");
+}
+
+TEST_F(TokenVerifierTest, ReadSignedRefusesWhatFailsUpToTheSignature) {
+  Reason reason = Reason::kValid;
+  TestSigner forger = TestSigner::Ed25519();
+  EXPECT_FALSE(
+      verifier_.ReadSigned(forger.Token(Header("EdDSA", "ed"), DefaultClaims()), keys_, &reason));
+  EXPECT_EQ(reason, Reason::kBadSignature);
+  EXPECT_FALSE(verifier_.ReadSigned(EdTokenWithHeader(Header("EdDSA", "nobody")), keys_, &reason));
+  EXPECT_EQ(reason, Reason::kUnknownKey);
+  EXPECT_FALSE(verifier_.ReadSigned("not.a.token", keys_, &reason));
+  EXPECT_EQ(reason, Reason::kMalformed);
 }
 
 TEST_F(TokenVerifierTest, TokensFromTheFutureAreNotYetValid) {
@@ -337,8 +354,10 @@ TEST_F(TokenVerifierTest, AnotherIssuerIsIssuerMismatch) {
       absl::StrReplaceAll(DefaultClaims(), {{R"("iss":"signet")", R"("iss":"signet2")"}});
   const VerifyResult r = Verify(EdToken(other));
   EXPECT_EQ(r.reason, Reason::kIssuerMismatch);
-  ASSERT_TRUE(r.token.has_value());
-  EXPECT_EQ(r.token->issuer(), "signet2");
+  EXPECT_FALSE(r.token.has_value());
+  const std::optional<SignedClaims> claims = verifier_.ReadSigned(EdToken(other), keys_);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->issuer(), "signet2");
   const std::string missing = absl::StrReplaceAll(DefaultClaims(), {{R"("iss":"signet",)", ""}});
   EXPECT_EQ(ReasonOf(EdToken(missing)), Reason::kIssuerMismatch);
 }
@@ -360,8 +379,12 @@ TEST_F(TokenVerifierTest, AnAudienceNotInAudIsAudienceMismatch) {
 TEST_F(TokenVerifierTest, ARevokedKeyIsKeyRevokedAfterTheSignatureCheck) {
   const VerifyResult r = Verify(revoked_.Token(Header("EdDSA", "revoked"), DefaultClaims()));
   EXPECT_EQ(r.reason, Reason::kKeyRevoked);
-  ASSERT_TRUE(r.token.has_value());
-  EXPECT_EQ(r.token->key_id(), "revoked");
+  EXPECT_FALSE(r.token.has_value());
+  // Still readable (RevokeToken of a token signed by a revoked key).
+  const std::optional<SignedClaims> claims =
+      verifier_.ReadSigned(revoked_.Token(Header("EdDSA", "revoked"), DefaultClaims()), keys_);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->key_id(), "revoked");
   TestSigner forger = TestSigner::Ed25519();
   EXPECT_EQ(ReasonOf(forger.Token(Header("EdDSA", "revoked"), DefaultClaims())),
             Reason::kBadSignature);
@@ -371,7 +394,7 @@ TEST_F(TokenVerifierTest, ARevokedJtiIsTokenRevoked) {
   const RevocationSet revocations = RevocationSet().WithToken(kJti, kNow + absl::Hours(1));
   const VerifyResult r = Verify(EdToken(DefaultClaims()), "", &revocations);
   EXPECT_EQ(r.reason, Reason::kTokenRevoked);
-  ASSERT_TRUE(r.token.has_value());
+  EXPECT_FALSE(r.token.has_value());
   const RevocationSet expired = RevocationSet().WithToken(kJti, kNow);
   EXPECT_EQ(Verify(EdToken(DefaultClaims()), "", &expired).reason, Reason::kValid);
   const RevocationSet opaque = RevocationSet().WithToken("opaque-id", kNow + absl::Hours(1));

@@ -18,6 +18,7 @@
 #ifndef SIGNET_TOKEN_VERIFIER_H_
 #define SIGNET_TOKEN_VERIFIER_H_
 
+#include <optional>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -42,10 +43,22 @@ class TokenVerifier {
   VerifyResult Verify(std::string_view token, const KeySet& keys, const RevocationSet* revocations,
                       absl::Time now, std::string_view audience = {}) const;
 
+  // The claims of `token` when its signature verifies with a key of `keys` (revoked keys
+  // included), and nothing else is judged: not the times, issuer, audience, key state or
+  // revocations. For acting on a token that need not be valid, such as revoking it. nullopt when
+  // the token is malformed, its key unknown or its signature bad; `reason` (if given) says which.
+  std::optional<SignedClaims> ReadSigned(std::string_view token, const KeySet& keys,
+                                         Reason* reason = nullptr) const;
+
   const ValidationPolicy& policy() const { return policy_; }
 
  private:
   explicit TokenVerifier(ValidationPolicy policy) : policy_(std::move(policy)) {}
+
+  // Size and shape, header, key, signature, then the claims into *claims and the key's entry into
+  // *entry. Reason::kValid when all of those passed (nothing is judged).
+  Reason ReadClaims(std::string_view token, const KeySet& keys, SignedClaims* claims,
+                    const KeySet::Entry** entry) const;
   ValidationPolicy policy_;
 };
 

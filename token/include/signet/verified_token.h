@@ -1,9 +1,13 @@
-// The claims of a token whose signature has been checked. Only TokenVerifier makes these, so code
-// that holds one knows the signature verified (see VerifyResult for whether every other check
-// passed too).
+// What a token says, and how much of it has been judged, in two types:
+// - SignedClaims: the claims of a token whose signature verified with a known key, and nothing
+//   more (it may be expired, for another issuer or audience, signed by a revoked key, revoked).
+//   TokenVerifier::ReadSigned makes these, for acting on a token that need not be valid (revoking
+//   it).
+// - VerifiedToken: the claims of a token that passed every check of TokenVerifier::Verify. Only a
+//   valid VerifyResult holds one, so code that has one knows the token is valid.
 //
 // Example:
-//   signet::VerifyResult r = verifier.Verify(token, keys, &revocations, now);
+//   signet::VerifyResult r = verifier.Verify(token, keys, &revocations, now, "orders");
 //   if (r.valid()) Greet(r.token->subject());
 #ifndef SIGNET_VERIFIED_TOKEN_H_
 #define SIGNET_VERIFIED_TOKEN_H_
@@ -11,6 +15,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -20,7 +26,7 @@ namespace signet {
 
 class TokenVerifier;
 
-class VerifiedToken {
+class SignedClaims {
  public:
   const std::string& issuer() const { return issuer_; }
   const std::string& subject() const { return subject_; }
@@ -44,7 +50,7 @@ class VerifiedToken {
 
  private:
   friend class TokenVerifier;
-  VerifiedToken() = default;
+  SignedClaims() = default;
 
   std::string issuer_;
   std::string subject_;
@@ -59,14 +65,20 @@ class VerifiedToken {
   bool has_caller_claims_ = false;
 };
 
+// Claims that passed every check: made by TokenVerifier::Verify only, for a valid token.
+class VerifiedToken : public SignedClaims {
+ private:
+  friend class TokenVerifier;
+  explicit VerifiedToken(SignedClaims claims) : SignedClaims(std::move(claims)) {}
+};
+
 // Registered claim names that caller claims may not use: iss sub aud exp nbf iat jti backend.
 bool IsRegisteredClaim(std::string_view name);
 
 struct VerifyResult {
   // Reason::kValid, or the first check that failed.
   Reason reason = Reason::kMalformed;
-  // Set whenever the signature verified, even if a later check (time, issuer, audience, key
-  // state, revocation) failed; unset when the token failed before or at the signature.
+  // Set exactly when the token is valid.
   std::optional<VerifiedToken> token;
 
   bool valid() const { return reason == Reason::kValid; }
