@@ -991,13 +991,15 @@ RunResult CodecBound(const std::string& algorithm_name, int threads, absl::Durat
   const signet::TokenVerifier verifier = *signet::TokenVerifier::Create(policy);
   const signet::RevocationSet revocations;
   const std::string audience = absl::GetFlag(FLAGS_audience);
-  if (!verifier.Verify(*token, keys, &revocations, now, audience).valid()) {
+  const signet::Audience expected =
+      audience.empty() ? signet::Audience::Any() : signet::Audience::Expect(audience);
+  if (!verifier.Verify(*token, keys, &revocations, now, expected).valid()) {
     Die("codec_bound: the token does not verify");
   }
   return RunOnThreads(absl::StrCat("codec_bound/", algorithm_name, "/", threads, "t"), threads,
                       warmup, duration, [&]() -> std::function<void()> {
                         return [&] {
-                          if (!verifier.Verify(*token, keys, &revocations, now, audience).valid())
+                          if (!verifier.Verify(*token, keys, &revocations, now, expected).valid())
                             std::abort();
                         };
                       });

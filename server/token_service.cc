@@ -332,7 +332,9 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
                                      ? "give audience or any_audience, not both"
                                      : "name the audience you expect, or set any_audience"));
   }
-  TokenValidator::Validation v = validator_.Validate(request.token(), request.audience());
+  TokenValidator::Validation v = validator_.Validate(
+      request.token(),
+      request.any_audience() ? Audience::Any() : Audience::Expect(request.audience()));
   if (v.valid()) {
     grpc::Slice answer(v.answer.data(), v.answer.size());
     *response = grpc::ByteBuffer(&answer, 1);

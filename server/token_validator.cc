@@ -24,7 +24,7 @@ const StateSnapshot& TokenValidator::Snapshot() const {
 }
 
 TokenValidator::Validation TokenValidator::Validate(std::string_view token,
-                                                    std::string_view audience) const {
+                                                    Audience audience) const {
   const StateSnapshot& snap = Snapshot();
   const internal::CachingVerifier::Result r =
       verifier_.Verify(token, snap.keys, snap.revocations, clock_->Now(), audience);

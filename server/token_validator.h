@@ -5,7 +5,7 @@
 //   TokenValidator validator(ring.get(), *TokenVerifier::Create(policy), &Clock::Real(),
 //                            /*cache_entries=*/65536,
 //                            [](const VerifiedToken& t) { return Serialize(t); });
-//   TokenValidator::Validation v = validator.Validate(token, "orders");
+//   TokenValidator::Validation v = validator.Validate(token, Audience::Expect("orders"));
 //   if (v.valid()) Send(v.answer);  // What the renderer made the first time this token came.
 #ifndef SIGNET_SERVER_TOKEN_VALIDATOR_H_
 #define SIGNET_SERVER_TOKEN_VALIDATOR_H_
@@ -50,7 +50,7 @@ class TokenValidator {
   // Against the ring's current snapshot (internal::CachingVerifier: a hit is answered only after
   // the checks that may have changed since pass again, so a revocation or an expiry applies at
   // once).
-  Validation Validate(std::string_view token, std::string_view audience) const;
+  Validation Validate(std::string_view token, Audience audience) const;
 
   // The claims of a token signed by a key of the current snapshot, judged no further (expired or
   // revoked tokens included), for RevokeToken, which needs their jti and exp. Never cached.

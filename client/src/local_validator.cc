@@ -69,6 +69,11 @@ Validation FromCacheHit(Reason reason, const internal::ValidationCache::Found& f
   return v;
 }
 
+// Validator::Validate's `audience`: empty asks for any audience (signet/validator.h).
+Audience AudienceOf(std::string_view audience) {
+  return audience.empty() ? Audience::Any() : Audience::Expect(audience);
+}
+
 Validation ToValidation(const VerifyResult& r) {
   Validation v;
   v.reason = r.reason;
@@ -417,7 +422,7 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
   }
   std::shared_ptr<const State> state = std::atomic_load(&state_);
   const internal::CachingVerifier::Result r =
-      verifier_.Verify(token, state->keys, state->revocations, now, audience);
+      verifier_.Verify(token, state->keys, state->revocations, now, AudienceOf(audience));
   if (r.cached) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
     return FromCacheHit(r.reason, *r.entry);
@@ -441,8 +446,8 @@ absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view toke
   if (state->revoked.contains(header->kid)) return Validation{Reason::kKeyRevoked, {}};
   if (!RefetchFor(header->kid, now)) return ToValidation(result);
   state = std::atomic_load(&state_);
-  return ToValidation(
-      verifier_.verifier().Verify(token, state->keys, &state->revocations, now, audience));
+  return ToValidation(verifier_.verifier().Verify(token, state->keys, &state->revocations, now,
+                                                  AudienceOf(audience)));
 }
 
 LocalValidator::Stats LocalValidator::stats() const {

@@ -105,7 +105,9 @@ GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
     const std::string_view why = AuthFailureMessage(bearer.failure);
     return refuse(why, Challenge("invalid_request", why));
   }
-  const TokenValidator::Validation v = validator_.Validate(bearer.token, route.audience);
+  // A route without an audience accepts tokens of any audience (gateway_rules.h).
+  const TokenValidator::Validation v = validator_.Validate(
+      bearer.token, route.audience.empty() ? Audience::Any() : Audience::Expect(route.audience));
   if (!v.valid()) {
     const std::string_view why = AuthFailureMessage(AuthFailure::kInvalidToken, v.reason);
     return refuse(why, Challenge("invalid_token", why));

@@ -123,7 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
 
-  const signet::VerifyResult r = k.verifier.Verify(*token, k.key_set, nullptr, k.now, "orders");
+  const signet::VerifyResult r =
+      k.verifier.Verify(*token, k.key_set, nullptr, k.now, signet::Audience::Expect("orders"));
   if (!r.valid()) {
     std::fprintf(stderr, "reason %s for claims %s\n",
                  std::string(signet::ReasonName(r.reason)).c_str(), caller_json.c_str());

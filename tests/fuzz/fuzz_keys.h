@@ -4,7 +4,8 @@
 //
 // Example:
 //   const signet::fuzz::FuzzKeys& k = signet::fuzz::Keys();
-//   signet::VerifyResult r = k.verifier.Verify(token, k.key_set, &k.revocations, k.now);
+//   signet::VerifyResult r =
+//       k.verifier.Verify(token, k.key_set, &k.revocations, k.now, signet::Audience::Any());
 #ifndef SIGNET_TESTS_FUZZ_FUZZ_KEYS_H_
 #define SIGNET_TESTS_FUZZ_FUZZ_KEYS_H_
 

@@ -71,12 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const signet::fuzz::FuzzKeys& k = signet::fuzz::Keys();
   const std::string_view token(reinterpret_cast<const char*>(data), size);
 
-  const signet::VerifyResult plain = k.verifier.Verify(token, k.key_set, &k.revocations, k.now);
+  const signet::VerifyResult plain =
+      k.verifier.Verify(token, k.key_set, &k.revocations, k.now, signet::Audience::Any());
   CheckResult(token, plain);
-  const signet::VerifyResult with_aud =
-      k.verifier.Verify(token, k.key_set, &k.revocations, k.now, "orders");
+  const signet::VerifyResult with_aud = k.verifier.Verify(token, k.key_set, &k.revocations, k.now,
+                                                          signet::Audience::Expect("orders"));
   CheckResult(token, with_aud);
-  const signet::VerifyResult unrevoked = k.verifier.Verify(token, k.key_set, nullptr, k.now);
+  const signet::VerifyResult unrevoked =
+      k.verifier.Verify(token, k.key_set, nullptr, k.now, signet::Audience::Any());
   CheckResult(token, unrevoked);
   // Claims are read only after the signature verified, whatever the later checks say.
   Reason read = Reason::kValid;

@@ -29,7 +29,7 @@ CachingVerifier::CachingVerifier(TokenVerifier verifier, size_t cache_entries, R
 
 CachingVerifier::Result CachingVerifier::Verify(std::string_view token, const KeySet& keys,
                                                 const RevocationSet& revocations, absl::Time now,
-                                                std::string_view audience) const {
+                                                Audience audience) const {
   Scratch& scratch = ThreadScratch();
   Result r;
   ValidationCache::Digest digest;

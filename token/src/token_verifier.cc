@@ -110,13 +110,6 @@ Reason ReadHeader(std::string_view token, size_t max_token_bytes, Scratch* scrat
   return Reason::kValid;
 }
 
-bool Contains(const std::vector<std::string>& values, std::string_view value) {
-  for (const std::string& v : values) {
-    if (v == value) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 absl::StatusOr<TokenVerifier> TokenVerifier::Create(ValidationPolicy policy) {
@@ -170,7 +163,7 @@ Reason TokenVerifier::ReadClaims(std::string_view token, const KeySet& keys, Sig
 
 VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
                                    const RevocationSet* revocations, absl::Time now,
-                                   std::string_view audience) const {
+                                   Audience audience) const {
   VerifyResult result;
   SignedClaims claims;
   const KeySet::Entry* entry = nullptr;
@@ -181,7 +174,7 @@ VerifyResult TokenVerifier::Verify(std::string_view token, const KeySet& keys,
   judged.not_before = claims.not_before_;
   judged.expires_at = claims.expires_at_;
   judged.issuer_matches = claims.issuer_ == policy_.issuer;
-  judged.audience_matches = audience.empty() || Contains(claims.audiences_, audience);
+  judged.audience_matches = audience.AcceptedBy(claims.audiences_);
   judged.key_status = entry->status;
   judged.token_id = claims.token_id_;
   judged.subject = claims.subject_;

@@ -311,7 +311,7 @@ bool EntryFromToken(const VerifiedToken& token, const VerifyKey* key, std::strin
 
 std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& e, const KeySet& keys,
                                          const RevocationSet& revocations, absl::Duration leeway,
-                                         absl::Time now, std::string_view audience) {
+                                         absl::Time now, Audience audience) {
   const KeySet::Entry* key = keys.Find(e.kid);
   if (key == nullptr || key->key.get() != e.key) return std::nullopt;
   ClaimsToJudge judged;
@@ -319,7 +319,8 @@ std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& e, co
   judged.not_before = e.not_before;
   judged.expires_at = e.expires_at;
   judged.issuer_matches = true;  // A cache belongs to one verifier, whose issuer is fixed.
-  judged.audience_matches = audience.empty() || e.HasAudience(audience);
+  judged.audience_matches =
+      audience.any() || (!audience.name().empty() && e.HasAudience(audience.name()));
   judged.key_status = key->status;
   judged.token_id = e.token_id;
   judged.subject = e.subject;

@@ -201,7 +201,7 @@ class HttpEndpointsTest : public ::testing::Test {
       ADD_FAILURE() << verifier.status();
       return Reason::kMalformed;
     }
-    return verifier->Verify(token, set, nullptr, clock_.Now()).reason;
+    return verifier->Verify(token, set, nullptr, clock_.Now(), Audience::Any()).reason;
   }
 
   v1::ListKeysResponse ListKeys() {

@@ -26,7 +26,7 @@ VerifiedToken Verified(const std::string& caller_claims_json) {
   ValidationPolicy policy;
   policy.issuer = "signet";
   VerifyResult r = TokenVerifier::Create(policy)->Verify(
-      *token, KeySet::Builder().Add(key->verify_key()).Build(), nullptr, kNow);
+      *token, KeySet::Builder().Add(key->verify_key()).Build(), nullptr, kNow, Audience::Any());
   EXPECT_EQ(r.reason, Reason::kValid);
   return *r.token;
 }

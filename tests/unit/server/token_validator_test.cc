@@ -72,11 +72,11 @@ class TokenValidatorTest : public ::testing::Test {
 TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
-  TokenValidator::Validation first = validator.Validate(token, "orders");
+  TokenValidator::Validation first = validator.Validate(token, Audience::Expect("orders"));
   ASSERT_EQ(first.reason, Reason::kValid);
   EXPECT_FALSE(first.cached);
   EXPECT_EQ(first.answer, "user-7#1");
-  TokenValidator::Validation second = validator.Validate(token, "orders");
+  TokenValidator::Validation second = validator.Validate(token, Audience::Expect("orders"));
   EXPECT_EQ(second.reason, Reason::kValid);
   EXPECT_TRUE(second.cached);
   EXPECT_EQ(second.answer, "user-7#1");  // The first rendering, byte for byte.
@@ -87,30 +87,30 @@ TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
 TEST_F(TokenValidatorTest, TheAudienceIsCheckedOnEveryHit) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, "orders").reason, Reason::kValid);
-  TokenValidator::Validation other = validator.Validate(token, "payroll");
+  ASSERT_EQ(validator.Validate(token, Audience::Expect("orders")).reason, Reason::kValid);
+  TokenValidator::Validation other = validator.Validate(token, Audience::Expect("payroll"));
   EXPECT_EQ(other.reason, Reason::kAudienceMismatch);
   EXPECT_TRUE(other.cached);
   EXPECT_TRUE(other.answer.empty());
-  EXPECT_EQ(validator.Validate(token, "billing").reason, Reason::kValid);
-  EXPECT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(token, Audience::Expect("billing")).reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
 }
 
 TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token("user-7", absl::Minutes(10));
-  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
   clock_.Set(kStart + absl::Minutes(10) + kLeeway - absl::Seconds(1));
-  TokenValidator::Validation last = validator.Validate(token, "");
+  TokenValidator::Validation last = validator.Validate(token, Audience::Any());
   EXPECT_EQ(last.reason, Reason::kValid);
   EXPECT_TRUE(last.cached);
   clock_.Set(kStart + absl::Minutes(10) + kLeeway);
-  TokenValidator::Validation expired = validator.Validate(token, "");
+  TokenValidator::Validation expired = validator.Validate(token, Audience::Any());
   EXPECT_EQ(expired.reason, Reason::kExpired);
   EXPECT_TRUE(expired.cached);
   // The entry is gone; a full verification says the same.
   EXPECT_EQ(validator.cache_size(), 0u);
-  TokenValidator::Validation again = validator.Validate(token, "");
+  TokenValidator::Validation again = validator.Validate(token, Audience::Any());
   EXPECT_EQ(again.reason, Reason::kExpired);
   EXPECT_FALSE(again.cached);
 }
@@ -118,9 +118,9 @@ TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
 TEST_F(TokenValidatorTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetValid) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
   clock_.Set(kStart - kLeeway - absl::Seconds(1));
-  TokenValidator::Validation v = validator.Validate(token, "");
+  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kNotYetValid);
   EXPECT_TRUE(v.cached);
 }
@@ -129,43 +129,43 @@ TEST_F(TokenValidatorTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
   const std::string other = Token("user-8");
-  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
-  ASSERT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
   ASSERT_TRUE(ring_->RevokeToken(JtiOf(validator, token), kStart + absl::Hours(1)).ok());
-  TokenValidator::Validation v = validator.Validate(token, "");
+  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kTokenRevoked);
   EXPECT_TRUE(v.cached);
-  EXPECT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
 }
 
 TEST_F(TokenValidatorTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token("user-7");
   const std::string other = Token("user-8");
-  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
-  ASSERT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
   clock_.Advance(absl::Seconds(5));
   ASSERT_TRUE(ring_->RevokeSubject("user-7", clock_.Now(), clock_.Now() + absl::Hours(25)).ok());
-  TokenValidator::Validation v = validator.Validate(token, "");
+  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kSubjectRevoked);
   EXPECT_TRUE(v.cached);
-  EXPECT_EQ(validator.Validate(other, "").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
   // A token the subject gets after the revocation is valid.
   clock_.Advance(absl::Seconds(5));
-  EXPECT_EQ(validator.Validate(Token("user-7"), "").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(Token("user-7"), Audience::Any()).reason, Reason::kValid);
 }
 
 TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
   TokenValidator validator = MakeValidator(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, "").reason, Reason::kValid);
+  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
   const std::string kid = ring_->Current()->active->kid();
   ASSERT_TRUE(ring_->RevokeKey(kid, "test").ok());
-  TokenValidator::Validation v = validator.Validate(token, "");
+  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kKeyRevoked);
   EXPECT_TRUE(v.cached);
   // Tokens of the new active key are valid.
-  EXPECT_EQ(validator.Validate(Token(), "").reason, Reason::kValid);
+  EXPECT_EQ(validator.Validate(Token(), Audience::Any()).reason, Reason::kValid);
 }
 
 TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
@@ -175,11 +175,12 @@ TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
   std::string bad_signature = token;
   char& c = bad_signature[bad_signature.size() - 10];
   c = c == 'A' ? 'B' : 'A';
-  ASSERT_EQ(validator.Validate(bad_signature, "").reason, Reason::kBadSignature);
-  ASSERT_EQ(validator.Validate(token, "payroll").reason, Reason::kAudienceMismatch);
-  ASSERT_EQ(validator.Validate("not.a.token", "").reason, Reason::kMalformed);
+  ASSERT_EQ(validator.Validate(bad_signature, Audience::Any()).reason, Reason::kBadSignature);
+  ASSERT_EQ(validator.Validate(token, Audience::Expect("payroll")).reason,
+            Reason::kAudienceMismatch);
+  ASSERT_EQ(validator.Validate("not.a.token", Audience::Any()).reason, Reason::kMalformed);
   EXPECT_EQ(validator.cache_size(), 0u);
-  TokenValidator::Validation again = validator.Validate(bad_signature, "");
+  TokenValidator::Validation again = validator.Validate(bad_signature, Audience::Any());
   EXPECT_EQ(again.reason, Reason::kBadSignature);
   EXPECT_FALSE(again.cached);
   EXPECT_EQ(renders_.load(), 0);
@@ -192,10 +193,11 @@ TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
   for (int i = 0; i < 6; ++i) tokens.push_back(Token("user-" + std::to_string(i % 3)));
   auto expect_same = [&](const std::string& step) {
     for (const std::string& token : tokens) {
-      for (const char* audience : {"", "orders", "payroll"}) {
+      for (const Audience audience :
+           {Audience::Any(), Audience::Expect("orders"), Audience::Expect("payroll")}) {
         EXPECT_EQ(cached.Validate(token, audience).reason,
                   uncached.Validate(token, audience).reason)
-            << step << " " << audience;
+            << step << " " << audience.name();
       }
     }
   };
@@ -215,8 +217,8 @@ TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
 TEST_F(TokenValidatorTest, WithoutACacheEveryValidationIsFull) {
   TokenValidator validator = MakeValidator(0);
   const std::string token = Token();
-  EXPECT_FALSE(validator.Validate(token, "").cached);
-  EXPECT_FALSE(validator.Validate(token, "").cached);
+  EXPECT_FALSE(validator.Validate(token, Audience::Any()).cached);
+  EXPECT_FALSE(validator.Validate(token, Audience::Any()).cached);
   EXPECT_EQ(renders_.load(), 2);
 }
 
@@ -233,7 +235,7 @@ TEST_F(TokenValidatorTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) 
     threads.emplace_back([&] {
       while (!stop.load()) {
         const bool after = revoked.load();
-        const Reason r = validator.Validate(token, "orders").reason;
+        const Reason r = validator.Validate(token, Audience::Expect("orders")).reason;
         if (after && r != Reason::kTokenRevoked) ++late_valid;
         ++validations;
       }

@@ -49,7 +49,7 @@ class CachingVerifierTest : public ::testing::Test {
 
   // Verifies `token` at kNow for "orders" with the fixture's keys and revocations.
   CachingVerifier::Result VerifyNow(const std::string& token) {
-    return cached_.Verify(token, keys_, revocations_, kNow, "orders");
+    return cached_.Verify(token, keys_, revocations_, kNow, Audience::Expect("orders"));
   }
 
   TestSigner ed_;
@@ -80,12 +80,14 @@ TEST_F(CachingVerifierTest, ASecondVerificationIsAHitAnsweringTheFirstRendering)
 TEST_F(CachingVerifierTest, AHitIsJudgedAgainstTheRevocationsAndAudienceOfTheMoment) {
   const std::string token = Token("u2");
   ASSERT_TRUE(VerifyNow(token).valid());
-  CachingVerifier::Result other = cached_.Verify(token, keys_, revocations_, kNow, "payroll");
+  CachingVerifier::Result other =
+      cached_.Verify(token, keys_, revocations_, kNow, Audience::Expect("payroll"));
   EXPECT_TRUE(other.cached);
   EXPECT_EQ(other.reason, Reason::kAudienceMismatch);
   EXPECT_TRUE(other.answer.empty());
   const RevocationSet revoked = revocations_.WithToken("jti-u2", kNow + absl::Hours(1));
-  CachingVerifier::Result r = cached_.Verify(token, keys_, revoked, kNow, "orders");
+  CachingVerifier::Result r =
+      cached_.Verify(token, keys_, revoked, kNow, Audience::Expect("orders"));
   EXPECT_TRUE(r.cached);
   EXPECT_EQ(r.reason, Reason::kTokenRevoked);
 }
@@ -94,7 +96,8 @@ TEST_F(CachingVerifierTest, AnExpiredHitLeavesTheCache) {
   const std::string token = Token("u3");
   ASSERT_TRUE(VerifyNow(token).valid());
   const absl::Time later = kNow + absl::Hours(1) + absl::Seconds(30);
-  CachingVerifier::Result r = cached_.Verify(token, keys_, revocations_, later, "orders");
+  CachingVerifier::Result r =
+      cached_.Verify(token, keys_, revocations_, later, Audience::Expect("orders"));
   EXPECT_TRUE(r.cached);
   EXPECT_EQ(r.reason, Reason::kExpired);
   EXPECT_EQ(cached_.cache_size(), 0u);
@@ -106,7 +109,8 @@ TEST_F(CachingVerifierTest, AHitWhoseKeyIsGoneIsVerifiedInFull) {
   // The same kid now names another key: the cached answer no longer stands.
   TestSigner other = TestSigner::Ed25519();
   const KeySet replaced = KeySet::Builder().Add(other.VerifyKeyFor("ed")).Build();
-  CachingVerifier::Result r = cached_.Verify(token, replaced, revocations_, kNow, "orders");
+  CachingVerifier::Result r =
+      cached_.Verify(token, replaced, revocations_, kNow, Audience::Expect("orders"));
   EXPECT_FALSE(r.cached);
   EXPECT_EQ(r.reason, Reason::kBadSignature);
 }
@@ -129,8 +133,10 @@ TEST_F(CachingVerifierTest, OnlyWhatTheRendererAcceptsAndOnlyValidTokensAreCache
 TEST_F(CachingVerifierTest, WithoutACacheEveryCallIsAFullVerification) {
   CachingVerifier verifier(MakeVerifier(), 0, Counting());
   const std::string token = Token("u6");
-  EXPECT_FALSE(verifier.Verify(token, keys_, revocations_, kNow, "orders").cached);
-  CachingVerifier::Result r = verifier.Verify(token, keys_, revocations_, kNow, "orders");
+  EXPECT_FALSE(
+      verifier.Verify(token, keys_, revocations_, kNow, Audience::Expect("orders")).cached);
+  CachingVerifier::Result r =
+      verifier.Verify(token, keys_, revocations_, kNow, Audience::Expect("orders"));
   EXPECT_FALSE(r.cached);
   EXPECT_EQ(r.answer, "u6#2");
   EXPECT_EQ(verifier.cache_size(), 0u);

@@ -72,7 +72,8 @@ class TokenVerifierTest : public ::testing::Test {
 
   VerifyResult Verify(std::string_view token, std::string_view audience = {},
                       const RevocationSet* revocations = nullptr) const {
-    return verifier_.Verify(token, keys_, revocations, kNow, audience);
+    return verifier_.Verify(token, keys_, revocations, kNow,
+                            audience.empty() ? Audience::Any() : Audience::Expect(audience));
   }
   Reason ReasonOf(std::string_view token, std::string_view audience = {}) const {
     return Verify(token, audience).reason;
@@ -446,7 +447,8 @@ TEST_F(TokenVerifierTest, ATokenWhoseExpIsNowIsExpiredWithoutLeeway) {
   const TokenVerifier strict = MakeVerifier(absl::ZeroDuration());
   auto reason = [&](int64_t exp) {
     return strict
-        .Verify(EdToken(Claims(kNowSeconds - 60, kNowSeconds - 60, exp)), keys_, nullptr, kNow)
+        .Verify(EdToken(Claims(kNowSeconds - 60, kNowSeconds - 60, exp)), keys_, nullptr, kNow,
+                Audience::Any())
         .reason;
   };
   EXPECT_EQ(reason(kNowSeconds), Reason::kExpired);
@@ -477,7 +479,8 @@ TEST_F(TokenVerifierTest, LeewayExtendsNbfAndIatExactly) {
   const TokenVerifier strict = MakeVerifier(absl::ZeroDuration());
   auto strict_reason = [&](int64_t nbf) {
     return strict
-        .Verify(EdToken(Claims(kNowSeconds - 10, nbf, kNowSeconds + 3600)), keys_, nullptr, kNow)
+        .Verify(EdToken(Claims(kNowSeconds - 10, nbf, kNowSeconds + 3600)), keys_, nullptr, kNow,
+                Audience::Any())
         .reason;
   };
   EXPECT_EQ(strict_reason(kNowSeconds), Reason::kValid);
@@ -583,9 +586,10 @@ TEST_F(TokenVerifierTest, EmptySegmentsFailPrecisely) {
 TEST_F(TokenVerifierTest, OversizedTokensAreMalformedBeforeAnythingElse) {
   const std::string token = EdToken(DefaultClaims());
   const TokenVerifier exact = MakeVerifier(absl::Seconds(30), token.size());
-  EXPECT_EQ(exact.Verify(token, keys_, nullptr, kNow).reason, Reason::kValid);
+  EXPECT_EQ(exact.Verify(token, keys_, nullptr, kNow, Audience::Any()).reason, Reason::kValid);
   const TokenVerifier one_short = MakeVerifier(absl::Seconds(30), token.size() - 1);
-  EXPECT_EQ(one_short.Verify(token, keys_, nullptr, kNow).reason, Reason::kMalformed);
+  EXPECT_EQ(one_short.Verify(token, keys_, nullptr, kNow, Audience::Any()).reason,
+            Reason::kMalformed);
   // Over the default 8 KiB even though everything else is fine.
   const std::string big =
       EdToken(Claims(kNowSeconds, kNowSeconds, kNowSeconds + 3600,
@@ -766,13 +770,15 @@ TEST_F(TokenVerifierTest, DeeplyNestedJsonIsMalformedWithoutOverflowingTheStack)
   for (const std::string& deep : {arrays, objects}) {
     const std::string claims =
         Claims(kNowSeconds, kNowSeconds, kNowSeconds + 3600, absl::StrCat(R"(,"deep":)", deep));
-    const VerifyResult r = roomy.Verify(EdToken(claims), keys_, nullptr, kNow);
+    const VerifyResult r = roomy.Verify(EdToken(claims), keys_, nullptr, kNow, Audience::Any());
     EXPECT_EQ(r.reason, Reason::kMalformed);
     EXPECT_FALSE(r.token.has_value());
     // The same in the header, where nothing has been verified yet.
     const std::string header = absl::StrCat(R"({"alg":"EdDSA","kid":"ed","deep":)", deep, "}");
-    EXPECT_EQ(roomy.Verify(ed_.Token(header, DefaultClaims()), keys_, nullptr, kNow).reason,
-              Reason::kMalformed);
+    EXPECT_EQ(
+        roomy.Verify(ed_.Token(header, DefaultClaims()), keys_, nullptr, kNow, Audience::Any())
+            .reason,
+        Reason::kMalformed);
   }
   // Moderate nesting in caller claims is fine.
   const std::string nested = std::string(20, '[') + std::string(20, ']');
@@ -790,8 +796,9 @@ TEST_F(TokenVerifierTest, TheRfc7515ExampleWithoutKidIsMalformed) {
 }
 
 TEST_F(TokenVerifierTest, AnEmptyKeySetKnowsNoKey) {
-  EXPECT_EQ(verifier_.Verify(EdToken(DefaultClaims()), KeySet(), nullptr, kNow).reason,
-            Reason::kUnknownKey);
+  EXPECT_EQ(
+      verifier_.Verify(EdToken(DefaultClaims()), KeySet(), nullptr, kNow, Audience::Any()).reason,
+      Reason::kUnknownKey);
 }
 
 // --- Create and PeekHeader ----------------------------------------------------------------------

@@ -4,7 +4,8 @@
 // Example:
 //   CachingVerifier verifier(*TokenVerifier::Create(policy), /*cache_entries=*/65536,
 //                            [](const VerifiedToken& t) { return Serialize(t); });
-//   CachingVerifier::Result r = verifier.Verify(token, keys, revocations, now, "orders");
+//   CachingVerifier::Result r =
+//       verifier.Verify(token, keys, revocations, now, Audience::Expect("orders"));
 //   if (r.valid()) Send(r.answer);  // What the renderer made when the token was first verified.
 //
 // A hit is answered only after the checks that may have changed since the token was verified
@@ -24,6 +25,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "signet/audience.h"
 #include "signet/key_set.h"
 #include "signet/reason.h"
 #include "signet/revocation_set.h"
@@ -62,7 +64,7 @@ class CachingVerifier {
   CachingVerifier(TokenVerifier verifier, size_t cache_entries, Renderer renderer = nullptr);
 
   Result Verify(std::string_view token, const KeySet& keys, const RevocationSet& revocations,
-                absl::Time now, std::string_view audience) const;
+                absl::Time now, Audience audience) const;
 
   const TokenVerifier& verifier() const { return verifier_; }
   // Entries held now (a scan: for tests and metrics).

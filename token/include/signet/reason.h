@@ -1,7 +1,7 @@
 // Why a token is not valid: one value per way a token can be wrong.
 //
 // Example:
-//   signet::VerifyResult r = verifier.Verify(token, keys, revocations, now);
+//   signet::VerifyResult r = verifier.Verify(token, keys, revocations, now, Audience::Any());
 //   if (!r.valid()) LogRejection(signet::ReasonName(r.reason));  // "EXPIRED"
 #ifndef SIGNET_REASON_H_
 #define SIGNET_REASON_H_

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "signet/algorithm.h"
+#include "signet/audience.h"
 #include "signet/key_set.h"
 #include "signet/reason.h"
 #include "signet/revocation_set.h"
@@ -39,9 +40,10 @@ class TokenVerifier {
   // negative or over 5 minutes, max_token_bytes outside 256 B..1 MiB).
   static absl::StatusOr<TokenVerifier> Create(ValidationPolicy policy);
 
-  // `revocations` may be null (no revocations). `audience` empty: aud is not checked.
+  // `revocations` may be null (no revocations). `audience` says what aud must hold
+  // (signet/audience.h: there is no default).
   VerifyResult Verify(std::string_view token, const KeySet& keys, const RevocationSet* revocations,
-                      absl::Time now, std::string_view audience = {}) const;
+                      absl::Time now, Audience audience) const;
 
   // The claims of `token` when its signature verifies with a key of `keys` (revoked keys
   // included), and nothing else is judged: not the times, issuer, audience, key state or

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "signet/audience.h"
 #include "signet/key_set.h"
 #include "signet/reason.h"
 #include "signet/revocation_set.h"
@@ -154,8 +155,7 @@ bool EntryFromToken(const VerifiedToken& token, const VerifyKey* key, std::strin
 // HMAC keys 128 random bits (no two keys share one).
 std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& entry,
                                          const KeySet& keys, const RevocationSet& revocations,
-                                         absl::Duration leeway, absl::Time now,
-                                         std::string_view audience);
+                                         absl::Duration leeway, absl::Time now, Audience audience);
 
 }  // namespace signet::internal
 

@@ -7,7 +7,8 @@
 //   valid VerifyResult holds one, so code that has one knows the token is valid.
 //
 // Example:
-//   signet::VerifyResult r = verifier.Verify(token, keys, &revocations, now, "orders");
+//   signet::VerifyResult r =
+//       verifier.Verify(token, keys, &revocations, now, signet::Audience::Expect("orders"));
 //   if (r.valid()) Greet(r.token->subject());
 #ifndef SIGNET_VERIFIED_TOKEN_H_
 #define SIGNET_VERIFIED_TOKEN_H_

@@ -56,7 +56,8 @@ VerifyResult VerifyWith(const SigningKey& key, std::string_view token) {
   absl::StatusOr<TokenVerifier> verifier = TokenVerifier::Create(policy);
   EXPECT_TRUE(verifier.ok()) << verifier.status();
   KeySet keys = KeySet::Builder().Add(key.verify_key()).Build();
-  return verifier->Verify(token, keys, nullptr, kIssuedAt + absl::Minutes(1), "orders");
+  return verifier->Verify(token, keys, nullptr, kIssuedAt + absl::Minutes(1),
+                          Audience::Expect("orders"));
 }
 
 size_t SignatureSize(Algorithm alg) { return alg == Algorithm::kHS256 ? 32 : 64; }

@@ -73,7 +73,8 @@ VerifyResult SignAndVerify(const TokenClaims& claims, std::string_view audience 
   absl::StatusOr<TokenVerifier> verifier = TokenVerifier::Create(policy);
   EXPECT_TRUE(verifier.ok()) << verifier.status();
   KeySet keys = KeySet::Builder().Add(key->verify_key()).Build();
-  return verifier->Verify(*token, keys, nullptr, kIssuedAt + absl::Minutes(1), audience);
+  return verifier->Verify(*token, keys, nullptr, kIssuedAt + absl::Minutes(1),
+                          audience.empty() ? Audience::Any() : Audience::Expect(audience));
 }
 
 absl::Status SignStatus(std::string caller_claims_json) {

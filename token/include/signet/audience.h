@@ -1,0 +1,48 @@
+// Which audience a verification demands of a token. There is no default: every call of
+// TokenVerifier::Verify says either Expect (the token's aud must contain this name) or Any (no
+// audience is checked, on purpose).
+//
+// Example:
+//   verifier.Verify(token, keys, &revocations, now, signet::Audience::Expect("orders"));
+//   verifier.Verify(token, keys, &revocations, now, signet::Audience::Any());
+#ifndef SIGNET_AUDIENCE_H_
+#define SIGNET_AUDIENCE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace signet {
+
+// A small value; Expect keeps a view of `name`, which must outlive the verification.
+class Audience {
+ public:
+  // Tokens whose aud contains `name`. An empty name matches no token (AUDIENCE_MISMATCH).
+  static Audience Expect(std::string_view name) { return Audience(false, name); }
+  // Every token, whatever its aud (or none): for callers that have no audience of their own.
+  static Audience Any() { return Audience(true, {}); }
+
+  bool any() const { return any_; }
+  // The expected name (empty for Any()).
+  std::string_view name() const { return name_; }
+
+  // True when a token with these audiences satisfies the demand.
+  bool AcceptedBy(const std::vector<std::string>& audiences) const {
+    if (any_) return true;
+    if (name_.empty()) return false;
+    for (const std::string& a : audiences) {
+      if (a == name_) return true;
+    }
+    return false;
+  }
+
+ private:
+  Audience(bool any, std::string_view name) : any_(any), name_(name) {}
+
+  bool any_;
+  std::string_view name_;
+};
+
+}  // namespace signet
+
+#endif  // SIGNET_AUDIENCE_H_
