@@ -84,9 +84,10 @@ bool IsLoopbackAddress(const std::string& listen) {
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
-absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options options) {
-  const ServerConfig& config = options.config;
-  if (absl::Status s = config.Validate(); !s.ok()) return s;
+namespace {
+
+// The listener addresses, and plaintext gRPC only where it is safe or explicitly accepted.
+absl::Status CheckListeners(const ServerConfig& config) {
   if (!config.http_listen.empty()) {
     if (absl::StatusOr<HostPort> http = ParseHttpListen(config.http_listen); !http.ok()) {
       return http.status();
@@ -104,6 +105,16 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
                      ": pass --tls_cert_file and --tls_key_file, or --allow_insecure to accept "
                      "the risk"));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options options) {
+  const ServerConfig& config = options.config;
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  if (absl::Status s = CheckListeners(config); !s.ok()) return s;
+  // Everything read from files comes first, so that a bad file changes nothing.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
@@ -115,125 +126,142 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   if (!gateway_rules.ok()) return gateway_rules.status();
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.audit_log);
   if (!audit.ok()) return audit.status();
+
   std::unique_ptr<SignetServer> server(new SignetServer());
   server->config_ = config;
   server->clock_ = options.clock;
   server->authorizer_ = *std::move(authorizer);
   server->audit_ = *std::move(audit);
   server->shared_store_ = IsSharedStore(config);
+  const bool custom_store = options.store != nullptr;
+  if (absl::Status s = server->OpenKeyState(std::move(options.store)); !s.ok()) return s;
+  server->MakeServices(*std::move(gateway_rules));
+  if (absl::Status s = server->StartHttp(); !s.ok()) return s;
+  if (absl::Status s = server->StartGrpc(*credentials); !s.ok()) return s;
+  if (options.run_maintenance) {
+    server->maintenance_ = std::thread([s = server.get()] { s->MaintenanceLoop(); });
+  }
+  server->LogStarted(custom_store);
+  return server;
+}
 
-  if (options.store != nullptr) {
-    server->store_ = std::move(options.store);
+absl::Status SignetServer::OpenKeyState(std::unique_ptr<Store> given_store) {
+  if (given_store != nullptr) {
+    store_ = std::move(given_store);
   } else {
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenConfiguredStore(config);
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenConfiguredStore(config_);
     if (!store.ok()) return store.status();
-    server->store_ = *std::move(store);
+    store_ = *std::move(store);
   }
-  if (config.kek_file.empty()) {
-    if (absl::Status s = EnsureDataDir(config.data_dir); !s.ok()) return s;
+  if (config_.kek_file.empty()) {
+    if (absl::Status s = EnsureDataDir(config_.data_dir); !s.ok()) return s;
   }
-  absl::StatusOr<Envelope> envelope = OpenEnvelope(config, server->store_.get());
+  absl::StatusOr<Envelope> envelope = OpenEnvelope(config_, store_.get());
   if (!envelope.ok()) return envelope.status();
 
   LifecycleSettings settings;
-  settings.algorithm = config.algorithm;
-  settings.publish_ahead = config.publish_ahead;
-  settings.rotation_period = config.rotation_period;
-  settings.max_ttl = config.max_ttl;
-  settings.leeway = config.leeway;
-  server->ring_ =
-      KeyRing::Create(server->store_.get(), *std::move(envelope), settings, server->clock_);
+  settings.algorithm = config_.algorithm;
+  settings.publish_ahead = config_.publish_ahead;
+  settings.rotation_period = config_.rotation_period;
+  settings.max_ttl = config_.max_ttl;
+  settings.leeway = config_.leeway;
+  ring_ = KeyRing::Create(store_.get(), *std::move(envelope), settings, clock_);
   WatchHub::Options hub_options;
-  hub_options.max_watchers = config.max_watchers;
-  hub_options.max_watchers_per_caller = config.max_watchers_per_caller;
-  hub_options.heartbeat_interval = config.watch_heartbeat_interval;
-  server->hub_ = std::make_unique<WatchHub>(server->ring_.get(), server->clock_, hub_options);
-  server->ring_->AddListener(server->hub_.get());
-  if (absl::Status s = server->ring_->Start(); !s.ok()) return s;
+  hub_options.max_watchers = config_.max_watchers;
+  hub_options.max_watchers_per_caller = config_.max_watchers_per_caller;
+  hub_options.heartbeat_interval = config_.watch_heartbeat_interval;
+  hub_ = std::make_unique<WatchHub>(ring_.get(), clock_, hub_options);
+  ring_->AddListener(hub_.get());
+  return ring_->Start();
+}
 
-  server->service_ = std::make_unique<TokenService>(
-      TokenService::Deps{config, server->ring_.get(), server->hub_.get(), server->clock_,
-                         server->authorizer_.get(), server->audit_.get()});
+void SignetServer::MakeServices(GatewayRules gateway_rules) {
+  service_ = std::make_unique<TokenService>(TokenService::Deps{
+      config_, ring_.get(), hub_.get(), clock_, authorizer_.get(), audit_.get()});
   Gateway::Options gateway;
-  gateway.rules = *std::move(gateway_rules);
-  gateway.issuer = config.issuer;
-  gateway.leeway = config.leeway;
-  gateway.max_token_bytes = config.max_token_bytes;
-  gateway.cache_entries = config.validation_cache_entries;
-  gateway.ring = server->ring_.get();
-  gateway.clock = server->clock_;
-  server->gateway_ = std::make_unique<Gateway>(std::move(gateway));
-  server->ext_authz_ = std::make_unique<ExtAuthzService>(
-      server->gateway_.get(), server->authorizer_.get(), server->audit_.get());
-  auto http_options = [&](const std::string& listen) {
+  gateway.rules = std::move(gateway_rules);
+  gateway.issuer = config_.issuer;
+  gateway.leeway = config_.leeway;
+  gateway.max_token_bytes = config_.max_token_bytes;
+  gateway.cache_entries = config_.validation_cache_entries;
+  gateway.ring = ring_.get();
+  gateway.clock = clock_;
+  gateway_ = std::make_unique<Gateway>(std::move(gateway));
+  ext_authz_ = std::make_unique<ExtAuthzService>(gateway_.get(), authorizer_.get(), audit_.get());
+}
+
+absl::Status SignetServer::StartHttp() {
+  auto http_options = [this](const std::string& listen) {
     HttpServer::Options http;
     http.listen = listen;
-    http.issuer = config.issuer;
-    http.public_url = config.public_url;
-    http.publish_ahead = config.publish_ahead;
-    http.ring = server->ring_.get();
-    http.hub = server->hub_.get();
+    http.issuer = config_.issuer;
+    http.public_url = config_.public_url;
+    http.publish_ahead = config_.publish_ahead;
+    http.ring = ring_.get();
+    http.hub = hub_.get();
     http.metrics = &ServerMetrics::Global();
-    http.max_connections = config.http_max_connections;
-    http.request_timeout = config.http_request_timeout;
+    http.max_connections = config_.http_max_connections;
+    http.request_timeout = config_.http_request_timeout;
     return http;
   };
-  if (!config.http_listen.empty()) {
-    HttpServer::Options http = http_options(config.http_listen);
-    http.add_routes = [g = server->gateway_.get()](httplib::Server* s) {
-      AddForwardAuthRoutes(g, s);
-    };
+  if (!config_.http_listen.empty()) {
+    HttpServer::Options http = http_options(config_.http_listen);
+    http.add_routes = [g = gateway_.get()](httplib::Server* s) { AddForwardAuthRoutes(g, s); };
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(http));
     if (!started.ok()) return started.status();
-    server->http_ = *std::move(started);
+    http_ = *std::move(started);
   }
-  if (!config.probe_listen.empty()) {
+  if (!config_.probe_listen.empty()) {
     // Probes come one at a time from the kubelet: a few connections of their own suffice, and no
     // JWKS or metrics client can take them.
-    HttpServer::Options probe = http_options(config.probe_listen);
+    HttpServer::Options probe = http_options(config_.probe_listen);
     probe.probes_only = true;
     probe.max_connections = kProbeConnections;
     probe.flag_name = "--probe_listen";
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(probe));
     if (!started.ok()) return started.status();
-    server->probe_http_ = *std::move(started);
+    probe_http_ = *std::move(started);
   }
+  return absl::OkStatus();
+}
+
+absl::Status SignetServer::StartGrpc(const std::shared_ptr<grpc::ServerCredentials>& credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  ApplyTransportLimits(config, &builder);
-  builder.AddListeningPort(config.listen, *credentials, &server->port_);
-  builder.RegisterService(server->service_.get());
-  builder.RegisterService(server->ext_authz_.get());
+  ApplyTransportLimits(config_, &builder);
+  builder.AddListeningPort(config_.listen, credentials, &port_);
+  builder.RegisterService(service_.get());
+  builder.RegisterService(ext_authz_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewRpcMetricsInterceptorFactory(&ServerMetrics::Global()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
   }
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
-  if (server->http_ != nullptr) server->http_->SetServing(true);
-  if (server->probe_http_ != nullptr) server->probe_http_->SetServing(true);
-  if (options.run_maintenance) {
-    server->maintenance_ = std::thread([s = server.get()] { s->MaintenanceLoop(); });
-  }
+  if (http_ != nullptr) http_->SetServing(true);
+  if (probe_http_ != nullptr) probe_http_->SetServing(true);
+  return absl::OkStatus();
+}
+
+void SignetServer::LogStarted(bool custom_store) const {
   Log(LogLevel::kInfo, "server_started")
-      .Str("listen", config.listen)
-      .Int("port", server->port_)
-      .Int("http_port", server->http_port())
-      .Int("probe_port", server->probe_port())
-      .Str("store", options.store ? "custom" : config.store)
-      .Str("issuer", config.issuer)
-      .Str("algorithm", AlgorithmName(config.algorithm))
-      .Bool("tls", !config.tls_cert_file.empty());
-  if (config.tls_cert_file.empty()) {
+      .Str("listen", config_.listen)
+      .Int("port", port_)
+      .Int("http_port", http_port())
+      .Int("probe_port", probe_port())
+      .Str("store", custom_store ? "custom" : config_.store)
+      .Str("issuer", config_.issuer)
+      .Str("algorithm", AlgorithmName(config_.algorithm))
+      .Bool("tls", !config_.tls_cert_file.empty());
+  if (config_.tls_cert_file.empty()) {
     Log(LogLevel::kWarning, "insecure_mode")
         .Str("note", "plaintext gRPC and no caller authentication: every RPC is allowed");
   }
-  return server;
 }
 
 void SignetServer::MaintenanceLoop() {

@@ -70,6 +70,15 @@ class SignetServer {
 
  private:
   SignetServer() = default;
+  // The steps of Start, in order.
+  // The store (given or configured), the KEK envelope, the key ring and the WatchKeys hub.
+  absl::Status OpenKeyState(std::unique_ptr<Store> given_store);
+  // The ValidateToken service, the gateway decision and its Envoy ext_authz front end.
+  void MakeServices(GatewayRules gateway_rules);
+  // The HTTP listener (JWKS, discovery, metrics, forward-auth) and the probe listener.
+  absl::Status StartHttp();
+  absl::Status StartGrpc(const std::shared_ptr<grpc::ServerCredentials>& credentials);
+  void LogStarted(bool custom_store) const;
   void MaintenanceLoop();
 
   ServerConfig config_;
