@@ -219,55 +219,99 @@ grpc::ServerUnaryReactor* TokenService::RevokeSubject(grpc::CallbackServerContex
   return Unary(context, request, response, Rpc::kRevokeSubject, &TokenService::HandleRevokeSubject);
 }
 
+namespace {
+
+// The request's ttl (the default when unset or zero, in whole seconds) into *ttl; an error message,
+// or "" when it is acceptable.
+std::string CheckTtl(const signet::v1::IssueTokenRequest& request, const ServerConfig& config,
+                     absl::Duration* ttl) {
+  *ttl = config.default_ttl;
+  if (!request.has_ttl()) return "";
+  const google::protobuf::Duration& d = request.ttl();
+  if (d.seconds() < 0 || d.nanos() < 0) return "ttl must not be negative";
+  const absl::Duration asked = FromProtoDuration(d);
+  if (asked <= absl::ZeroDuration()) return "";
+  if (asked < absl::Seconds(1)) return "ttl must be at least 1s";
+  if (asked > config.max_ttl) {
+    return absl::StrCat("ttl ", absl::FormatDuration(asked), " exceeds the maximum of ",
+                        absl::FormatDuration(config.max_ttl));
+  }
+  *ttl = absl::Seconds(absl::ToInt64Seconds(asked));
+  return "";
+}
+
+// The caller claims as JSON into *json ("" when there are none); an error message, or "".
+std::string EncodeCallerClaims(const signet::v1::IssueTokenRequest& request, std::string* json) {
+  json->clear();
+  if (!request.has_claims() || request.claims().fields_size() == 0) return "";
+  google::protobuf::util::JsonPrintOptions options;
+  if (!google::protobuf::util::MessageToJsonString(request.claims(), json, options).ok()) {
+    return "claims cannot be encoded as JSON";
+  }
+  if (json->size() > kMaxClaimsBytes) {
+    return absl::StrCat("claims are ", json->size(), " bytes as JSON; at most ", kMaxClaimsBytes,
+                        " are allowed");
+  }
+  return "";
+}
+
+// Every field of an IssueToken request within its bounds: an error message, or "". Sets *ttl and
+// *claims_json.
+std::string CheckIssueRequest(const signet::v1::IssueTokenRequest& request,
+                              const ServerConfig& config, absl::Duration* ttl,
+                              std::string* claims_json) {
+  if (std::string e = CheckText("subject", request.subject(), kMaxSubjectBytes, true); !e.empty()) {
+    return e;
+  }
+  if (std::string e = CheckText("backend", request.backend(), kMaxBackendBytes, false);
+      !e.empty()) {
+    return e;
+  }
+  if (static_cast<size_t>(request.audience_size()) > kMaxAudiences) {
+    return absl::StrCat("at most ", kMaxAudiences, " audiences, got ", request.audience_size());
+  }
+  for (const std::string& aud : request.audience()) {
+    if (std::string e = CheckText("audience", aud, kMaxAudienceBytes, true); !e.empty()) return e;
+  }
+  if (std::string e = CheckTtl(request, config, ttl); !e.empty()) return e;
+  return EncodeCallerClaims(request, claims_json);
+}
+
+// The claims of the token to issue at `now`, with a fresh jti.
+TokenClaims ClaimsToIssue(const signet::v1::IssueTokenRequest& request, const std::string& issuer,
+                          const RevocationSet& revocations, absl::Time now, absl::Duration ttl,
+                          std::string claims_json) {
+  TokenClaims claims;
+  claims.issuer = issuer;
+  claims.subject = request.subject();
+  claims.backend = request.backend();
+  claims.audiences.assign(request.audience().begin(), request.audience().end());
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  // iat has whole seconds, and a subject revocation's not_before is rounded up to one: a token
+  // issued in the same second as "log out everywhere", but after it, starts at the next second
+  // (within the leeway) so it is not refused for its whole life.
+  if (revocations.IsSubjectRevoked(claims.subject, claims.issued_at, now) &&
+      !revocations.IsSubjectRevoked(claims.subject, claims.issued_at + absl::Seconds(1), now)) {
+    claims.issued_at += absl::Seconds(1);
+  }
+  claims.expires_at = claims.issued_at + ttl;
+  claims.token_id = NewTokenId();
+  claims.caller_claims_json = std::move(claims_json);
+  return claims;
+}
+
+}  // namespace
+
 grpc::Status TokenService::HandleIssueToken(grpc::CallbackServerContext* context,
                                             const signet::v1::IssueTokenRequest* request,
                                             signet::v1::IssueTokenResponse* response) {
   absl::StatusOr<Caller> caller = Admit(*context, Rpc::kIssueToken);
   if (!caller.ok()) return ToGrpc(caller.status());
-  if (std::string e = CheckText("subject", request->subject(), kMaxSubjectBytes, true);
-      !e.empty()) {
-    return Invalid(e);
-  }
-  if (std::string e = CheckText("backend", request->backend(), kMaxBackendBytes, false);
-      !e.empty()) {
-    return Invalid(e);
-  }
-  if (static_cast<size_t>(request->audience_size()) > kMaxAudiences) {
-    return Invalid(
-        absl::StrCat("at most ", kMaxAudiences, " audiences, got ", request->audience_size()));
-  }
-  for (const std::string& aud : request->audience()) {
-    if (std::string e = CheckText("audience", aud, kMaxAudienceBytes, true); !e.empty()) {
-      return Invalid(e);
-    }
-  }
-  absl::Duration ttl = config_.default_ttl;
-  if (request->has_ttl()) {
-    const google::protobuf::Duration& d = request->ttl();
-    if (d.seconds() < 0 || d.nanos() < 0) return Invalid("ttl must not be negative");
-    absl::Duration asked = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-    if (asked > absl::ZeroDuration()) {
-      if (asked < absl::Seconds(1)) return Invalid("ttl must be at least 1s");
-      if (asked > config_.max_ttl) {
-        return Invalid(absl::StrCat("ttl ", absl::FormatDuration(asked), " exceeds the maximum of ",
-                                    absl::FormatDuration(config_.max_ttl)));
-      }
-      ttl = absl::Seconds(absl::ToInt64Seconds(asked));
-    }
-  }
+  absl::Duration ttl;
   std::string claims_json;
-  if (request->has_claims() && request->claims().fields_size() > 0) {
-    google::protobuf::util::JsonPrintOptions options;
-    if (!google::protobuf::util::MessageToJsonString(request->claims(), &claims_json, options)
-             .ok()) {
-      return Invalid("claims cannot be encoded as JSON");
-    }
-    if (claims_json.size() > kMaxClaimsBytes) {
-      return Invalid(absl::StrCat("claims are ", claims_json.size(), " bytes as JSON; at most ",
-                                  kMaxClaimsBytes, " are allowed"));
-    }
+  if (std::string e = CheckIssueRequest(*request, config_, &ttl, &claims_json); !e.empty()) {
+    return Invalid(e);
   }
-
   IssueRequestView view{
       request->subject(), {request->audience().begin(), request->audience().end()}, ttl};
   if (absl::Status s = deps_.authorizer->AuthorizeIssue(*caller, view); !s.ok()) {
@@ -280,24 +324,8 @@ grpc::Status TokenService::HandleIssueToken(grpc::CallbackServerContext* context
   if (snap == nullptr || snap->active == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no active signing key");
   }
-  TokenClaims claims;
-  claims.issuer = config_.issuer;
-  claims.subject = request->subject();
-  claims.backend = request->backend();
-  claims.audiences.assign(request->audience().begin(), request->audience().end());
-  absl::Time now = deps_.clock->Now();
-  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  // iat has whole seconds, and a subject revocation's not_before is rounded up to one: a token
-  // issued in the same second as "log out everywhere", but after it, starts at the next second
-  // (within the leeway) so it is not refused for its whole life.
-  if (snap->revocations.IsSubjectRevoked(claims.subject, claims.issued_at, now) &&
-      !snap->revocations.IsSubjectRevoked(claims.subject, claims.issued_at + absl::Seconds(1),
-                                          now)) {
-    claims.issued_at += absl::Seconds(1);
-  }
-  claims.expires_at = claims.issued_at + ttl;
-  claims.token_id = NewTokenId();
-  claims.caller_claims_json = std::move(claims_json);
+  const TokenClaims claims = ClaimsToIssue(*request, config_.issuer, snap->revocations,
+                                           deps_.clock->Now(), ttl, std::move(claims_json));
   absl::StatusOr<std::string> token = SignToken(*snap->active, claims);
   if (!token.ok()) return ToGrpc(token.status());
 
