@@ -8,60 +8,38 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 #include "server/log.h"
 #include "server/redaction.h"
 
 namespace signet::server {
 namespace {
 
-void AppendJsonString(std::string* out, absl::string_view s) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  out->append(buf.GetString(), buf.GetSize());
-}
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
+std::string_view Std(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 }  // namespace
 
 AuditEvent::AuditEvent(absl::string_view action, const Caller& caller, absl::string_view peer) {
-  body_ = "\"ts\":";
-  AppendJsonString(&body_, Rfc3339(absl::Now()));
+  line_.Str("ts", Rfc3339(absl::Now()));
   Str("audit", action);
   Str("caller", caller.identity.has_value() ? caller.Name() : "anonymous");
   Str("peer", peer);
 }
 
 AuditEvent& AuditEvent::Str(absl::string_view key, absl::string_view value) {
-  body_ += ',';
-  AppendJsonString(&body_, key);
-  body_ += ':';
-  AppendJsonString(&body_, LooksLikeSecret(value) ? kRedacted : value);
+  line_.Str(Std(key), Std(LooksLikeSecret(value) ? kRedacted : value));
   return *this;
 }
 
 AuditEvent& AuditEvent::Strs(absl::string_view key, const std::vector<std::string>& values) {
-  body_ += ',';
-  AppendJsonString(&body_, key);
-  body_ += ":[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) body_ += ',';
-    AppendJsonString(&body_, LooksLikeSecret(values[i]) ? kRedacted : values[i]);
-  }
-  body_ += ']';
+  std::vector<std::string> shown;
+  shown.reserve(values.size());
+  for (const std::string& v : values) shown.push_back(LooksLikeSecret(v) ? kRedacted : v);
+  line_.Strs(Std(key), shown);
   return *this;
 }
 
 AuditEvent& AuditEvent::Int(absl::string_view key, int64_t value) {
-  body_ += ',';
-  AppendJsonString(&body_, key);
-  body_ += ':';
-  body_ += std::to_string(value);
+  line_.Int(Std(key), value);
   return *this;
 }
 
@@ -69,7 +47,7 @@ AuditEvent& AuditEvent::Time(absl::string_view key, absl::Time value) {
   return Str(key, Rfc3339(value));
 }
 
-std::string AuditEvent::Json() const { return "{" + body_ + "}"; }
+std::string AuditEvent::Json() const { return line_.Finish(); }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
   if (path.empty()) return std::unique_ptr<AuditLog>(new AuditLog(stderr, false));

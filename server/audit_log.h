@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/json_line.h"
 #include "server/policy/authorizer.h"
 #include "server/redaction.h"  // LooksLikeSecret: what AuditEvent redacts.
 
@@ -37,7 +38,7 @@ class AuditEvent {
   std::string Json() const;
 
  private:
-  std::string body_;
+  JsonLine line_;
 };
 
 // Thread-safe.

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "server/json_line.h"
 
 namespace signet::server {
 
@@ -40,7 +41,7 @@ class Log {
 
  private:
   bool enabled_;
-  std::string line_;
+  JsonLine line_;
 };
 
 }  // namespace signet::server
