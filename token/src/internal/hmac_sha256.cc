@@ -18,7 +18,9 @@ EVP_MAC* HmacMac() {
 }  // namespace
 
 std::unique_ptr<const HmacSha256> HmacSha256::Create(std::string_view key) {
-  if (HmacMac() == nullptr) {
+  // Every caller holds a secret of at least 32 bytes; an empty one (which EVP_MAC_init would
+  // read as "keep the previous key") is refused.
+  if (key.empty() || HmacMac() == nullptr) {
     ERR_clear_error();
     return nullptr;
   }
@@ -28,12 +30,9 @@ std::unique_ptr<const HmacSha256> HmacSha256::Create(std::string_view key) {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_end(),
   };
-  // A non-null key pointer even for an empty key: EVP_MAC_init reads a null key as "keep the
-  // previous key", of which a new context has none.
-  static const unsigned char kNoBytes[1] = {0};
-  const unsigned char* key_bytes =
-      key.empty() ? kNoBytes : reinterpret_cast<const unsigned char*>(key.data());
-  if (keyed == nullptr || EVP_MAC_init(keyed.get(), key_bytes, key.size(), params) != 1) {
+  if (keyed == nullptr ||
+      EVP_MAC_init(keyed.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1) {
     ERR_clear_error();
     return nullptr;
   }

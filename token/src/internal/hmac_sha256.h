@@ -25,7 +25,8 @@ class HmacSha256 {
  public:
   static constexpr size_t kBytes = 32;
 
-  // nullptr when OpenSSL cannot set the key up (out of memory, no HMAC or SHA-256 provider).
+  // nullptr for an empty key, or when OpenSSL cannot set the key up (out of memory, no HMAC or
+  // SHA-256 provider).
   static std::unique_ptr<const HmacSha256> Create(std::string_view key);
 
   // Writes the 32-byte MAC of `data` to `out`. False only on an OpenSSL failure.
