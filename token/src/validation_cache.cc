@@ -320,7 +320,7 @@ std::optional<Reason> RecheckCachedEntry(const ValidationCache::EntryView& e, co
   judged.expires_at = e.expires_at;
   judged.issuer_matches = true;  // A cache belongs to one verifier, whose issuer is fixed.
   judged.audience_matches =
-      audience.any() || (!audience.name().empty() && e.HasAudience(audience.name()));
+      audience.AcceptedIf([&e](std::string_view name) { return e.HasAudience(name); });
   judged.key_status = key->status;
   judged.token_id = e.token_id;
   judged.subject = e.subject;

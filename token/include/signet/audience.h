@@ -26,14 +26,19 @@ class Audience {
   // The expected name (empty for Any()).
   std::string_view name() const { return name_; }
 
-  // True when a token with these audiences satisfies the demand.
+  // True when a token satisfies the demand; `has(name)` says whether its aud contains `name`.
+  template <typename HasAudience>
+  bool AcceptedIf(const HasAudience& has) const {
+    return any_ || (!name_.empty() && has(name_));
+  }
+  // The same for a token's audiences as a list.
   bool AcceptedBy(const std::vector<std::string>& audiences) const {
-    if (any_) return true;
-    if (name_.empty()) return false;
-    for (const std::string& a : audiences) {
-      if (a == name_) return true;
-    }
-    return false;
+    return AcceptedIf([&audiences](std::string_view name) {
+      for (const std::string& a : audiences) {
+        if (a == name) return true;
+      }
+      return false;
+    });
   }
 
  private:
