@@ -49,23 +49,27 @@ std::optional<std::string> RenderCacheAnswer(const VerifiedToken& t) {
   return answer;
 }
 
+// The backend and caller claims from an answer RenderCacheAnswer made.
+void ReadCacheAnswer(std::string_view answer, Identity* id) {
+  const size_t backend_len =
+      static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
+  id->backend = std::string(answer.substr(2, backend_len));
+  id->claims_json = std::string(answer.substr(2 + backend_len));
+}
+
 // The identity of a cache hit: the entry's fields and the answer RenderCacheAnswer made.
 Validation FromCacheHit(Reason reason, const internal::ValidationCache::Found& found) {
   Validation v;
   v.reason = reason;
   if (!v.valid()) return v;
-  const std::string_view answer = found.answer;
-  const size_t backend_len =
-      static_cast<uint8_t>(answer[0]) | (static_cast<uint8_t>(answer[1]) << 8);
   Identity& id = v.identity;
+  ReadCacheAnswer(found.answer, &id);
   id.subject = std::string(found.subject);
-  id.backend = std::string(answer.substr(2, backend_len));
   id.audiences = found.AudienceList();
   id.issued_at = found.issued_at;
   id.expires_at = found.expires_at;
   id.token_id = std::string(found.token_id);
   id.key_id = std::string(found.kid);
-  id.claims_json = std::string(answer.substr(2 + backend_len));
   return v;
 }
 
@@ -74,20 +78,26 @@ Audience AudienceOf(std::string_view audience) {
   return audience.empty() ? Audience::Any() : Audience::Expect(audience);
 }
 
-Validation ToValidation(const VerifyResult& r) {
+// `answer`: what RenderCacheAnswer made for this token, if anything; it already holds the backend
+// and the caller claims, whose JSON is then not computed a second time.
+Validation ToValidation(const VerifyResult& r, std::string_view answer = {}) {
   Validation v;
   v.reason = r.reason;
   if (r.valid() && r.token.has_value()) {
     const VerifiedToken& t = *r.token;
     Identity& id = v.identity;
+    if (answer.empty()) {
+      id.backend = t.backend();
+      id.claims_json = t.CallerClaimsJson();
+    } else {
+      ReadCacheAnswer(answer, &id);
+    }
     id.subject = t.subject();
-    id.backend = t.backend();
     id.audiences = t.audiences();
     id.issued_at = t.issued_at();
     id.expires_at = t.expires_at();
     id.token_id = t.token_id();
     id.key_id = t.key_id();
-    id.claims_json = t.CallerClaimsJson();
   }
   return v;
 }
@@ -428,7 +438,7 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
     return FromCacheHit(r.reason, *r.entry);
   }
   if (r.reason == Reason::kUnknownKey) return JudgeUnknownKey(token, audience, *r.verified, now);
-  return ToValidation(*r.verified);
+  return ToValidation(*r.verified, r.answer);
 }
 
 absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view token,
