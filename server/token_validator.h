@@ -61,11 +61,6 @@ class TokenValidator {
   size_t cache_size() const { return verifier_.cache_size(); }
 
  private:
-  // The ring's current snapshot without a lock: each thread keeps the last one it saw, and looks
-  // the ring's snapshot up again only when KeyRing::publication() has changed. Valid until the
-  // calling thread's next call.
-  const StateSnapshot& Snapshot() const;
-
   const KeyRing* const ring_;
   const Clock* const clock_;
   const internal::CachingVerifier verifier_;

@@ -156,10 +156,6 @@ KeyRing::KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, co
 
 KeyRing::~KeyRing() { store_->SetChangeListener(nullptr); }
 
-std::shared_ptr<const StateSnapshot> KeyRing::Current() const {
-  return std::atomic_load(&snapshot_);
-}
-
 void KeyRing::AddListener(StateListener* listener) {
   absl::MutexLock lock(&writer_mu_);
   listeners_.push_back(listener);
@@ -388,11 +384,7 @@ void KeyRing::Publish(std::shared_ptr<StateSnapshot> next, const StateDelta& del
   std::shared_ptr<const StateSnapshot> prev = Current();
   next->version = prev == nullptr ? 1 : prev->version + 1;
   std::shared_ptr<const StateSnapshot> published = std::move(next);
-  std::atomic_store(&snapshot_, published);
-  // Process-wide, so that a reader keyed by it can never take one ring's snapshot for another's.
-  static std::atomic<uint64_t> publications{0};
-  publication_.store(publications.fetch_add(1, std::memory_order_relaxed) + 1,
-                     std::memory_order_release);
+  state_.Publish(published);
   for (StateListener* listener : listeners_) listener->OnStateChanged(published, delta);
 }
 

@@ -4,12 +4,12 @@
 //   absl::StatusOr<std::unique_ptr<KeyRing>> ring =
 //       KeyRing::Create(store.get(), *envelope, lifecycle, &Clock::Real());
 //   if (absl::Status s = (*ring)->Start(); !s.ok()) return s;       // load, then make keys due
-//   std::shared_ptr<const StateSnapshot> now = (*ring)->Current();  // lock-free, any thread
+//   const StateSnapshot& now = (*ring)->state().Read();  // lock-free, any thread
 //   absl::StatusOr<KeyRing::RevokeKeyResult> r = (*ring)->RevokeKey(kid, "leaked");
 //
 // Every change is written to the store first and published (new snapshot, listeners told) only
 // once the store has acknowledged it, so nothing a caller was told is done can be lost.
-// Thread-safe: changes are serialized by a writer mutex; Current() takes no lock.
+// Thread-safe: changes are serialized by a writer mutex; state().Read() takes no lock.
 //
 // Every key row is authenticated (KeyRecordAuthenticator) before it is used: a row written or
 // changed without the KEK is refused (error log "key_record_refused" naming the kid and why, metric
@@ -40,6 +40,7 @@
 #include "server/store/key_record_authenticator.h"
 #include "server/store/store.h"
 #include "signet/clock.h"
+#include "signet/published.h"
 
 namespace signet::server {
 
@@ -65,13 +66,12 @@ class KeyRing {
   // publishing anything.
   absl::Status Start();
 
-  // The state now. Never null after Start(); null before. (libstdc++'s std::atomic_load of a
-  // shared_ptr takes a lock from a small global pool: hot paths read publication() first and
-  // keep the snapshot it names, see TokenValidator.)
-  std::shared_ptr<const StateSnapshot> Current() const;
-  // Changes (to a value never used before in this process, by any ring) each time a snapshot is
-  // published, after Current() returns it. A plain atomic load: no lock.
-  uint64_t publication() const { return publication_.load(std::memory_order_acquire); }
+  // The state now. Never null after Start(); null before. Takes libstdc++'s shared_ptr lock: hot
+  // paths read state().Read() instead.
+  std::shared_ptr<const StateSnapshot> Current() const { return state_.Load(); }
+  // The published state, for lock-free reads (internal::Published::Read). Read() only after
+  // Start() succeeded.
+  const internal::Published<StateSnapshot>& state() const { return state_; }
 
   absl::StatusOr<RotateResult> Rotate(bool immediate);
   absl::StatusOr<RevokeKeyResult> RevokeKey(std::string_view kid, std::string_view reason);
@@ -155,9 +155,8 @@ class KeyRing {
   std::vector<StateListener*> listeners_ ABSL_GUARDED_BY(writer_mu_);
   // Set when a change the store committed could not be published; Maintain() reloads.
   std::atomic<bool> needs_reload_{false};
-  // Read with std::atomic_load, written with std::atomic_store (under writer_mu_).
-  std::shared_ptr<const StateSnapshot> snapshot_;
-  std::atomic<uint64_t> publication_{0};
+  // Published under writer_mu_.
+  internal::Published<StateSnapshot> state_;
 };
 
 // A key's metadata without its sealed private material and authentication tag.

@@ -41,12 +41,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
@@ -57,6 +54,9 @@
 #include "signet/validator.h"
 
 namespace signet {
+namespace internal {
+class KeyStateFollower;
+}  // namespace internal
 
 struct LocalValidatorOptions {
   // Required. A channel to signet-server (e.g. from MakeChannel).
@@ -97,27 +97,29 @@ struct LocalValidatorOptions {
   absl::Duration max_backoff = absl::Seconds(5);
 };
 
+struct LocalValidatorStats {
+  uint64_t stream_connects = 0;  // streams that delivered their first message
+  uint64_t snapshots = 0;        // full states applied
+  uint64_t deltas = 0;           // changes applied
+  uint64_t refetches = 0;        // GetJwks calls made for unknown kids
+  uint64_t stream_failures = 0;  // streams that failed to open, broke, or sent bad data
+  uint64_t heartbeats = 0;       // heartbeats heard
+  uint64_t silent_resets = 0;    // streams torn down because nothing came for stale_after
+  bool stream_up = false;        // a stream is open and has delivered its full state
+  // When the last message (heartbeat included) was heard, by options.clock.
+  absl::Time last_heard = absl::InfinitePast();
+  // The heartbeat interval the server announced (zero: none announced).
+  absl::Duration server_heartbeat_interval = absl::ZeroDuration();
+  uint64_t version = 0;     // the server state version last applied
+  uint64_t cache_hits = 0;  // validations answered from the cache (no signature check)
+};
+
 // Thread-safe. Validate never takes a lock unless the token's kid is unknown (cache hits included).
 class LocalValidator final : public Validator {
  public:
   using Options = LocalValidatorOptions;
 
-  struct Stats {
-    uint64_t stream_connects = 0;  // streams that delivered their first message
-    uint64_t snapshots = 0;        // full states applied
-    uint64_t deltas = 0;           // changes applied
-    uint64_t refetches = 0;        // GetJwks calls made for unknown kids
-    uint64_t stream_failures = 0;  // streams that failed to open, broke, or sent bad data
-    uint64_t heartbeats = 0;       // heartbeats heard
-    uint64_t silent_resets = 0;    // streams torn down because nothing came for stale_after
-    bool stream_up = false;        // a stream is open and has delivered its full state
-    // When the last message (heartbeat included) was heard, by options.clock.
-    absl::Time last_heard = absl::InfinitePast();
-    // The heartbeat interval the server announced (zero: none announced).
-    absl::Duration server_heartbeat_interval = absl::ZeroDuration();
-    uint64_t version = 0;     // the server state version last applied
-    uint64_t cache_hits = 0;  // validations answered from the cache (no signature check)
-  };
+  using Stats = LocalValidatorStats;
 
   // InvalidArgument for bad options. Otherwise waits up to initial_timeout for the first full
   // state: the stream's error if it is refused for good (UNAUTHENTICATED, PERMISSION_DENIED,
@@ -142,25 +144,7 @@ class LocalValidator final : public Validator {
   bool WaitForVersion(uint64_t version, absl::Duration timeout);
 
  private:
-  struct State;
-  explicit LocalValidator(LocalValidatorOptions options, TokenVerifier verifier);
-
-  // Where one stream stands.
-  struct StreamProgress {
-    bool first = true;    // no message yet
-    bool synced = false;  // its full state applied: its messages now count as heard
-  };
-
-  void StreamLoop();
-  // Tears down a stream from which nothing has come for stale_after, every tick of real time.
-  void WatchdogLoop();
-  // Applies one stream message. An error means the server sent data this client cannot use.
-  absl::Status Apply(const v1::WatchKeysResponse& message, StreamProgress* stream);
-  // FAILED_PRECONDITION when the server's announced heartbeat interval is not shorter than
-  // stale_after.
-  absl::Status CheckHeartbeatInterval(const v1::WatchKeysResponse& message);
-  // Refetches the JWK Set for an unknown kid; true when the caller should judge again.
-  bool RefetchFor(std::string_view kid, absl::Time now);
+  LocalValidator(LocalValidatorOptions options, TokenVerifier verifier);
 
   // A token whose kid the state does not know (`result`): HS256 goes to the fallback, a revoked
   // kid is refused, anything else causes one JWK Set refetch and is judged again. Not cached.
@@ -170,34 +154,9 @@ class LocalValidator final : public Validator {
   const LocalValidatorOptions options_;
   // The verifier and its cache (options.cache_entries; none when 0).
   const internal::CachingVerifier verifier_;
-  std::unique_ptr<Client> client_;          // WatchKeys (no deadline)
-  std::unique_ptr<Client> refetch_client_;  // GetJwks (refetch_timeout deadline)
-
-  // Read with std::atomic_load, replaced with std::atomic_store under write_mu_.
-  std::shared_ptr<const State> state_;
-  absl::Mutex write_mu_;
+  // Follows the server's key state; created once options_ is in place.
+  std::unique_ptr<internal::KeyStateFollower> follower_;
   std::atomic<uint64_t> cache_hits_{0};
-  // Unix nanoseconds (options.clock) of the last message heard on a synced stream.
-  std::atomic<int64_t> last_heard_;
-
-  absl::Mutex refetch_mu_;
-  absl::Time last_refetch_ ABSL_GUARDED_BY(refetch_mu_) = absl::InfinitePast();
-
-  mutable absl::Mutex mu_;
-  Stats stats_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool have_state_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status fatal_ ABSL_GUARDED_BY(mu_);       // Set when the stream is refused for good.
-  absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // The last stream error.
-  absl::Time last_prune_ ABSL_GUARDED_BY(write_mu_) = absl::InfinitePast();
-  // The open stream's cancellation (one per stream: a cancellation stays cancelled), null when
-  // none is open or the watchdog already cancelled it; and when it was opened.
-  std::shared_ptr<WatchCancellation> stream_cancellation_ ABSL_GUARDED_BY(mu_);
-  absl::Time stream_opened_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  bool silent_reset_ ABSL_GUARDED_BY(mu_) = false;  // The watchdog ended the current stream.
-
-  std::thread stream_thread_;
-  std::thread watchdog_thread_;
 };
 
 }  // namespace signet
