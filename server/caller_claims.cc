@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "rapidjson/document.h"
+#include "signet/registered_claims.h"
 
 namespace signet::server {
 namespace {

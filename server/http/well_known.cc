@@ -13,6 +13,7 @@
 #include "rapidjson/writer.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
+#include "signet/registered_claims.h"
 
 namespace signet::server {
 namespace {
@@ -95,7 +96,7 @@ std::string DiscoveryJson(std::string_view issuer, std::string_view public_url,
   StringArray(w, "response_types_supported", {"id_token"});
   StringArray(w, "subject_types_supported", {"public"});
   StringArray(w, "id_token_signing_alg_values_supported", algorithms);
-  StringArray(w, "claims_supported", {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "backend"});
+  StringArray(w, "claims_supported", {kRegisteredClaimNames.begin(), kRegisteredClaimNames.end()});
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

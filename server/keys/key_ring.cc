@@ -134,6 +134,27 @@ const KeyRecord* FindState(const std::vector<KeyRecord>& keys, KeyState state) {
   return nullptr;
 }
 
+// What changed in the key rows from `prev` to `next`; nullopt when nothing did. A full change when
+// asked for or when there is nothing before.
+std::optional<StateDelta> DeltaBetween(const StateSnapshot* prev, const StateSnapshot& next,
+                                       bool full_reload) {
+  StateDelta delta;
+  if (full_reload || prev == nullptr) {
+    delta.full = true;
+    return delta;
+  }
+  absl::flat_hash_map<std::string, const KeyRecord*> before;
+  for (const KeyRecord& k : prev->key_records) before.emplace(k.kid, &k);
+  for (const KeyRecord& k : next.key_records) {
+    auto it = before.find(k.kid);
+    if (it == before.end() || !(*it->second == k)) delta.keys.push_back(k);
+    if (it != before.end()) before.erase(it);
+  }
+  for (const auto& [kid, unused] : before) delta.deleted_kids.push_back(kid);
+  if (delta.keys.empty() && delta.deleted_kids.empty()) return std::nullopt;
+  return delta;
+}
+
 }  // namespace
 
 KeyRecord PublicMetadata(KeyRecord record) {
@@ -209,6 +230,41 @@ absl::Status KeyRing::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<KeyRing::OpenedKey> KeyRing::OpenKey(const KeyRecord& record) const {
+  OpenedKey opened;
+  // The ACTIVE key signs; HMAC keys verify with their secret: both need the private half.
+  const bool needs_private =
+      record.state == KeyState::kActive || record.algorithm == Algorithm::kHS256;
+  if (needs_private) {
+    if (auto it = signing_keys_.find(record.kid); it != signing_keys_.end()) {
+      opened.signing = it->second;
+    } else {
+      // The tag held, so only a KEK holder could have made this row: still, a private key that
+      // does not open or does not match the row's public key is refused, not used.
+      absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
+          OpenPrivateKey(envelope_, record, SealedKeyAssociatedData(record.kid));
+      if (!parsed.ok()) {
+        ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
+        return opened;
+      }
+      opened.signing = *std::move(parsed);
+    }
+    opened.verify = opened.signing->verify_key();
+    return opened;
+  }
+  if (auto it = verify_keys_.find(record.kid); it != verify_keys_.end()) {
+    opened.verify = it->second;
+    return opened;
+  }
+  // Screen() checked kid, algorithm and thumbprint.
+  absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
+  if (!parsed.ok()) {
+    return absl::DataLossError(absl::StrCat("stored public key of ", record.kid, " is invalid"));
+  }
+  opened.verify = *std::move(parsed);
+  return opened;
+}
+
 absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool full_reload,
                                   RevocationSet revocations) {
   auto next = std::make_shared<StateSnapshot>();
@@ -216,47 +272,17 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
   std::vector<std::shared_ptr<const VerifyKey>> published;
   absl::flat_hash_map<std::string, std::shared_ptr<const SigningKey>> signing_keys;
   absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> verify_keys;
-
   for (const KeyRecord& record : records) {
-    std::shared_ptr<const VerifyKey> verify;
-    // The ACTIVE key signs; HMAC keys verify with their secret: both need the private half.
-    bool needs_private = record.state == KeyState::kActive || record.algorithm == Algorithm::kHS256;
-    if (needs_private) {
-      std::shared_ptr<const SigningKey> signing;
-      if (auto it = signing_keys_.find(record.kid); it != signing_keys_.end()) {
-        signing = it->second;
-      } else {
-        // The tag held, so only a KEK holder could have made this row: still, a private key that
-        // does not open or does not match the row's public key is refused, not used.
-        absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
-            OpenPrivateKey(envelope_, record, SealedKeyAssociatedData(record.kid));
-        if (!parsed.ok()) {
-          ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
-          continue;
-        }
-        signing = std::move(*parsed);
-      }
-      signing_keys.emplace(record.kid, signing);
-      verify = signing->verify_key();
-      if (record.state == KeyState::kActive) next->active = signing;
-    } else {
-      if (auto it = verify_keys_.find(record.kid); it != verify_keys_.end()) {
-        verify = it->second;
-      } else {
-        // Screen() checked kid, algorithm and thumbprint.
-        absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
-        if (!parsed.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("stored public key of ", record.kid, " is invalid"));
-        }
-        verify = *std::move(parsed);
-      }
-    }
-    verify_keys.emplace(record.kid, verify);
-    bool revoked = record.state == KeyState::kRevoked;
+    absl::StatusOr<OpenedKey> opened = OpenKey(record);
+    if (!opened.ok()) return opened.status();
+    if (opened->verify == nullptr) continue;  // Refused (reported).
+    if (opened->signing != nullptr) signing_keys.emplace(record.kid, opened->signing);
+    if (record.state == KeyState::kActive) next->active = opened->signing;
+    verify_keys.emplace(record.kid, opened->verify);
+    const bool revoked = record.state == KeyState::kRevoked;
     if (revoked) revoked_kids_.insert(record.kid);
-    builder.Add(verify, revoked ? KeySet::Status::kRevoked : KeySet::Status::kUsable);
-    if (!revoked && record.algorithm != Algorithm::kHS256) published.push_back(verify);
+    builder.Add(opened->verify, revoked ? KeySet::Status::kRevoked : KeySet::Status::kUsable);
+    if (!revoked && record.algorithm != Algorithm::kHS256) published.push_back(opened->verify);
     next->key_records.push_back(PublicMetadata(record));
   }
   std::sort(next->key_records.begin(), next->key_records.end(),
@@ -267,25 +293,12 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
   next->jwks_json = ToJwks(published);
   next->revocations = std::move(revocations);
 
-  StateDelta delta;
-  delta.full = full_reload;
   std::shared_ptr<const StateSnapshot> prev = Current();
-  if (!full_reload && prev != nullptr) {
-    absl::flat_hash_map<std::string, const KeyRecord*> before;
-    for (const KeyRecord& k : prev->key_records) before.emplace(k.kid, &k);
-    for (const KeyRecord& k : next->key_records) {
-      auto it = before.find(k.kid);
-      if (it == before.end() || !(*it->second == k)) delta.keys.push_back(k);
-      if (it != before.end()) before.erase(it);
-    }
-    for (const auto& [kid, unused] : before) delta.deleted_kids.push_back(kid);
-    if (delta.keys.empty() && delta.deleted_kids.empty()) return absl::OkStatus();
-  } else {
-    delta.full = true;
-  }
+  std::optional<StateDelta> delta = DeltaBetween(prev.get(), *next, full_reload);
+  if (!delta.has_value()) return absl::OkStatus();
   signing_keys_ = std::move(signing_keys);
   verify_keys_ = std::move(verify_keys);
-  Publish(std::move(next), delta);
+  Publish(std::move(next), *delta);
   return absl::OkStatus();
 }
 

@@ -124,6 +124,14 @@ class KeyRing {
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Runs one lifecycle decision in a store transaction and publishes the result.
   absl::StatusOr<std::vector<KeyRecord>> ApplyKeyDecision(const Store::KeyDecision& decide);
+  // The keys of one trusted row, reused from the last publication when it had them. `verify` null:
+  // the row's private key does not open or match (reported), so the row is left out.
+  struct OpenedKey {
+    std::shared_ptr<const VerifyKey> verify;
+    std::shared_ptr<const SigningKey> signing;  // ACTIVE and HS256 keys only
+  };
+  absl::StatusOr<OpenedKey> OpenKey(const KeyRecord& record) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   // Rebuilds keys from trusted `records` with `revocations` and publishes.
   absl::Status PublishKeys(const std::vector<KeyRecord>& records, bool full_reload,
                            RevocationSet revocations) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);

@@ -178,6 +178,69 @@ absl::StatusOr<std::vector<std::string>> ParseLimitList(const Value& entry, cons
   return out;
 }
 
+// "roles": a non-empty array of role names.
+absl::StatusOr<RoleSet> ParseRoles(const Value& entry, absl::string_view where,
+                                   const Errors& errors) {
+  const std::string roles_field = absl::StrCat(where, ".roles");
+  auto roles = entry.FindMember("roles");
+  if (roles == entry.MemberEnd()) return errors.At(roles_field, "is required");
+  if (!roles->value.IsArray() || roles->value.Empty()) {
+    return errors.At(roles_field, "must be a non-empty array of roles (issuer, validator, admin)");
+  }
+  RoleSet set;
+  for (rapidjson::SizeType i = 0; i < roles->value.Size(); ++i) {
+    std::string field = absl::StrCat(roles_field, "[", i, "]");
+    absl::StatusOr<std::string> name = GetString(roles->value[i], field, errors);
+    if (!name.ok()) return name.status();
+    std::optional<Role> role = RoleFromName(*name);
+    if (!role.has_value()) {
+      return errors.At(
+          field, absl::StrCat("unknown role \"", *name, "\" (known: issuer, validator, admin)"));
+    }
+    set.Add(*role);
+  }
+  return set;
+}
+
+// The optional "subjects" limit, as globs.
+absl::StatusOr<std::vector<GlobPattern>> ParseSubjects(const Value& entry, bool can_issue,
+                                                       absl::string_view where,
+                                                       const Errors& errors) {
+  absl::StatusOr<std::vector<std::string>> subjects =
+      ParseLimitList(entry, "subjects", "subject", can_issue, where, errors);
+  if (!subjects.ok()) return subjects.status();
+  std::vector<GlobPattern> globs;
+  for (size_t i = 0; i < subjects->size(); ++i) {
+    absl::StatusOr<GlobPattern> glob = GlobPattern::Parse((*subjects)[i]);
+    if (!glob.ok()) {
+      return errors.At(absl::StrCat(where, ".subjects[", i, "]"), glob.status().message());
+    }
+    globs.push_back(*std::move(glob));
+  }
+  return globs;
+}
+
+// The optional "max_ttl" limit: a positive, finite duration ("15m").
+absl::StatusOr<std::optional<absl::Duration>> ParseMaxTtl(const Value& entry, bool can_issue,
+                                                          absl::string_view where,
+                                                          const Errors& errors) {
+  auto max_ttl = entry.FindMember("max_ttl");
+  if (max_ttl == entry.MemberEnd()) return std::nullopt;
+  const std::string field = absl::StrCat(where, ".max_ttl");
+  if (!can_issue)
+    return errors.At(field, "limits issuing, but roles grant neither issuer nor admin");
+  absl::StatusOr<std::string> text = GetString(max_ttl->value, field, errors);
+  if (!text.ok()) return text.status();
+  absl::Duration d;
+  if (!absl::ParseDuration(*text, &d)) {
+    return errors.At(field, absl::StrCat("\"", *text, "\" is not a duration (e.g. \"15m\")"));
+  }
+  if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+    return errors.At(field, absl::StrCat("\"", *text, "\" must be positive and finite"));
+  }
+  return d;
+}
+
 absl::StatusOr<PolicyRule> ParseRule(const Value& entry, absl::string_view where,
                                      const Errors& errors) {
   if (!entry.IsObject()) {
@@ -197,55 +260,22 @@ absl::StatusOr<PolicyRule> ParseRule(const Value& entry, absl::string_view where
   absl::StatusOr<IdentityPattern> pattern = ParseCallerName(entry, where, errors);
   if (!pattern.ok()) return pattern.status();
   rule.identity = *std::move(pattern);
-
-  const std::string roles_field = absl::StrCat(where, ".roles");
-  auto roles = entry.FindMember("roles");
-  if (roles == entry.MemberEnd()) return errors.At(roles_field, "is required");
-  if (!roles->value.IsArray() || roles->value.Empty()) {
-    return errors.At(roles_field, "must be a non-empty array of roles (issuer, validator, admin)");
-  }
-  for (rapidjson::SizeType i = 0; i < roles->value.Size(); ++i) {
-    std::string field = absl::StrCat(roles_field, "[", i, "]");
-    absl::StatusOr<std::string> name = GetString(roles->value[i], field, errors);
-    if (!name.ok()) return name.status();
-    std::optional<Role> role = RoleFromName(*name);
-    if (!role.has_value()) {
-      return errors.At(
-          field, absl::StrCat("unknown role \"", *name, "\" (known: issuer, validator, admin)"));
-    }
-    rule.roles.Add(*role);
-  }
+  absl::StatusOr<RoleSet> roles = ParseRoles(entry, where, errors);
+  if (!roles.ok()) return roles.status();
+  rule.roles = *roles;
   const bool can_issue = rule.roles.Has(Role::kIssuer) || rule.roles.Has(Role::kAdmin);
-
-  absl::StatusOr<std::vector<std::string>> subjects =
-      ParseLimitList(entry, "subjects", "subject", can_issue, where, errors);
+  absl::StatusOr<std::vector<GlobPattern>> subjects =
+      ParseSubjects(entry, can_issue, where, errors);
   if (!subjects.ok()) return subjects.status();
-  for (size_t i = 0; i < subjects->size(); ++i) {
-    absl::StatusOr<GlobPattern> glob = GlobPattern::Parse((*subjects)[i]);
-    if (!glob.ok()) {
-      return errors.At(absl::StrCat(where, ".subjects[", i, "]"), glob.status().message());
-    }
-    rule.subjects.push_back(*std::move(glob));
-  }
+  rule.subjects = *std::move(subjects);
   absl::StatusOr<std::vector<std::string>> audiences =
       ParseLimitList(entry, "audiences", "audience", can_issue, where, errors);
   if (!audiences.ok()) return audiences.status();
   rule.audiences = *std::move(audiences);
-  if (auto max_ttl = entry.FindMember("max_ttl"); max_ttl != entry.MemberEnd()) {
-    const std::string field = absl::StrCat(where, ".max_ttl");
-    if (!can_issue)
-      return errors.At(field, "limits issuing, but roles grant neither issuer nor admin");
-    absl::StatusOr<std::string> text = GetString(max_ttl->value, field, errors);
-    if (!text.ok()) return text.status();
-    absl::Duration d;
-    if (!absl::ParseDuration(*text, &d)) {
-      return errors.At(field, absl::StrCat("\"", *text, "\" is not a duration (e.g. \"15m\")"));
-    }
-    if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
-      return errors.At(field, absl::StrCat("\"", *text, "\" must be positive and finite"));
-    }
-    rule.max_ttl = d;
-  }
+  absl::StatusOr<std::optional<absl::Duration>> max_ttl =
+      ParseMaxTtl(entry, can_issue, where, errors);
+  if (!max_ttl.ok()) return max_ttl.status();
+  rule.max_ttl = *max_ttl;
   if (auto description = entry.FindMember("description"); description != entry.MemberEnd()) {
     absl::StatusOr<std::string> text =
         GetString(description->value, absl::StrCat(where, ".description"), errors);

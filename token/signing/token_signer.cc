@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "signet/algorithm.h"
 #include "signet/base64url.h"
+#include "signet/registered_claims.h"
 #include "signet/verified_token.h"
 
 namespace signet::server {
@@ -174,6 +175,88 @@ std::string_view View(const rapidjson::StringBuffer& buffer) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+// The JOSE header: alg, kid, typ.
+absl::Status WriteHeader(const SigningKey& key, rapidjson::StringBuffer* out) {
+  JsonWriter w(*out);
+  w.StartObject();
+  if (absl::Status s = WriteStringMember(w, "alg", AlgorithmName(key.algorithm())); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteStringMember(w, "kid", key.kid()); !s.ok()) return s;
+  if (absl::Status s = WriteStringMember(w, "typ", "JWT"); !s.ok()) return s;
+  w.EndObject();
+  return absl::OkStatus();
+}
+
+// aud: one string for one audience (RFC 7519 allows either form), an array for several, absent
+// for none.
+absl::Status WriteAudiences(JsonWriter& w, const std::vector<std::string>& audiences) {
+  const std::string_view name = ClaimName(RegisteredClaim::kAud);
+  if (audiences.size() == 1) return WriteStringMember(w, name, audiences.front());
+  if (audiences.empty()) return absl::OkStatus();
+  w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  w.StartArray();
+  for (const std::string& audience : audiences) {
+    if (!w.String(audience.data(), static_cast<rapidjson::SizeType>(audience.size()))) {
+      return absl::InvalidArgumentError("claim aud is not valid UTF-8");
+    }
+  }
+  w.EndArray();
+  return absl::OkStatus();
+}
+
+void WriteTime(JsonWriter& w, RegisteredClaim claim, absl::Time t) {
+  const std::string_view name = ClaimName(claim);
+  w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  w.Int64(absl::ToUnixSeconds(t));
+}
+
+// Caller claims after the registered ones, as parsed (ParseCallerClaims).
+absl::Status WriteCallerClaims(JsonWriter& w, const rapidjson::Document& caller) {
+  if (!caller.IsObject()) return absl::OkStatus();
+  for (const auto& member : caller.GetObject()) {
+    // The writer refuses strings that are not UTF-8: a "\udc00" escape (a lone surrogate)
+    // parses, but no verifier would accept the token (found by tests/fuzz/claims_fuzzer).
+    if (!w.Key(member.name.GetString(), member.name.GetStringLength()) || !member.value.Accept(w)) {
+      return absl::InvalidArgumentError(absl::StrCat("caller claim ", Quoted(NameOf(member.name)),
+                                                     " is not valid UTF-8 (lone surrogate?)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The claims: iss, sub, aud, iat = nbf, exp, jti, backend (when set), then the caller's.
+absl::Status WritePayload(const TokenClaims& claims, const rapidjson::Document& caller,
+                          rapidjson::StringBuffer* out) {
+  JsonWriter w(*out);
+  w.StartObject();
+  if (absl::Status s = WriteStringMember(w, ClaimName(RegisteredClaim::kIss), claims.issuer);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteStringMember(w, ClaimName(RegisteredClaim::kSub), claims.subject);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteAudiences(w, claims.audiences); !s.ok()) return s;
+  WriteTime(w, RegisteredClaim::kIat, claims.issued_at);
+  WriteTime(w, RegisteredClaim::kNbf, claims.issued_at);
+  WriteTime(w, RegisteredClaim::kExp, claims.expires_at);
+  if (absl::Status s = WriteStringMember(w, ClaimName(RegisteredClaim::kJti), claims.token_id);
+      !s.ok()) {
+    return s;
+  }
+  if (!claims.backend.empty()) {
+    if (absl::Status s = WriteStringMember(w, ClaimName(RegisteredClaim::kBackend), claims.backend);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = WriteCallerClaims(w, caller); !s.ok()) return s;
+  w.EndObject();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SignToken(const SigningKey& key, const TokenClaims& claims) {
@@ -181,7 +264,6 @@ absl::StatusOr<std::string> SignToken(const SigningKey& key, const TokenClaims& 
       claims.expires_at == absl::InfiniteFuture() || claims.expires_at == absl::InfinitePast()) {
     return absl::InvalidArgumentError("token times must be finite");
   }
-
   // Parsed before anything is written: a bad caller claim costs no signature.
   rapidjson::Document caller;
   if (!claims.caller_claims_json.empty()) {
@@ -189,64 +271,10 @@ absl::StatusOr<std::string> SignToken(const SigningKey& key, const TokenClaims& 
     if (!parsed.ok()) return parsed.status();
     caller = *std::move(parsed);
   }
-
   rapidjson::StringBuffer header_json;
-  {
-    JsonWriter w(header_json);
-    w.StartObject();
-    if (absl::Status s = WriteStringMember(w, "alg", AlgorithmName(key.algorithm())); !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = WriteStringMember(w, "kid", key.kid()); !s.ok()) return s;
-    if (absl::Status s = WriteStringMember(w, "typ", "JWT"); !s.ok()) return s;
-    w.EndObject();
-  }
-
+  if (absl::Status s = WriteHeader(key, &header_json); !s.ok()) return s;
   rapidjson::StringBuffer payload_json;
-  {
-    JsonWriter w(payload_json);
-    w.StartObject();
-    if (absl::Status s = WriteStringMember(w, "iss", claims.issuer); !s.ok()) return s;
-    if (absl::Status s = WriteStringMember(w, "sub", claims.subject); !s.ok()) return s;
-    if (claims.audiences.size() == 1) {
-      if (absl::Status s = WriteStringMember(w, "aud", claims.audiences.front()); !s.ok()) {
-        return s;
-      }
-    } else if (!claims.audiences.empty()) {
-      w.Key("aud");
-      w.StartArray();
-      for (const std::string& audience : claims.audiences) {
-        if (!w.String(audience.data(), static_cast<rapidjson::SizeType>(audience.size()))) {
-          return absl::InvalidArgumentError("claim aud is not valid UTF-8");
-        }
-      }
-      w.EndArray();
-    }
-    const int64_t issued_at = absl::ToUnixSeconds(claims.issued_at);
-    w.Key("iat");
-    w.Int64(issued_at);
-    w.Key("nbf");
-    w.Int64(issued_at);
-    w.Key("exp");
-    w.Int64(absl::ToUnixSeconds(claims.expires_at));
-    if (absl::Status s = WriteStringMember(w, "jti", claims.token_id); !s.ok()) return s;
-    if (!claims.backend.empty()) {
-      if (absl::Status s = WriteStringMember(w, "backend", claims.backend); !s.ok()) return s;
-    }
-    if (caller.IsObject()) {
-      for (const auto& member : caller.GetObject()) {
-        // The writer refuses strings that are not UTF-8: a "\udc00" escape (a lone surrogate)
-        // parses, but no verifier would accept the token (found by tests/fuzz/claims_fuzzer).
-        if (!w.Key(member.name.GetString(), member.name.GetStringLength()) ||
-            !member.value.Accept(w)) {
-          return absl::InvalidArgumentError(absl::StrCat("caller claim ",
-                                                         Quoted(NameOf(member.name)),
-                                                         " is not valid UTF-8 (lone surrogate?)"));
-        }
-      }
-    }
-    w.EndObject();
-  }
+  if (absl::Status s = WritePayload(claims, caller, &payload_json); !s.ok()) return s;
 
   std::string token = Base64UrlEncode(View(header_json));
   token += '.';

@@ -5,13 +5,9 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "signet/registered_claims.h"
 
 namespace signet {
-
-bool IsRegisteredClaim(std::string_view name) {
-  return name == "iss" || name == "sub" || name == "aud" || name == "exp" || name == "nbf" ||
-         name == "iat" || name == "jti" || name == "backend";
-}
 
 std::string SignedClaims::CallerClaimsJson() const {
   if (!has_caller_claims_) return "{}";

@@ -73,9 +73,6 @@ class VerifiedToken : public SignedClaims {
   explicit VerifiedToken(SignedClaims claims) : SignedClaims(std::move(claims)) {}
 };
 
-// Registered claim names that caller claims may not use: iss sub aud exp nbf iat jti backend.
-bool IsRegisteredClaim(std::string_view name);
-
 struct VerifyResult {
   // Reason::kValid, or the first check that failed.
   Reason reason = Reason::kMalformed;

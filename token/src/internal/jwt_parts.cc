@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "internal/strict_json.h"
+#include "signet/registered_claims.h"
 
 namespace signet::internal {
 namespace {
@@ -174,7 +175,7 @@ class ClaimsHandler {
         case Claim::kNbf:
         case Claim::kIat:
           return false;
-        case Claim::kOther:
+        case Claim::kNone:
           return true;
       }
     }
@@ -186,15 +187,15 @@ class ClaimsHandler {
   }
   bool StartObject() {
     const int depth = tracker_.depth();
-    if (depth == 1 && claim_ != Claim::kOther) return false;
+    if (depth == 1 && claim_ != Claim::kNone) return false;
     if (depth == 2 && in_aud_) return false;
     return tracker_.Open(/*is_object=*/true);
   }
   bool Key(const char* s, SizeType n, bool) {
     const std::string_view name(s, n);
     if (tracker_.depth() == 1) {
-      claim_ = ClaimOf(name);
-      if (claim_ != Claim::kOther) {
+      claim_ = RegisteredClaimOf(name);
+      if (claim_ != Claim::kNone) {
         // Registered names are told apart by a bit each; only the other names (which can never
         // equal a registered one) go through the tracker's duplicate scan.
         const uint32_t bit = uint32_t{1} << static_cast<int>(claim_);
@@ -216,7 +217,7 @@ class ClaimsHandler {
     if (depth == 1) {
       if (claim_ == Claim::kAud) {
         in_aud_ = true;
-      } else if (claim_ != Claim::kOther) {
+      } else if (claim_ != Claim::kNone) {
         return false;
       }
     }
@@ -230,27 +231,12 @@ class ClaimsHandler {
   }
 
  private:
-  enum class Claim { kOther, kIss, kSub, kAud, kExp, kNbf, kIat, kJti, kBackend };
-
-  static Claim ClaimOf(std::string_view name) {
-    if (name.size() == 3) {
-      if (name == "exp") return Claim::kExp;
-      if (name == "sub") return Claim::kSub;
-      if (name == "iat") return Claim::kIat;
-      if (name == "iss") return Claim::kIss;
-      if (name == "aud") return Claim::kAud;
-      if (name == "nbf") return Claim::kNbf;
-      if (name == "jti") return Claim::kJti;
-    } else if (name == "backend") {
-      return Claim::kBackend;
-    }
-    return Claim::kOther;
-  }
+  using Claim = RegisteredClaim;
 
   // Values other than strings and numbers are fine only for caller claims.
   bool NonStringScalar() {
     const int depth = tracker_.depth();
-    if (depth == 1) return claim_ == Claim::kOther;
+    if (depth == 1) return claim_ == Claim::kNone;
     if (depth == 2 && in_aud_) return false;
     return depth > 0;
   }
@@ -269,7 +255,7 @@ class ClaimsHandler {
         case Claim::kIat:
           out_->has_issued_at = true;
           return in_range && (out_->issued_at = to_time(), true);
-        case Claim::kOther:
+        case Claim::kNone:
           return true;
         default:
           return false;  // A string claim.
@@ -281,7 +267,7 @@ class ClaimsHandler {
 
   ClaimsFields* out_;
   StructureTracker tracker_;
-  Claim claim_ = Claim::kOther;
+  Claim claim_ = Claim::kNone;
   uint32_t registered_seen_ = 0;  // One bit per Claim met at depth 1.
   bool in_aud_ = false;           // Directly inside the aud array.
 };
