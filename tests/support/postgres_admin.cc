@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -58,6 +59,21 @@ std::string RandomHex(int bytes) {
   std::string out;
   for (int i = 0; i < bytes; ++i) absl::StrAppendFormat(&out, "%02x", random() & 0xff);
   return out;
+}
+
+TestDatabase::TestDatabase(std::string admin_dsn, const std::string& prefix)
+    : admin_dsn_(std::move(admin_dsn)), name_(prefix + RandomHex(8)) {
+  std::string created = AdminSql(admin_dsn_, "CREATE DATABASE " + name_);
+  if (!created.empty()) {
+    error_ = absl::StrCat("cannot create database ", name_, ": ", created);
+    name_.clear();
+    return;
+  }
+  dsn_ = WithDatabase(admin_dsn_, name_);
+}
+
+TestDatabase::~TestDatabase() {
+  if (!name_.empty()) AdminSql(admin_dsn_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
 }
 
 }  // namespace signet::testing

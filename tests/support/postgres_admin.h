@@ -1,9 +1,13 @@
 // Administration of the test PostgreSQL server for tests and benchmarks (no GoogleTest): the DSN
-// from the environment, a DSN pointed at another database, and administrative SQL.
+// from the environment, a DSN pointed at another database, administrative SQL, and databases of
+// one's own.
 //
 // Example:
 //   std::optional<std::string> admin = TestPostgresDsn();
-//   if (admin && AdminSql(*admin, "CREATE DATABASE x").empty()) dsn = WithDatabase(*admin, "x");
+//   if (!admin) GTEST_SKIP() << kNoPostgresMessage;
+//   TestDatabase db(*admin);                 // CREATE DATABASE signet_t_<random>; dropped after
+//   ASSERT_EQ(db.error(), "");
+//   OpenPostgresStore(db.dsn(), options);
 #ifndef SIGNET_TESTS_SUPPORT_POSTGRES_ADMIN_H_
 #define SIGNET_TESTS_SUPPORT_POSTGRES_ADMIN_H_
 
@@ -38,6 +42,28 @@ std::string AdminSql(const std::string& dsn, const std::string& sql);
 
 // `bytes` random bytes as lowercase hex, for database names.
 std::string RandomHex(int bytes);
+
+// A database with a random name, created on the server `admin_dsn` names and dropped (WITH FORCE,
+// ending its connections) on destruction.
+class TestDatabase {
+ public:
+  explicit TestDatabase(std::string admin_dsn, const std::string& prefix = "signet_t_");
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  // Empty when the database was created; otherwise why not (name() and dsn() are then empty).
+  const std::string& error() const { return error_; }
+  const std::string& name() const { return name_; }
+  // The admin DSN with this database.
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  std::string admin_dsn_;
+  std::string name_;
+  std::string dsn_;
+  std::string error_;
+};
 
 }  // namespace signet::testing
 

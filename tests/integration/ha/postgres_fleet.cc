@@ -34,24 +34,6 @@ std::string KeyStateName(v1::KeyState state) {
 
 }  // namespace
 
-// --- TestDatabase --------------------------------------------------------------------------------
-
-TestDatabase::TestDatabase(std::string admin_dsn)
-    : admin_dsn_(std::move(admin_dsn)), name_("signet_ha_" + RandomHex(8)) {
-  std::string created = AdminSql(admin_dsn_, "CREATE DATABASE " + name_);
-  if (!created.empty()) {
-    ADD_FAILURE() << "cannot create database " << name_ << ": " << created;
-    name_.clear();
-    return;
-  }
-  dsn_ = WithDatabase(admin_dsn_, name_);
-}
-
-TestDatabase::~TestDatabase() {
-  if (name_.empty()) return;
-  EXPECT_EQ(AdminSql(admin_dsn_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"), "");
-}
-
 // --- PostgresInstance ----------------------------------------------------------------------------
 
 std::unique_ptr<PostgresInstance> PostgresInstance::Start() {

@@ -5,7 +5,7 @@
 // Example:
 //   std::optional<std::string> admin = TestPostgresDsn();
 //   if (!admin) GTEST_SKIP() << kNoPostgresMessage;
-//   TestDatabase db(*admin);                   // CREATE DATABASE signet_ha_<random>; dropped after
+//   TestDatabase db(*admin);                   // tests/support/postgres_admin.h
 //   Fleet fleet(db.dsn(), 3);                  // replicas 0, 1, 2 on loopback ports
 //   auto token = fleet.Stub(0)->IssueToken(...);
 #ifndef SIGNET_TESTS_INTEGRATION_HA_POSTGRES_FLEET_H_
@@ -25,25 +25,6 @@
 #include "tests/support/postgres_admin.h"
 
 namespace signet::testing {
-
-// A database with a random name, created on the server `admin_dsn` names and dropped (WITH FORCE)
-// on destruction. Fails the test (ADD_FAILURE) when it cannot be created.
-class TestDatabase {
- public:
-  explicit TestDatabase(std::string admin_dsn);
-  ~TestDatabase();
-  TestDatabase(const TestDatabase&) = delete;
-  TestDatabase& operator=(const TestDatabase&) = delete;
-
-  const std::string& name() const { return name_; }
-  // The admin DSN with this database.
-  const std::string& dsn() const { return dsn_; }
-
- private:
-  std::string admin_dsn_;
-  std::string name_;
-  std::string dsn_;
-};
 
 // A private PostgreSQL instance in a folder of its own (scripts/postgres-test-instance.sh), which a
 // test may stop and start without disturbing other tests. Stopped and removed on destruction.

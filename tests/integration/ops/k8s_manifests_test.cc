@@ -917,7 +917,7 @@ TEST_F(K8sManifestsTest, HaContainerServesWithItsOwnArgumentsOnPostgres) {
   }
   Load("ha");
   testing::TestDatabase db(*admin);  // A fresh database: its keys are sealed by this run's KEK.
-  ASSERT_FALSE(db.name().empty());
+  ASSERT_EQ(db.error(), "");
   testing::TempDir dir;
   Pki pki;
   std::string error;

@@ -27,25 +27,11 @@
 #include "gtest/gtest.h"
 #include "signet/clock.h"
 #include "tests/support/postgres_admin.h"
+#include "tests/unit/store/store_test.h"
 
 namespace signet::server {
 
-// gtest prints records through these (found by ADL): the sealed private key as its size only.
-void PrintTo(const KeyRecord& r, std::ostream* os) {
-  *os << "{kid=" << r.kid << " algorithm=" << static_cast<int>(r.algorithm)
-      << " state=" << static_cast<int>(r.state) << " created_at=" << r.created_at
-      << " activated_at=" << r.activated_at << " retired_at=" << r.retired_at
-      << " revoked_at=" << r.revoked_at << " revoke_reason=\"" << r.revoke_reason
-      << "\" public_jwk=" << r.public_jwk << " sealed_private=<" << r.sealed_private.size()
-      << " bytes>}";
-}
-void PrintTo(const TokenRevocationRecord& r, std::ostream* os) {
-  *os << "{token_id=" << r.token_id << " expires_at=" << r.expires_at << "}";
-}
-void PrintTo(const SubjectRevocationRecord& r, std::ostream* os) {
-  *os << "{subject=" << r.subject << " not_before=" << r.not_before
-      << " expires_at=" << r.expires_at << "}";
-}
+// gtest prints a change through this (found by ADL); records print through tests/unit/store.
 void PrintTo(const StoreChange& c, std::ostream* os) {
   *os << "{kind=" << static_cast<int>(c.kind);
   if (c.token.has_value()) PrintTo(*c.token, os);
@@ -55,6 +41,8 @@ void PrintTo(const StoreChange& c, std::ostream* os) {
 
 namespace {
 
+using ::signet::server::testing::StoreKind;
+using ::signet::server::testing::StoreTest;
 using ::signet::testing::AdminSql;
 using ::testing::ElementsAre;
 using ::testing::FieldsAre;
@@ -158,20 +146,14 @@ class ChangeRecorder {
 class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* env = std::getenv("SIGNET_TEST_POSTGRES_DSN");
-    if (env == nullptr || *env == '\0') GTEST_SKIP() << ::signet::testing::kNoPostgresMessage;
-    admin_.reset(PQconnectdb(env));
+    std::optional<std::string> admin = ::signet::testing::TestPostgresDsn();
+    if (!admin.has_value()) GTEST_SKIP() << ::signet::testing::kNoPostgresMessage;
+    admin_.reset(PQconnectdb(admin->c_str()));
     ASSERT_EQ(PQstatus(admin_.get()), CONNECTION_OK) << PQerrorMessage(admin_.get());
-    std::random_device random;
-    database_ = absl::StrCat("signet_t_", absl::Hex(random(), absl::kZeroPad8),
-                             absl::Hex(random(), absl::kZeroPad8));
-    ASSERT_EQ(AdminSql(admin_.get(), "CREATE DATABASE " + database_), "");
-    dsn_ = ::signet::testing::WithDatabase(env, database_);
-  }
-
-  void TearDown() override {
-    if (database_.empty()) return;
-    EXPECT_EQ(AdminSql(admin_.get(), "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)"), "");
+    db_ = std::make_unique<::signet::testing::TestDatabase>(*admin);
+    ASSERT_EQ(db_->error(), "");
+    database_ = db_->name();
+    dsn_ = db_->dsn();
   }
 
   absl::StatusOr<std::unique_ptr<Store>> Open() { return OpenPostgresStore(dsn_, TestOptions()); }
@@ -197,9 +179,30 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   ::signet::testing::PgConn admin_;
+  std::unique_ptr<::signet::testing::TestDatabase> db_;
   std::string database_;
   std::string dsn_;
 };
+
+// --- The Store contract (tests/unit/store/store_test.h) -----------------------------------------
+
+INSTANTIATE_TEST_SUITE_P(
+    Postgres, StoreTest,
+    ::testing::Values(StoreKind{"Postgres",
+                                [](const std::string&, std::shared_ptr<void>* resources)
+                                    -> absl::StatusOr<std::unique_ptr<Store>> {
+                                  auto db = std::make_shared<::signet::testing::TestDatabase>(
+                                      *::signet::testing::TestPostgresDsn());
+                                  if (!db->error().empty()) return absl::InternalError(db->error());
+                                  *resources = db;
+                                  return OpenPostgresStore(db->dsn(), TestOptions());
+                                },
+                                [] {
+                                  return ::signet::testing::TestPostgresDsn().has_value()
+                                             ? std::string()
+                                             : std::string(::signet::testing::kNoPostgresMessage);
+                                }}),
+    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
 
 #define ASSERT_OPEN(var)                               \
   absl::StatusOr<std::unique_ptr<Store>> var = Open(); \
@@ -272,29 +275,6 @@ TEST_F(PostgresStoreTest, SchemaNewerThanThisBinaryIsFailedPrecondition) {
 
 // --- Keys ----------------------------------------------------------------------------------------
 
-TEST_F(PostgresStoreTest, UpdateKeysSeesTheCurrentKeysAndReturnsThemAfterCommit) {
-  ASSERT_OPEN(store);
-  absl::StatusOr<std::vector<KeyRecord>> first =
-      (*store)->UpdateKeys(Write({Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)}));
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_THAT(*first, ElementsAre(Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)));
-
-  KeyRecord retired = Key("k1", KeyState::kRetired);
-  retired.retired_at = T(10);
-  std::vector<KeyRecord> seen;
-  absl::StatusOr<std::vector<KeyRecord>> second = (*store)->UpdateKeys(
-      [&](const std::vector<KeyRecord>& current) -> absl::StatusOr<KeyChanges> {
-        seen = current;
-        return KeyChanges{{retired, Key("k3", KeyState::kActive)}, {"k2"}};
-      });
-  ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_THAT(seen, ElementsAre(Key("k1", KeyState::kActive), Key("k2", KeyState::kPending)));
-  EXPECT_THAT(*second, ElementsAre(retired, Key("k3", KeyState::kActive)));
-  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_THAT(*loaded, ElementsAre(retired, Key("k3", KeyState::kActive)));
-}
-
 TEST_F(PostgresStoreTest, KeyRecordsRoundTripEveryField) {
   ASSERT_OPEN(store);
   KeyRecord key = Key("es-1", KeyState::kRevoked, Algorithm::kES256);
@@ -319,37 +299,6 @@ TEST_F(PostgresStoreTest, KeyRecordsRoundTripEveryField) {
   EXPECT_EQ(TestDbSql("SELECT count(*) FROM keys WHERE kid = 'hs-1' AND created_at IS NULL AND "
                       "activated_at IS NULL AND retired_at IS NULL AND revoked_at IS NULL"),
             "1");
-}
-
-TEST_F(PostgresStoreTest, UpdateKeysWritesNothingWhenDecideFails) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
-  absl::StatusOr<std::vector<KeyRecord>> result =
-      (*store)->UpdateKeys([](const std::vector<KeyRecord>&) -> absl::StatusOr<KeyChanges> {
-        return absl::FailedPreconditionError("no key to rotate");
-      });
-  EXPECT_EQ(result.status(), absl::FailedPreconditionError("no key to rotate"));
-  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_THAT(*loaded, ElementsAre(Key("k1", KeyState::kActive)));
-}
-
-TEST_F(PostgresStoreTest, UpdateKeysRefusesAKidBothUpsertedAndDeleted) {
-  ASSERT_OPEN(store);
-  absl::StatusOr<std::vector<KeyRecord>> result = (*store)->UpdateKeys(
-      Write({Key("k1", KeyState::kPending), Key("k2", KeyState::kPending)}, {"k2"}));
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
-  absl::StatusOr<std::vector<KeyRecord>> loaded = (*store)->LoadKeys();
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_THAT(*loaded, ElementsAre());
-}
-
-TEST_F(PostgresStoreTest, EmptyDecisionLeavesTheKeysAsTheyAre) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)->UpdateKeys(Write({Key("k1", KeyState::kActive)})).ok());
-  absl::StatusOr<std::vector<KeyRecord>> result = (*store)->UpdateKeys(Write({}));
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_THAT(*result, ElementsAre(Key("k1", KeyState::kActive)));
 }
 
 TEST_F(PostgresStoreTest, SecondActiveKeyForOneAlgorithmIsAborted) {
@@ -436,80 +385,6 @@ TEST_F(PostgresStoreTest, ConcurrentRotationsFromTwoReplicasLeaveExactlyOneActiv
 }
 
 // --- Revocations ---------------------------------------------------------------------------------
-
-TEST_F(PostgresStoreTest, TokenRevocationKeepsTheLaterExpiry) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(100)}).ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(50)}).ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-2", T(70)}).ok());
-  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->token_revocations,
-              ElementsAre(FieldsAre("jti-1", T(100)), FieldsAre("jti-2", T(70))));
-
-  ASSERT_TRUE((*store)->AddTokenRevocation({"jti-1", T(200)}).ok());
-  snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->token_revocations,
-              ElementsAre(FieldsAre("jti-1", T(200)), FieldsAre("jti-2", T(70))));
-}
-
-TEST_F(PostgresStoreTest, SubjectRevocationKeepsTheLaterNotBeforeAndTheLaterExpiry) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(10), T(100)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(5), T(200)}).ok());
-  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("alice", T(10), T(200))));
-
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"alice", T(20), T(150)}).ok());
-  snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("alice", T(20), T(200))));
-}
-
-TEST_F(PostgresStoreTest, RevocationWithoutIdIsInvalidArgument) {
-  ASSERT_OPEN(store);
-  EXPECT_EQ((*store)->AddTokenRevocation({"", T(1)}).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*store)->AddSubjectRevocation({"", T(1), T(2)}).code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
-TEST_F(PostgresStoreTest, LoadReturnsKeysAndRevocationsSorted) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)
-                  ->UpdateKeys(Write({Key("b", KeyState::kPending), Key("a", KeyState::kActive)}))
-                  .ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"t2", T(20)}).ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"t1", T(10)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"s2", T(1), T(20)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"s1", T(2), T(10)}).ok());
-  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->keys,
-              ElementsAre(Key("a", KeyState::kActive), Key("b", KeyState::kPending)));
-  EXPECT_THAT(snapshot->token_revocations,
-              ElementsAre(FieldsAre("t1", T(10)), FieldsAre("t2", T(20))));
-  EXPECT_THAT(snapshot->subject_revocations,
-              ElementsAre(FieldsAre("s1", T(2), T(10)), FieldsAre("s2", T(1), T(20))));
-}
-
-TEST_F(PostgresStoreTest, PruneDeletesRevocationsThatExpireAtOrBeforeNow) {
-  ASSERT_OPEN(store);
-  ASSERT_TRUE((*store)->AddTokenRevocation({"t-100", T(100)}).ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"t-200", T(200)}).ok());
-  ASSERT_TRUE((*store)->AddTokenRevocation({"t-300", T(300)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-100", T(1), T(100)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-200", T(1), T(200)}).ok());
-  ASSERT_TRUE((*store)->AddSubjectRevocation({"s-201", T(1), T(201)}).ok());
-
-  ASSERT_TRUE((*store)->PruneRevocations(T(200)).ok());
-
-  absl::StatusOr<StoreSnapshot> snapshot = (*store)->Load();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_THAT(snapshot->token_revocations, ElementsAre(FieldsAre("t-300", T(300))));
-  EXPECT_THAT(snapshot->subject_revocations, ElementsAre(FieldsAre("s-201", T(1), T(201))));
-}
 
 // --- Notifications -------------------------------------------------------------------------------
 

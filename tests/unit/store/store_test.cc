@@ -1,5 +1,5 @@
-// Behaviour every Store must share, run against the memory store and the SQLite store.
-#include "server/store/store.h"
+// Behaviour every Store must share (store_test.h says where it runs).
+#include "tests/unit/store/store_test.h"
 
 #include <atomic>
 #include <functional>
@@ -13,10 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/internal/sqlite_store.h"
-#include "tests/unit/store/test_util.h"
 
-namespace signet::server {
+namespace signet::server::testing {
 namespace {
 
 using ::testing::ElementsAre;
@@ -46,42 +44,45 @@ Store::KeyDecision Always(KeyChanges changes) {
   return [changes](const std::vector<KeyRecord>&) -> absl::StatusOr<KeyChanges> { return changes; };
 }
 
-struct StoreKind {
-  std::string name;
-  std::function<absl::StatusOr<std::unique_ptr<Store>>(const std::string& folder)> open;
-};
+Store::KeyDecision Write(std::vector<KeyRecord> upserts, std::vector<std::string> deletes = {}) {
+  KeyChanges changes = Upsert(std::move(upserts));
+  changes.deletes = std::move(deletes);
+  return Always(std::move(changes));
+}
 
-void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+}  // namespace
 
-class StoreTest : public ::testing::TestWithParam<StoreKind> {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Store>> store = GetParam().open(folder_.path());
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
+void StoreTest::SetUp() {
+  if (std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+  absl::StatusOr<std::unique_ptr<Store>> store = GetParam().open(folder_.path(), &resources_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+}
 
-  std::vector<KeyRecord> Update(const KeyChanges& changes) {
-    absl::StatusOr<std::vector<KeyRecord>> keys = store_->UpdateKeys(Always(changes));
-    EXPECT_TRUE(keys.ok()) << keys.status();
-    return keys.ok() ? *keys : std::vector<KeyRecord>();
-  }
+void StoreTest::TearDown() {
+  store_.reset();
+  resources_.reset();
+}
 
-  std::vector<KeyRecord> Keys() {
-    absl::StatusOr<std::vector<KeyRecord>> keys = store_->LoadKeys();
-    EXPECT_TRUE(keys.ok()) << keys.status();
-    return keys.ok() ? *keys : std::vector<KeyRecord>();
-  }
+std::vector<KeyRecord> StoreTest::Update(const KeyChanges& changes) {
+  absl::StatusOr<std::vector<KeyRecord>> keys = store_->UpdateKeys(Always(changes));
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  return keys.ok() ? *keys : std::vector<KeyRecord>();
+}
 
-  StoreSnapshot Snapshot() {
-    absl::StatusOr<StoreSnapshot> snapshot = store_->Load();
-    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-    return snapshot.ok() ? *snapshot : StoreSnapshot();
-  }
+std::vector<KeyRecord> StoreTest::Keys() {
+  absl::StatusOr<std::vector<KeyRecord>> keys = store_->LoadKeys();
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  return keys.ok() ? *keys : std::vector<KeyRecord>();
+}
 
-  testing::TempFolder folder_;
-  std::unique_ptr<Store> store_;
-};
+StoreSnapshot StoreTest::Snapshot() {
+  absl::StatusOr<StoreSnapshot> snapshot = store_->Load();
+  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+  return snapshot.ok() ? *snapshot : StoreSnapshot();
+}
+
+namespace {
 
 TEST_P(StoreTest, NewStoreLoadsEmpty) {
   StoreSnapshot snapshot = Snapshot();
@@ -241,6 +242,30 @@ TEST_P(StoreTest, InfiniteRevocationTimesRoundTripAndNeverPrune) {
       ElementsAre(SubjectRevocationRecord{"bob", absl::InfinitePast(), absl::InfiniteFuture()}));
 }
 
+TEST_P(StoreTest, EmptyDecisionLeavesTheKeysAsTheyAre) {
+  Update(Upsert({Key("a", KeyState::kActive)}));
+  absl::StatusOr<std::vector<KeyRecord>> after = store_->UpdateKeys(Write({}));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(*after, ElementsAre(Key("a", KeyState::kActive)));
+  EXPECT_THAT(Keys(), ElementsAre(Key("a", KeyState::kActive)));
+}
+
+TEST_P(StoreTest, LoadReturnsKeysAndRevocationsSorted) {
+  Update(Upsert({Key("b"), Key("a", KeyState::kActive)}));
+  ASSERT_TRUE(store_->AddTokenRevocation({"t2", At(20)}).ok());
+  ASSERT_TRUE(store_->AddTokenRevocation({"t1", At(10)}).ok());
+  ASSERT_TRUE(store_->AddSubjectRevocation({"s2", At(1), At(20)}).ok());
+  ASSERT_TRUE(store_->AddSubjectRevocation({"s1", At(2), At(10)}).ok());
+
+  StoreSnapshot snapshot = Snapshot();
+  EXPECT_THAT(snapshot.keys, ElementsAre(Key("a", KeyState::kActive), Key("b")));
+  EXPECT_THAT(snapshot.token_revocations, ElementsAre(TokenRevocationRecord{"t1", At(10)},
+                                                      TokenRevocationRecord{"t2", At(20)}));
+  EXPECT_THAT(snapshot.subject_revocations,
+              ElementsAre(SubjectRevocationRecord{"s1", At(2), At(10)},
+                          SubjectRevocationRecord{"s2", At(1), At(20)}));
+}
+
 // Each decision reads a counter kept in a key record and writes it plus one: a lost update would
 // leave the counter short.
 Store::KeyDecision IncrementCounter() {
@@ -285,18 +310,5 @@ TEST_P(StoreTest, UpdateKeysFromEightThreadsAtOnceLosesNoUpdate) {
   EXPECT_EQ(CounterValue(Keys()), kThreads * kIncrementsPerThread);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllStores, StoreTest,
-    ::testing::Values(StoreKind{"Memory",
-                                [](const std::string&) -> absl::StatusOr<std::unique_ptr<Store>> {
-                                  return NewMemoryStore();
-                                }},
-                      StoreKind{
-                          "Sqlite",
-                          [](const std::string& folder) -> absl::StatusOr<std::unique_ptr<Store>> {
-                            return OpenSqliteStore(folder + "/data/signet.db");
-                          }}),
-    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
-
 }  // namespace
-}  // namespace signet::server
+}  // namespace signet::server::testing
