@@ -137,10 +137,10 @@ bool ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::MessageLite* 
 
 TokenService::TokenService(Deps deps)
     : deps_(std::move(deps)),
-      validator_(deps_.ring,
-                 *TokenVerifier::Create(ValidationPolicy{deps_.config.issuer, deps_.config.leeway,
-                                                         deps_.config.max_token_bytes}),
-                 deps_.clock, deps_.config.validation_cache_entries, RenderValidResponse) {}
+      verifier_(deps_.ring,
+                *TokenVerifier::Create(ValidationPolicy{deps_.config.issuer, deps_.config.leeway,
+                                                        deps_.config.max_token_bytes}),
+                deps_.clock, deps_.config.validation_cache_entries, RenderValidResponse) {}
 
 absl::StatusOr<Caller> TokenService::Admit(const grpc::CallbackServerContext& context, Rpc rpc) {
   Caller caller = deps_.authorizer->Identify(context);
@@ -360,7 +360,7 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
                                      ? "give audience or any_audience, not both"
                                      : "name the audience you expect, or set any_audience"));
   }
-  TokenValidator::Validation v = validator_.Validate(
+  RingVerifier::Verdict v = verifier_.Verify(
       request.token(),
       request.any_audience() ? Audience::Any() : Audience::Expect(request.audience()));
   if (v.valid()) {
@@ -463,7 +463,7 @@ grpc::Status TokenService::HandleRevokeToken(grpc::CallbackServerContext* contex
     case signet::v1::RevokeTokenRequest::kToken: {
       // Expired, revoked or for another audience: still revocable, so only the signature counts.
       Reason why = Reason::kMalformed;
-      std::optional<SignedClaims> signed_claims = validator_.ReadSigned(request->token(), &why);
+      std::optional<SignedClaims> signed_claims = verifier_.ReadSigned(request->token(), &why);
       if (!signed_claims.has_value()) {
         return Invalid(absl::StrCat("token is not signed by a known key (",
                                     std::string(ReasonName(why)), ")"));

@@ -14,7 +14,7 @@
 #include "server/config.h"
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
-#include "server/token_validator.h"
+#include "server/ring_verifier.h"
 #include "server/watch_hub.h"
 #include "signet/clock.h"
 #include "signet/token_verifier.h"
@@ -114,7 +114,7 @@ class TokenService final
 
   const Deps deps_;
   const ServerConfig& config_ = deps_.config;
-  const TokenValidator validator_;
+  const RingVerifier verifier_;
 };
 
 }  // namespace signet::server

@@ -22,7 +22,7 @@ bool HeaderSafe(absl::string_view value) {
   });
 }
 
-// The validator's cached answer for a valid token: Envoy's OkHttpResponse with the identity
+// The verifier's cached answer for a valid token: Envoy's OkHttpResponse with the identity
 // headers, serialized once per token so that Check sends bytes it does not build; empty when a
 // value may not go into a header.
 std::string RenderIdentity(const IdentityHeaderNames& names, const VerifiedToken& t) {
@@ -65,7 +65,7 @@ std::vector<std::pair<std::string, std::string>> IdentityHeaders(std::string_vie
 
 Gateway::Gateway(Options options)
     : rules_(std::move(options.rules)),
-      validator_(
+      verifier_(
           options.ring,
           *TokenVerifier::Create(
               ValidationPolicy{options.issuer, options.leeway, options.max_token_bytes}),
@@ -106,7 +106,7 @@ GatewayDecision Gateway::Decide(const GatewayRequest& request) const {
     return refuse(why, Challenge("invalid_request", why));
   }
   // A route without an audience accepts tokens of any audience (gateway_rules.h).
-  const TokenValidator::Validation v = validator_.Validate(
+  const RingVerifier::Verdict v = verifier_.Verify(
       bearer.token, route.audience.empty() ? Audience::Any() : Audience::Expect(route.audience));
   if (!v.valid()) {
     const std::string_view why = AuthFailureMessage(AuthFailure::kInvalidToken, v.reason);

@@ -14,7 +14,7 @@
 //   GatewayDecision d = gateway->Decide(request);
 //   if (!d.allowed) Reply(401, {{"WWW-Authenticate", d.www_authenticate}});
 //
-// Tokens are judged in process by a TokenValidator over the key ring's current snapshot, with its
+// Tokens are judged in process by a RingVerifier over the key ring's current snapshot, with its
 // own validation cache: a revocation applies to the next request, as it does for ValidateToken.
 #ifndef SIGNET_SERVER_GATEWAY_GATEWAY_H_
 #define SIGNET_SERVER_GATEWAY_GATEWAY_H_
@@ -27,7 +27,7 @@
 
 #include "server/gateway/gateway_rules.h"
 #include "server/keys/key_ring.h"
-#include "server/token_validator.h"
+#include "server/ring_verifier.h"
 #include "signet/clock.h"
 
 namespace signet::server {
@@ -92,7 +92,7 @@ class Gateway {
 
  private:
   const GatewayRules rules_;
-  const TokenValidator validator_;
+  const RingVerifier verifier_;
 };
 
 }  // namespace signet::server

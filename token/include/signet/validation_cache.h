@@ -1,6 +1,6 @@
 // A bounded cache of tokens a verifier found valid, so that the next time the same token comes, its
 // signature and JSON are not checked again. Lookups and updates take no lock. Used by
-// signet-server's ValidateToken (server/token_validator.cc) and by LocalValidator.
+// signet-server's ValidateToken (server/ring_verifier.cc) and by LocalValidator.
 //
 // Example:
 //   ValidationCache cache(ValidationCache::Options{});

@@ -1,4 +1,4 @@
-#include "server/token_validator.h"
+#include "server/ring_verifier.h"
 
 #include <atomic>
 #include <memory>
@@ -20,9 +20,9 @@ namespace {
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 constexpr absl::Duration kLeeway = absl::Seconds(30);
 
-class TokenValidatorTest : public ::testing::Test {
+class RingVerifierTest : public ::testing::Test {
  protected:
-  TokenValidatorTest() {
+  RingVerifierTest() {
     LifecycleSettings settings;
     settings.algorithm = Algorithm::kHS256;
     settings.leeway = kLeeway;
@@ -37,8 +37,8 @@ class TokenValidatorTest : public ::testing::Test {
 
   // Answers "<subject>#<n>" for the n-th rendering.
   // `cache_entries` 0: no cache.
-  TokenValidator MakeValidator(size_t cache_entries) {
-    return TokenValidator(
+  RingVerifier MakeVerifier(size_t cache_entries) {
+    return RingVerifier(
         ring_.get(), *verifier_, &clock_, cache_entries,
         [this](const VerifiedToken& t) { return t.subject() + "#" + std::to_string(++renders_); });
   }
@@ -57,8 +57,8 @@ class TokenValidatorTest : public ::testing::Test {
     return *token;
   }
 
-  static std::string JtiOf(const TokenValidator& validator, const std::string& token) {
-    return validator.ReadSigned(token, nullptr)->token_id();
+  static std::string JtiOf(const RingVerifier& verifier, const std::string& token) {
+    return verifier.ReadSigned(token, nullptr)->token_id();
   }
 
   FakeClock clock_{kStart};
@@ -69,134 +69,133 @@ class TokenValidatorTest : public ::testing::Test {
   static constexpr size_t kCacheEntries = 1024;
 };
 
-TEST_F(TokenValidatorTest, ASecondValidationIsAHitWithTheSameAnswer) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, ASecondValidationIsAHitWithTheSameAnswer) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
-  TokenValidator::Validation first = validator.Validate(token, Audience::Expect("orders"));
+  RingVerifier::Verdict first = verifier.Verify(token, Audience::Expect("orders"));
   ASSERT_EQ(first.reason, Reason::kValid);
   EXPECT_FALSE(first.cached);
   EXPECT_EQ(first.answer, "user-7#1");
-  TokenValidator::Validation second = validator.Validate(token, Audience::Expect("orders"));
+  RingVerifier::Verdict second = verifier.Verify(token, Audience::Expect("orders"));
   EXPECT_EQ(second.reason, Reason::kValid);
   EXPECT_TRUE(second.cached);
   EXPECT_EQ(second.answer, "user-7#1");  // The first rendering, byte for byte.
   EXPECT_EQ(renders_.load(), 1);
-  EXPECT_EQ(validator.cache_size(), 1u);
+  EXPECT_EQ(verifier.cache_size(), 1u);
 }
 
-TEST_F(TokenValidatorTest, TheAudienceIsCheckedOnEveryHit) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, TheAudienceIsCheckedOnEveryHit) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, Audience::Expect("orders")).reason, Reason::kValid);
-  TokenValidator::Validation other = validator.Validate(token, Audience::Expect("payroll"));
+  ASSERT_EQ(verifier.Verify(token, Audience::Expect("orders")).reason, Reason::kValid);
+  RingVerifier::Verdict other = verifier.Verify(token, Audience::Expect("payroll"));
   EXPECT_EQ(other.reason, Reason::kAudienceMismatch);
   EXPECT_TRUE(other.cached);
   EXPECT_TRUE(other.answer.empty());
-  EXPECT_EQ(validator.Validate(token, Audience::Expect("billing")).reason, Reason::kValid);
-  EXPECT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(token, Audience::Expect("billing")).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
 }
 
-TEST_F(TokenValidatorTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, ACachedTokenIsNeverValidPastItsExpiryPlusLeeway) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token("user-7", absl::Minutes(10));
-  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
   clock_.Set(kStart + absl::Minutes(10) + kLeeway - absl::Seconds(1));
-  TokenValidator::Validation last = validator.Validate(token, Audience::Any());
+  RingVerifier::Verdict last = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(last.reason, Reason::kValid);
   EXPECT_TRUE(last.cached);
   clock_.Set(kStart + absl::Minutes(10) + kLeeway);
-  TokenValidator::Validation expired = validator.Validate(token, Audience::Any());
+  RingVerifier::Verdict expired = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(expired.reason, Reason::kExpired);
   EXPECT_TRUE(expired.cached);
   // The entry is gone; a full verification says the same.
-  EXPECT_EQ(validator.cache_size(), 0u);
-  TokenValidator::Validation again = validator.Validate(token, Audience::Any());
+  EXPECT_EQ(verifier.cache_size(), 0u);
+  RingVerifier::Verdict again = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(again.reason, Reason::kExpired);
   EXPECT_FALSE(again.cached);
 }
 
-TEST_F(TokenValidatorTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetValid) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, AClockGoingBackBeforeIssueMakesACachedTokenNotYetValid) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
   clock_.Set(kStart - kLeeway - absl::Seconds(1));
-  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
+  RingVerifier::Verdict v = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kNotYetValid);
   EXPECT_TRUE(v.cached);
 }
 
-TEST_F(TokenValidatorTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, RevokingTheTokenTakesEffectAtOnceOnACachedToken) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
   const std::string other = Token("user-8");
-  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
-  ASSERT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
-  ASSERT_TRUE(ring_->RevokeToken(JtiOf(validator, token), kStart + absl::Hours(1)).ok());
-  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
+  ASSERT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(other, Audience::Any()).reason, Reason::kValid);
+  ASSERT_TRUE(ring_->RevokeToken(JtiOf(verifier, token), kStart + absl::Hours(1)).ok());
+  RingVerifier::Verdict v = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kTokenRevoked);
   EXPECT_TRUE(v.cached);
-  EXPECT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(other, Audience::Any()).reason, Reason::kValid);
 }
 
-TEST_F(TokenValidatorTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, RevokingTheSubjectTakesEffectAtOnceOnACachedToken) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token("user-7");
   const std::string other = Token("user-8");
-  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
-  ASSERT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(other, Audience::Any()).reason, Reason::kValid);
   clock_.Advance(absl::Seconds(5));
   ASSERT_TRUE(ring_->RevokeSubject("user-7", clock_.Now(), clock_.Now() + absl::Hours(25)).ok());
-  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
+  RingVerifier::Verdict v = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kSubjectRevoked);
   EXPECT_TRUE(v.cached);
-  EXPECT_EQ(validator.Validate(other, Audience::Any()).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(other, Audience::Any()).reason, Reason::kValid);
   // A token the subject gets after the revocation is valid.
   clock_.Advance(absl::Seconds(5));
-  EXPECT_EQ(validator.Validate(Token("user-7"), Audience::Any()).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(Token("user-7"), Audience::Any()).reason, Reason::kValid);
 }
 
-TEST_F(TokenValidatorTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, RevokingTheKeyTakesEffectAtOnceOnACachedToken) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
-  ASSERT_EQ(validator.Validate(token, Audience::Any()).reason, Reason::kValid);
+  ASSERT_EQ(verifier.Verify(token, Audience::Any()).reason, Reason::kValid);
   const std::string kid = ring_->Current()->active->kid();
   ASSERT_TRUE(ring_->RevokeKey(kid, "test").ok());
-  TokenValidator::Validation v = validator.Validate(token, Audience::Any());
+  RingVerifier::Verdict v = verifier.Verify(token, Audience::Any());
   EXPECT_EQ(v.reason, Reason::kKeyRevoked);
   EXPECT_TRUE(v.cached);
   // Tokens of the new active key are valid.
-  EXPECT_EQ(validator.Validate(Token(), Audience::Any()).reason, Reason::kValid);
+  EXPECT_EQ(verifier.Verify(Token(), Audience::Any()).reason, Reason::kValid);
 }
 
-TEST_F(TokenValidatorTest, OnlyValidTokensAreCached) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, OnlyValidTokensAreCached) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   std::string token = Token();
   // One signature character changed (to another that base64url decodes): never the same token.
   std::string bad_signature = token;
   char& c = bad_signature[bad_signature.size() - 10];
   c = c == 'A' ? 'B' : 'A';
-  ASSERT_EQ(validator.Validate(bad_signature, Audience::Any()).reason, Reason::kBadSignature);
-  ASSERT_EQ(validator.Validate(token, Audience::Expect("payroll")).reason,
-            Reason::kAudienceMismatch);
-  ASSERT_EQ(validator.Validate("not.a.token", Audience::Any()).reason, Reason::kMalformed);
-  EXPECT_EQ(validator.cache_size(), 0u);
-  TokenValidator::Validation again = validator.Validate(bad_signature, Audience::Any());
+  ASSERT_EQ(verifier.Verify(bad_signature, Audience::Any()).reason, Reason::kBadSignature);
+  ASSERT_EQ(verifier.Verify(token, Audience::Expect("payroll")).reason, Reason::kAudienceMismatch);
+  ASSERT_EQ(verifier.Verify("not.a.token", Audience::Any()).reason, Reason::kMalformed);
+  EXPECT_EQ(verifier.cache_size(), 0u);
+  RingVerifier::Verdict again = verifier.Verify(bad_signature, Audience::Any());
   EXPECT_EQ(again.reason, Reason::kBadSignature);
   EXPECT_FALSE(again.cached);
   EXPECT_EQ(renders_.load(), 0);
 }
 
-TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
-  TokenValidator cached = MakeValidator(kCacheEntries);
-  TokenValidator uncached = MakeValidator(0);
+TEST_F(RingVerifierTest, HitsGiveTheReasonsAFullVerificationGives) {
+  RingVerifier cached = MakeVerifier(kCacheEntries);
+  RingVerifier uncached = MakeVerifier(0);
   std::vector<std::string> tokens;
   for (int i = 0; i < 6; ++i) tokens.push_back(Token("user-" + std::to_string(i % 3)));
   auto expect_same = [&](const std::string& step) {
     for (const std::string& token : tokens) {
       for (const Audience audience :
            {Audience::Any(), Audience::Expect("orders"), Audience::Expect("payroll")}) {
-        EXPECT_EQ(cached.Validate(token, audience).reason,
-                  uncached.Validate(token, audience).reason)
+        EXPECT_EQ(cached.Verify(token, audience).reason,
+                  uncached.Verify(token, audience).reason)
             << step << " " << audience.name();
       }
     }
@@ -214,18 +213,18 @@ TEST_F(TokenValidatorTest, HitsGiveTheReasonsAFullVerificationGives) {
   expect_same("expired");
 }
 
-TEST_F(TokenValidatorTest, WithoutACacheEveryValidationIsFull) {
-  TokenValidator validator = MakeValidator(0);
+TEST_F(RingVerifierTest, WithoutACacheEveryValidationIsFull) {
+  RingVerifier verifier = MakeVerifier(0);
   const std::string token = Token();
-  EXPECT_FALSE(validator.Validate(token, Audience::Any()).cached);
-  EXPECT_FALSE(validator.Validate(token, Audience::Any()).cached);
+  EXPECT_FALSE(verifier.Verify(token, Audience::Any()).cached);
+  EXPECT_FALSE(verifier.Verify(token, Audience::Any()).cached);
   EXPECT_EQ(renders_.load(), 2);
 }
 
-TEST_F(TokenValidatorTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) {
-  TokenValidator validator = MakeValidator(kCacheEntries);
+TEST_F(RingVerifierTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) {
+  RingVerifier verifier = MakeVerifier(kCacheEntries);
   const std::string token = Token();
-  const std::string jti = JtiOf(validator, token);
+  const std::string jti = JtiOf(verifier, token);
   std::atomic<bool> revoked{false};
   std::atomic<bool> stop{false};
   std::atomic<int> late_valid{0};
@@ -235,7 +234,7 @@ TEST_F(TokenValidatorTest, ARevocationIsSeenByEveryValidationThatStartsAfterIt) 
     threads.emplace_back([&] {
       while (!stop.load()) {
         const bool after = revoked.load();
-        const Reason r = validator.Validate(token, Audience::Expect("orders")).reason;
+        const Reason r = verifier.Verify(token, Audience::Expect("orders")).reason;
         if (after && r != Reason::kTokenRevoked) ++late_valid;
         ++validations;
       }

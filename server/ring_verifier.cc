@@ -1,4 +1,4 @@
-#include "server/token_validator.h"
+#include "server/ring_verifier.h"
 
 #include <utility>
 
@@ -6,12 +6,11 @@
 
 namespace signet::server {
 
-TokenValidator::Validation TokenValidator::Validate(std::string_view token,
-                                                    Audience audience) const {
+RingVerifier::Verdict RingVerifier::Verify(std::string_view token, Audience audience) const {
   const StateSnapshot& snap = ring_->state().Read();
   const internal::CachingVerifier::Result r =
       verifier_.Verify(token, snap.keys, snap.revocations, clock_->Now(), audience);
-  Validation v;
+  Verdict v;
   v.reason = r.reason;
   v.cached = r.cached;
   v.answer = r.answer;
@@ -19,8 +18,7 @@ TokenValidator::Validation TokenValidator::Validate(std::string_view token,
   return v;
 }
 
-std::optional<SignedClaims> TokenValidator::ReadSigned(std::string_view token,
-                                                       Reason* reason) const {
+std::optional<SignedClaims> RingVerifier::ReadSigned(std::string_view token, Reason* reason) const {
   std::shared_ptr<const StateSnapshot> snap = ring_->Current();
   return verifier_.verifier().ReadSigned(token, snap->keys, reason);
 }
