@@ -54,6 +54,7 @@ absl::StatusOr<std::shared_ptr<const AuthPolicy>> AuthPolicy::Create(AuthOptions
   }
   policy->validator_ = std::move(options.validator);
   policy->audience_ = std::move(options.audience);
+  policy->any_audience_ = options.any_audience;
   policy->default_requirement_ = options.default_requirement;
   return std::shared_ptr<const AuthPolicy>(std::move(policy));
 }

@@ -49,11 +49,6 @@ Validation FromCacheHit(Reason reason, const internal::ValidationCache::Found& f
   return v;
 }
 
-// Validator::Validate's `audience`: empty asks for any audience (signet/validator.h).
-Audience AudienceOf(std::string_view audience) {
-  return audience.empty() ? Audience::Any() : Audience::Expect(audience);
-}
-
 // `answer`: what RenderCacheAnswer made for this token, if anything; it already holds the backend
 // and the caller claims, whose JSON is then not computed a second time.
 Validation ToValidation(const VerifyResult& r, std::string_view answer = {}) {
@@ -123,8 +118,7 @@ absl::StatusOr<std::unique_ptr<LocalValidator>> LocalValidator::Create(
   return v;
 }
 
-absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
-                                                    std::string_view audience) {
+absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token, Audience audience) {
   absl::Time now = options_.clock->Now();
   if (follower_->Stale(now)) {
     if (options_.fallback_when_stale) return options_.fallback->Validate(token, audience);
@@ -134,7 +128,7 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
   }
   const internal::KeyState& state = follower_->Read();
   const internal::CachingVerifier::Result r =
-      verifier_.Verify(token, state.keys, state.revocations, now, AudienceOf(audience));
+      verifier_.Verify(token, state.keys, state.revocations, now, audience);
   if (r.cached) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
     return FromCacheHit(r.reason, *r.entry);
@@ -144,7 +138,7 @@ absl::StatusOr<Validation> LocalValidator::Validate(std::string_view token,
 }
 
 absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view token,
-                                                           std::string_view audience,
+                                                           Audience audience,
                                                            const VerifyResult& result,
                                                            absl::Time now) {
   absl::StatusOr<TokenHeader> header = PeekHeader(token, options_.max_token_bytes);
@@ -157,8 +151,8 @@ absl::StatusOr<Validation> LocalValidator::JudgeUnknownKey(std::string_view toke
   if (follower_->Read().revoked.contains(header->kid)) return Validation{Reason::kKeyRevoked, {}};
   if (!follower_->RefetchFor(header->kid, now)) return ToValidation(result);
   const internal::KeyState& state = follower_->Read();
-  return ToValidation(verifier_.verifier().Verify(token, state.keys, &state.revocations, now,
-                                                  AudienceOf(audience)));
+  return ToValidation(
+      verifier_.verifier().Verify(token, state.keys, &state.revocations, now, audience));
 }
 
 LocalValidator::Stats LocalValidator::stats() const {

@@ -29,8 +29,11 @@ struct DigestHash {
   }
 };
 
-// SHA-256 over len(token) || token || audience: the token's bytes never become a key.
-Digest CacheKey(std::string_view token, std::string_view audience) {
+// SHA-256 over len(token) || token || any || audience: the token's bytes never become a key, and
+// Any() never shares a key with Expect("").
+Digest CacheKey(std::string_view token, Audience audience) {
+  const unsigned char any = audience.any() ? 1 : 0;
+  const std::string_view name = audience.name();
   Digest digest{};
   uint64_t len = token.size();
   unsigned char len_bytes[8];
@@ -40,7 +43,8 @@ Digest CacheKey(std::string_view token, std::string_view audience) {
   bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
             EVP_DigestUpdate(ctx, len_bytes, sizeof(len_bytes)) == 1 &&
             EVP_DigestUpdate(ctx, token.data(), token.size()) == 1 &&
-            EVP_DigestUpdate(ctx, audience.data(), audience.size()) == 1 &&
+            EVP_DigestUpdate(ctx, &any, 1) == 1 &&
+            EVP_DigestUpdate(ctx, name.data(), name.size()) == 1 &&
             EVP_DigestFinal_ex(ctx, digest.data(), &out_len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) digest.fill(0);  // Never happens with the default provider; Lookup then misses.
@@ -163,8 +167,7 @@ std::unique_ptr<RemoteValidator> RemoteValidator::Create(std::shared_ptr<const C
   return std::unique_ptr<RemoteValidator>(new RemoteValidator(std::move(client), options));
 }
 
-absl::StatusOr<Validation> RemoteValidator::Validate(std::string_view token,
-                                                     std::string_view audience) {
+absl::StatusOr<Validation> RemoteValidator::Validate(std::string_view token, Audience audience) {
   if (token.empty()) return Validation{Reason::kMalformed, {}};
   Digest key;
   if (cache_ != nullptr) {
@@ -177,11 +180,10 @@ absl::StatusOr<Validation> RemoteValidator::Validate(std::string_view token,
   }
   v1::ValidateTokenRequest request;
   request.set_token(std::string(token));
-  // The Validator interface's empty audience is "any"; the RPC wants that said explicitly.
-  if (audience.empty()) {
+  if (audience.any()) {
     request.set_any_audience(true);
   } else {
-    request.set_audience(std::string(audience));
+    request.set_audience(std::string(audience.name()));
   }
   server_calls_.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<v1::ValidateTokenResponse> response = client_->ValidateToken(request);

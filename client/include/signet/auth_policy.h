@@ -66,14 +66,17 @@ class AuthPolicy {
   Requirement RequirementFor(std::string_view method) const;
 
   Validator& validator() const { return *validator_; }
-  // The audience tokens must carry; empty only with any_audience.
-  const std::string& audience() const { return audience_; }
+  // What tokens must carry: Expect(options.audience), or Any() with options.any_audience.
+  Audience audience() const {
+    return any_audience_ ? Audience::Any() : Audience::Expect(audience_);
+  }
 
  private:
   AuthPolicy() = default;
 
   std::shared_ptr<Validator> validator_;
   std::string audience_;
+  bool any_audience_ = false;
   Requirement default_requirement_ = Requirement::kRequired;
   absl::flat_hash_map<std::string, Requirement> exact_;
   absl::flat_hash_map<std::string, Requirement> services_;

@@ -9,7 +9,8 @@
 //   absl::StatusOr<std::unique_ptr<signet::LocalValidator>> validator =
 //       signet::LocalValidator::Create(std::move(options));     // waits for the first state
 //   if (!validator.ok()) return validator.status();
-//   absl::StatusOr<signet::Validation> v = (*validator)->Validate(token, "orders");
+//   absl::StatusOr<signet::Validation> v =
+//       (*validator)->Validate(token, signet::Audience::Expect("orders"));
 //   if (!v.ok()) return FailClosed(v.status());   // keys stale past the bound, HS256 without
 //                                                  // a fallback
 //
@@ -134,8 +135,7 @@ class LocalValidator final : public Validator {
   // fallback is used for that);
   // FAILED_PRECONDITION("HS256 tokens need a remote validator") for an HS256 token without a
   // fallback; the fallback's own errors.
-  absl::StatusOr<Validation> Validate(std::string_view token,
-                                      std::string_view audience = {}) override;
+  absl::StatusOr<Validation> Validate(std::string_view token, Audience audience) override;
 
   Stats stats() const;
 
@@ -148,7 +148,7 @@ class LocalValidator final : public Validator {
 
   // A token whose kid the state does not know (`result`): HS256 goes to the fallback, a revoked
   // kid is refused, anything else causes one JWK Set refetch and is judged again. Not cached.
-  absl::StatusOr<Validation> JudgeUnknownKey(std::string_view token, std::string_view audience,
+  absl::StatusOr<Validation> JudgeUnknownKey(std::string_view token, Audience audience,
                                              const VerifyResult& result, absl::Time now);
 
   const LocalValidatorOptions options_;

@@ -6,7 +6,8 @@
 //   options.cache_capacity = 50000;
 //   std::unique_ptr<signet::RemoteValidator> validator =
 //       signet::RemoteValidator::Create(client, options);
-//   absl::StatusOr<signet::Validation> v = validator->Validate(token, "orders");
+//   absl::StatusOr<signet::Validation> v =
+//       validator->Validate(token, signet::Audience::Expect("orders"));
 //   if (!v.ok()) return FailClosed(v.status());              // server unreachable
 //
 // The cache is keyed by a SHA-256 digest of (token, audience): tokens are not kept. A valid answer
@@ -62,11 +63,10 @@ class RemoteValidator final : public Validator {
                                                  RemoteValidatorOptions options = {});
   ~RemoteValidator() override;
 
-  // An empty token is answered kMalformed without a call. An empty audience asks the server with
-  // any_audience (the Validator contract); AuthPolicy makes callers choose it explicitly. Errors:
-  // the Client's status (e.g. UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED).
-  absl::StatusOr<Validation> Validate(std::string_view token,
-                                      std::string_view audience = {}) override;
+  // An empty token is answered kMalformed without a call. Audience::Any() asks the server with
+  // any_audience, Expect(name) with audience = name. Errors: the Client's status (e.g.
+  // UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED).
+  absl::StatusOr<Validation> Validate(std::string_view token, Audience audience) override;
 
   Stats stats() const;
 

@@ -4,7 +4,7 @@
 //
 // Example:
 //   std::unique_ptr<signet::Validator> v = ...;  // LocalValidator::Create(...) or RemoteValidator
-//   absl::StatusOr<signet::Validation> r = v->Validate(token, "orders");
+//   absl::StatusOr<signet::Validation> r = v->Validate(token, signet::Audience::Expect("orders"));
 //   if (!r.ok()) return FailClosed(r.status());         // cannot judge now (e.g. stale keys)
 //   if (!r->valid()) return Anonymous(signet::ReasonName(r->reason));
 //   Greet(r->identity.subject);
@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "signet/audience.h"
 #include "signet/reason.h"
 
 namespace signet {
@@ -46,11 +47,10 @@ class Validator {
   virtual ~Validator() = default;
   // An answer for every token it could judge (valid, or invalid with one reason). An error status
   // only when it cannot judge now: the server is unreachable, or local keys are stale past their
-  // bound; callers fail closed on it. `audience`: the token's aud must contain it (a token without
-  // aud never matches: AUDIENCE_MISMATCH); empty accepts any aud, which a service should only
-  // ask for on purpose (AuthPolicy refuses to infer it from a missing setting).
-  virtual absl::StatusOr<Validation> Validate(std::string_view token,
-                                              std::string_view audience = {}) = 0;
+  // bound; callers fail closed on it. `audience`: Audience::Expect(name), the token's aud must
+  // contain the name (a token without aud never matches: AUDIENCE_MISMATCH), or Audience::Any(),
+  // any aud or none, which a service asks for on purpose. There is no default.
+  virtual absl::StatusOr<Validation> Validate(std::string_view token, Audience audience) = 0;
 };
 
 }  // namespace signet

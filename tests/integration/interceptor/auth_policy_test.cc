@@ -63,7 +63,8 @@ TEST(AuthPolicy, KeepsTheAudience) {
   options.audience = "orders";
   auto policy = AuthPolicy::Create(options);
   ASSERT_TRUE(policy.ok());
-  EXPECT_EQ((*policy)->audience(), "orders");
+  EXPECT_FALSE((*policy)->audience().any());
+  EXPECT_EQ((*policy)->audience().name(), "orders");
 }
 
 TEST(AuthPolicy, RefusesToGuessWhenNoAudienceIsChosen) {
@@ -76,7 +77,7 @@ TEST(AuthPolicy, RefusesToGuessWhenNoAudienceIsChosen) {
   options.any_audience = true;
   policy = AuthPolicy::Create(options);
   ASSERT_TRUE(policy.ok()) << policy.status();
-  EXPECT_EQ((*policy)->audience(), "");
+  EXPECT_TRUE((*policy)->audience().any());
 }
 
 TEST(AuthPolicy, RefusesAnAudienceTogetherWithAnyAudience) {

@@ -39,9 +39,9 @@ class FakeValidator final : public Validator {
     error_ = std::move(status);
   }
 
-  absl::StatusOr<Validation> Validate(std::string_view token, std::string_view audience) override {
+  absl::StatusOr<Validation> Validate(std::string_view token, Audience audience) override {
     absl::MutexLock lock(&mu_);
-    asked_.push_back({std::string(token), std::string(audience)});
+    asked_.push_back({std::string(token), audience.any() ? "(any)" : std::string(audience.name())});
     if (!error_.ok()) return error_;
     auto it = answers_.find(std::string(token));
     if (it == answers_.end()) return Validation{};

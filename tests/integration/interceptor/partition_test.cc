@@ -164,7 +164,8 @@ TEST_F(PartitionTest, ARevokedTokenIsRefusedWithinTheBoundAndTheRevocationArrive
   // At the bound, measured from the revocation, it is refused: the validator has heard nothing
   // (not even a heartbeat) for longer than stale_after and fails closed.
   clock_.Set(revoked_at + kBound);
-  absl::StatusOr<Validation> local = validator_->Validate(alice.token(), "greeter");
+  absl::StatusOr<Validation> local =
+      validator_->Validate(alice.token(), Audience::Expect("greeter"));
   EXPECT_EQ(local.status().code(), absl::StatusCode::kUnavailable) << local.status();
   EXPECT_THAT(std::string(local.status().message()), ::testing::HasSubstr("nothing heard"));
   EXPECT_EQ(SignGuestBook(alice), "UNAUTHENTICATED: cannot validate tokens right now");
@@ -175,7 +176,7 @@ TEST_F(PartitionTest, ARevokedTokenIsRefusedWithinTheBoundAndTheRevocationArrive
   // The network heals: the validator hears the server again and knows of the revocation.
   proxy_->Thaw();
   ASSERT_TRUE(Eventually([&] {
-    absl::StatusOr<Validation> v = validator_->Validate(alice.token(), "greeter");
+    absl::StatusOr<Validation> v = validator_->Validate(alice.token(), Audience::Expect("greeter"));
     return v.ok() && v->reason == Reason::kTokenRevoked;
   }));
   EXPECT_EQ(SignGuestBook(alice), "UNAUTHENTICATED: token revoked");
@@ -198,7 +199,7 @@ TEST_F(PartitionTest, TheFallbackWhenStaleFailsWithinItsDeadlineInsteadOfHanging
   proxy_->Freeze();
   Revoke(alice);
   clock_.Advance(kBound);
-  absl::StatusOr<Validation> v = validator_->Validate(alice.token(), "greeter");
+  absl::StatusOr<Validation> v = validator_->Validate(alice.token(), Audience::Expect("greeter"));
   ASSERT_FALSE(v.ok());
   EXPECT_THAT(v.status().code(), ::testing::AnyOf(absl::StatusCode::kDeadlineExceeded,
                                                   absl::StatusCode::kUnavailable));
@@ -207,7 +208,7 @@ TEST_F(PartitionTest, TheFallbackWhenStaleFailsWithinItsDeadlineInsteadOfHanging
   // Healed: the local state catches up again (and the remote one answers too).
   proxy_->Thaw();
   ASSERT_TRUE(Eventually([&] {
-    absl::StatusOr<Validation> r = validator_->Validate(alice.token(), "greeter");
+    absl::StatusOr<Validation> r = validator_->Validate(alice.token(), Audience::Expect("greeter"));
     return r.ok() && r->reason == Reason::kTokenRevoked;
   }));
 }

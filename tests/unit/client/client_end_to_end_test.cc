@@ -99,7 +99,7 @@ class ClientEndToEndTest : public ::testing::Test {
   }
 
   Reason ReasonOf(Validator& v, const std::string& token) {
-    absl::StatusOr<Validation> r = v.Validate(token);
+    absl::StatusOr<Validation> r = v.Validate(token, Audience::Any());
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->reason : Reason::kMalformed;
   }
@@ -235,16 +235,17 @@ TEST_F(ClientEndToEndTest, RemoteValidatorServesCachedAnswersWhileTheServerIsDow
       RemoteValidator::Create(std::shared_ptr<const Client>(Client::Create(channel_)), options);
   std::string cached = Issue("42").token();
   std::string never_seen = Issue("43").token();
-  absl::StatusOr<Validation> first = v->Validate(cached);
+  absl::StatusOr<Validation> first = v->Validate(cached, Audience::Any());
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(first->valid());
   EXPECT_EQ(first->identity.subject, "42");
 
   StopServer();
-  absl::StatusOr<Validation> again = v->Validate(cached);
+  absl::StatusOr<Validation> again = v->Validate(cached, Audience::Any());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->identity.subject, "42");
-  EXPECT_EQ(v->Validate(never_seen).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(v->Validate(never_seen, Audience::Any()).status().code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(v->stats().hits, 1u);
 }
 
@@ -252,7 +253,7 @@ TEST_F(ClientEndToEndTest, LocalValidatorValidatesWithoutAskingTheServer) {
   std::unique_ptr<LocalValidator> v = NewLocalValidator();
   ASSERT_NE(v, nullptr);
   v1::IssueTokenResponse issued = Issue();
-  absl::StatusOr<Validation> r = v->Validate(issued.token(), "orders");
+  absl::StatusOr<Validation> r = v->Validate(issued.token(), Audience::Expect("orders"));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->valid()) << ReasonName(r->reason);
   EXPECT_EQ(r->identity.subject, "42");
@@ -337,7 +338,7 @@ TEST_F(ClientEndToEndTest, LocalValidatorFailsClosedWhenTheServerStaysAway) {
   StopServer();
   ASSERT_TRUE(Eventually([&] { return !v->stats().stream_up; }));
   clock_.Advance(absl::Seconds(61));
-  absl::StatusOr<Validation> r = v->Validate(issued.token());
+  absl::StatusOr<Validation> r = v->Validate(issued.token(), Audience::Any());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(), HasSubstr("stale"));
 }

@@ -65,7 +65,7 @@ v1::Key RevokedKey(const server::SigningKey& key, bool with_public_jwk) {
 class FixedValidator final : public Validator {
  public:
   explicit FixedValidator(Reason reason) : reason_(reason) {}
-  absl::StatusOr<Validation> Validate(std::string_view, std::string_view) override {
+  absl::StatusOr<Validation> Validate(std::string_view, Audience) override {
     absl::MutexLock lock(&mu_);
     ++calls_;
     return Validation{reason_, {}};
@@ -136,7 +136,7 @@ class LocalValidatorTest : public ::testing::Test {
   }
 
   Reason ReasonOf(LocalValidator& v, const std::string& token) {
-    absl::StatusOr<Validation> r = v.Validate(token);
+    absl::StatusOr<Validation> r = v.Validate(token, Audience::Any());
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->reason : Reason::kMalformed;
   }
@@ -151,7 +151,7 @@ class LocalValidatorTest : public ::testing::Test {
 TEST_F(LocalValidatorTest, ValidatesOfflineWithTheStreamedKeys) {
   std::unique_ptr<LocalValidator> v = NewValidator();
   ASSERT_NE(v, nullptr);
-  absl::StatusOr<Validation> r = v->Validate(Sign(*key_a_), "orders");
+  absl::StatusOr<Validation> r = v->Validate(Sign(*key_a_), Audience::Expect("orders"));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->valid()) << ReasonName(r->reason);
   testing::ExpectSampleIdentity(r->identity, kT0, key_a_->kid());
@@ -167,7 +167,8 @@ TEST_F(LocalValidatorTest, ValidatesOfflineWithTheStreamedKeys) {
 
 TEST_F(LocalValidatorTest, JudgesAudienceAndIssuerLikeTheServer) {
   std::unique_ptr<LocalValidator> v = NewValidator();
-  EXPECT_EQ(v->Validate(Sign(*key_a_), "billing")->reason, Reason::kAudienceMismatch);
+  EXPECT_EQ(v->Validate(Sign(*key_a_), Audience::Expect("billing"))->reason,
+            Reason::kAudienceMismatch);
   LocalValidatorOptions options = Options();
   options.issuer = "someone-else";
   std::unique_ptr<LocalValidator> other = NewValidator(std::move(options));
@@ -297,10 +298,10 @@ TEST_F(LocalValidatorTest, CachedTokensAreJudgedAgainstTheStateOfTheMoment) {
   const std::string of_seven = Sign(*key_a_, "7", "jti-2");
   const std::string revoked_later = Sign(*key_a_, "42", "jti-3");
   // The first answer comes from a full verification, the second from the cache: the same.
-  absl::StatusOr<Validation> full = v->Validate(plain, "orders");
+  absl::StatusOr<Validation> full = v->Validate(plain, Audience::Expect("orders"));
   ASSERT_TRUE(full.ok() && full->valid());
   EXPECT_EQ(v->stats().cache_hits, 0u);
-  absl::StatusOr<Validation> cached = v->Validate(plain, "orders");
+  absl::StatusOr<Validation> cached = v->Validate(plain, Audience::Expect("orders"));
   ASSERT_TRUE(cached.ok() && cached->valid());
   EXPECT_EQ(v->stats().cache_hits, 1u);
   EXPECT_EQ(cached->identity.subject, full->identity.subject);
@@ -312,8 +313,8 @@ TEST_F(LocalValidatorTest, CachedTokensAreJudgedAgainstTheStateOfTheMoment) {
   EXPECT_EQ(cached->identity.key_id, full->identity.key_id);
   EXPECT_EQ(cached->identity.claims_json, full->identity.claims_json);
   // The audience asked for is checked on every hit.
-  ASSERT_TRUE(v->Validate(plain, "billing").ok());
-  EXPECT_EQ(v->Validate(plain, "billing")->reason, Reason::kAudienceMismatch);
+  ASSERT_TRUE(v->Validate(plain, Audience::Expect("billing")).ok());
+  EXPECT_EQ(v->Validate(plain, Audience::Expect("billing"))->reason, Reason::kAudienceMismatch);
   EXPECT_EQ(v->stats().cache_hits, 3u);
   EXPECT_EQ(ReasonOf(*v, of_seven), Reason::kValid);
   EXPECT_EQ(ReasonOf(*v, revoked_later), Reason::kValid);
@@ -409,7 +410,7 @@ TEST_F(LocalValidatorTest, RefetchesAtMostOncePerInterval) {
 TEST_F(LocalValidatorTest, RefusesHs256TokensWithoutAFallback) {
   std::unique_ptr<server::SigningKey> hmac = NewKey(Algorithm::kHS256);
   std::unique_ptr<LocalValidator> v = NewValidator();
-  EXPECT_EQ(v->Validate(Sign(*hmac)).status(),
+  EXPECT_EQ(v->Validate(Sign(*hmac), Audience::Any()).status(),
             absl::FailedPreconditionError("HS256 tokens need a remote validator"));
   EXPECT_EQ(v->stats().refetches, 0u);
 }
@@ -434,7 +435,7 @@ TEST_F(LocalValidatorTest, FailsClosedOnceTheStreamHasBeenDownPastTheBound) {
   clock_.Advance(absl::Seconds(15));  // stale_after, counted from the last message heard
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
   clock_.Advance(absl::Seconds(1));
-  absl::StatusOr<Validation> r = v->Validate(Sign(*key_a_));
+  absl::StatusOr<Validation> r = v->Validate(Sign(*key_a_), Audience::Any());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_GE(v->stats().stream_failures, 1u);
 }
@@ -458,7 +459,8 @@ TEST_F(LocalValidatorTest, HeartbeatsKeepAnIdleStreamFresh) {
   // Nothing more is heard (and no new stream may help): 16 s after the heartbeat, fail closed.
   service_.RefuseWatchStreams(grpc::Status(grpc::StatusCode::UNAVAILABLE, "partitioned"));
   clock_.Advance(absl::Seconds(6));
-  EXPECT_EQ(v->Validate(Sign(*key_a_)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(v->Validate(Sign(*key_a_), Audience::Any()).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(LocalValidatorTest, TearsDownAStreamThatWentSilentAndReopensIt) {
@@ -466,11 +468,12 @@ TEST_F(LocalValidatorTest, TearsDownAStreamThatWentSilentAndReopensIt) {
   ASSERT_NE(v, nullptr);
   // The stream stays open but nothing comes, as behind a proxy that stopped forwarding.
   clock_.Advance(absl::Seconds(16));
-  EXPECT_EQ(v->Validate(Sign(*key_a_)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(v->Validate(Sign(*key_a_), Audience::Any()).status().code(),
+            absl::StatusCode::kUnavailable);
   ASSERT_TRUE(Eventually([&] { return v->stats().stream_connects >= 2; }));
   EXPECT_GE(v->stats().silent_resets, 1u);
   // The new stream's full state counts as heard.
-  ASSERT_TRUE(Eventually([&] { return v->Validate(Sign(*key_a_)).ok(); }));
+  ASSERT_TRUE(Eventually([&] { return v->Validate(Sign(*key_a_), Audience::Any()).ok(); }));
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kValid);
 }
 
@@ -536,7 +539,7 @@ TEST_F(LocalValidatorTest, ValidatesOnManyThreadsWhileChangesArrive) {
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
-        absl::StatusOr<Validation> r = v->Validate(token);
+        absl::StatusOr<Validation> r = v->Validate(token, Audience::Any());
         if (r.ok() && r->valid()) valid.fetch_add(1);
       }
     });

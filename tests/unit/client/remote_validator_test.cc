@@ -60,20 +60,20 @@ class RemoteValidatorTest : public ::testing::Test {
 };
 
 TEST_F(RemoteValidatorTest, ReturnsTheServersIdentity) {
-  absl::StatusOr<Validation> v = NewValidator()->Validate("valid-42", "orders");
+  absl::StatusOr<Validation> v = NewValidator()->Validate("valid-42", Audience::Expect("orders"));
   ASSERT_TRUE(v.ok()) << v.status();
   ASSERT_TRUE(v->valid());
   testing::ExpectSampleIdentity(v->identity, kT0, "kid-1");
 }
 
 TEST_F(RemoteValidatorTest, ReturnsTheServersReason) {
-  absl::StatusOr<Validation> v = NewValidator()->Validate("forged");
+  absl::StatusOr<Validation> v = NewValidator()->Validate("forged", Audience::Any());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->reason, Reason::kBadSignature);
 }
 
 TEST_F(RemoteValidatorTest, AnswersAnEmptyTokenMalformedWithoutACall) {
-  absl::StatusOr<Validation> v = NewValidator()->Validate("");
+  absl::StatusOr<Validation> v = NewValidator()->Validate("", Audience::Any());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->reason, Reason::kMalformed);
   EXPECT_EQ(ServerCalls(), 0);
@@ -81,9 +81,9 @@ TEST_F(RemoteValidatorTest, AnswersAnEmptyTokenMalformedWithoutACall) {
 
 TEST_F(RemoteValidatorTest, ServesARepeatedTokenFromTheCache) {
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_TRUE(validator->Validate("valid-42")->valid());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any())->valid());
   clock_.Advance(absl::Seconds(9));
-  absl::StatusOr<Validation> again = validator->Validate("valid-42");
+  absl::StatusOr<Validation> again = validator->Validate("valid-42", Audience::Any());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->identity.subject, "42");
   EXPECT_EQ(ServerCalls(), 1);
@@ -93,56 +93,56 @@ TEST_F(RemoteValidatorTest, ServesARepeatedTokenFromTheCache) {
 
 TEST_F(RemoteValidatorTest, KeysTheCacheByAudienceToo) {
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_TRUE(validator->Validate("valid-42", "orders").ok());
-  ASSERT_TRUE(validator->Validate("valid-42", "billing").ok());
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Expect("orders")).ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Expect("billing")).ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 3);
 }
 
 TEST_F(RemoteValidatorTest, AsksAgainOnceMaxAgeHasPassed) {
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   clock_.Advance(absl::Seconds(10));
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 2);
 }
 
 TEST_F(RemoteValidatorTest, NeverServesAnAnswerPastTheTokensExpiry) {
   token_exp_ = kT0 + absl::Seconds(3);
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_TRUE(validator->Validate("valid-42")->valid());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any())->valid());
   clock_.Advance(absl::Seconds(2));
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 1);
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 2);
 }
 
 TEST_F(RemoteValidatorTest, DoesNotCacheAnAnswerForAnAlreadyExpiredToken) {
   token_exp_ = kT0;
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 2);
 }
 
 TEST_F(RemoteValidatorTest, CachesInvalidAnswersOnlyBriefly) {
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  ASSERT_EQ(validator->Validate("forged")->reason, Reason::kBadSignature);
+  ASSERT_EQ(validator->Validate("forged", Audience::Any())->reason, Reason::kBadSignature);
   clock_.Advance(absl::Milliseconds(999));
-  ASSERT_EQ(validator->Validate("forged")->reason, Reason::kBadSignature);
+  ASSERT_EQ(validator->Validate("forged", Audience::Any())->reason, Reason::kBadSignature);
   EXPECT_EQ(ServerCalls(), 1);
   clock_.Advance(absl::Milliseconds(1));
-  ASSERT_EQ(validator->Validate("forged")->reason, Reason::kBadSignature);
+  ASSERT_EQ(validator->Validate("forged", Audience::Any())->reason, Reason::kBadSignature);
   EXPECT_EQ(ServerCalls(), 2);
 }
 
 TEST_F(RemoteValidatorTest, ReturnsTransportErrorsAndNeverCachesThem) {
   service_.FailNext("ValidateToken", 1, grpc::Status(grpc::StatusCode::INTERNAL, "boom"));
   std::unique_ptr<RemoteValidator> validator = NewValidator();
-  EXPECT_EQ(validator->Validate("valid-42").status(), absl::InternalError("boom"));
-  absl::StatusOr<Validation> v = validator->Validate("valid-42");
+  EXPECT_EQ(validator->Validate("valid-42", Audience::Any()).status(), absl::InternalError("boom"));
+  absl::StatusOr<Validation> v = validator->Validate("valid-42", Audience::Any());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->valid());
   EXPECT_EQ(ServerCalls(), 2);
@@ -152,12 +152,12 @@ TEST_F(RemoteValidatorTest, EvictsTheLeastRecentlyUsedBeyondCapacity) {
   RemoteValidatorOptions options;
   options.cache_capacity = 1;
   std::unique_ptr<RemoteValidator> validator = NewValidator(options);
-  ASSERT_TRUE(validator->Validate("valid-1").ok());
-  ASSERT_TRUE(validator->Validate("valid-2").ok());
+  ASSERT_TRUE(validator->Validate("valid-1", Audience::Any()).ok());
+  ASSERT_TRUE(validator->Validate("valid-2", Audience::Any()).ok());
   EXPECT_EQ(validator->stats().size, 1u);
   EXPECT_EQ(validator->stats().evictions, 1u);
-  ASSERT_TRUE(validator->Validate("valid-2").ok());  // cached
-  ASSERT_TRUE(validator->Validate("valid-1").ok());  // evicted: asked again
+  ASSERT_TRUE(validator->Validate("valid-2", Audience::Any()).ok());  // cached
+  ASSERT_TRUE(validator->Validate("valid-1", Audience::Any()).ok());  // evicted: asked again
   EXPECT_EQ(ServerCalls(), 3);
 }
 
@@ -166,7 +166,7 @@ TEST_F(RemoteValidatorTest, HoldsAtMostCapacityEntries) {
   options.cache_capacity = 40;
   std::unique_ptr<RemoteValidator> validator = NewValidator(options);
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(validator->Validate("valid-" + std::to_string(i)).ok());
+    ASSERT_TRUE(validator->Validate("valid-" + std::to_string(i), Audience::Any()).ok());
   }
   RemoteValidator::Stats stats = validator->stats();
   EXPECT_LE(stats.size, 40u);
@@ -177,8 +177,8 @@ TEST_F(RemoteValidatorTest, CallsTheServerEveryTimeWithoutACache) {
   RemoteValidatorOptions options;
   options.cache_capacity = 0;
   std::unique_ptr<RemoteValidator> validator = NewValidator(options);
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
-  ASSERT_TRUE(validator->Validate("valid-42").ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 2);
 }
 

@@ -25,7 +25,7 @@ int main() {
   }
   std::unique_ptr<signet::RemoteValidator> validator =
       signet::RemoteValidator::Create(std::shared_ptr<const signet::Client>(*std::move(client)));
-  absl::StatusOr<signet::Validation> v = validator->Validate("");
+  absl::StatusOr<signet::Validation> v = validator->Validate("", signet::Audience::Any());
   if (!v.ok() || v->reason != signet::Reason::kMalformed) return 1;
   signet::v1::IssueTokenRequest request;
   request.set_subject("42");
