@@ -2,7 +2,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -97,6 +100,26 @@ TEST_F(RemoteValidatorTest, KeysTheCacheByAudienceToo) {
   ASSERT_TRUE(validator->Validate("valid-42", Audience::Expect("billing")).ok());
   ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
   EXPECT_EQ(ServerCalls(), 3);
+}
+
+TEST_F(RemoteValidatorTest,
+       AnyAudienceAndAnEmptyExpectedAudienceAreAskedAsSuchAndNeverShareAnAnswer) {
+  absl::Mutex mu;
+  std::vector<std::pair<bool, std::string>> asked;
+  auto inner = service_.validate;
+  service_.validate = [&mu, &asked, inner](const v1::ValidateTokenRequest& req,
+                                           v1::ValidateTokenResponse* resp) {
+    absl::MutexLock lock(&mu);
+    asked.emplace_back(req.any_audience(), req.audience());
+    return inner(req, resp);
+  };
+  std::unique_ptr<RemoteValidator> validator = NewValidator();
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Any()).ok());
+  ASSERT_TRUE(validator->Validate("valid-42", Audience::Expect("")).ok());
+  EXPECT_EQ(ServerCalls(), 2);
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(asked, ::testing::ElementsAre(std::pair<bool, std::string>(true, ""),
+                                            std::pair<bool, std::string>(false, "")));
 }
 
 TEST_F(RemoteValidatorTest, AsksAgainOnceMaxAgeHasPassed) {
