@@ -123,27 +123,9 @@ ABSL_FLAG(int64_t, count, 1000000, "revoke_load / revocation_memory: revoked tok
 ABSL_FLAG(std::string, algorithm, "EdDSA", "codec_bound: EdDSA, ES256 or HS256");
 ABSL_FLAG(int, bound_threads, 2, "codec_bound: threads verifying");
 
+namespace signet::bench {
 namespace {
 
-using signet::bench::CallSpec;
-using signet::bench::Die;
-using signet::bench::Driver;
-using signet::bench::Expect;
-using signet::bench::FixedWorkload;
-using signet::bench::MakeChannels;
-using signet::bench::MethodName;
-using signet::bench::MixWorkload;
-using signet::bench::NowNs;
-using signet::bench::PrintResultLine;
-using signet::bench::ProcessCpuSeconds;
-using signet::bench::ProcessRssMiB;
-using signet::bench::RunResult;
-using signet::bench::SelfCpuSeconds;
-using signet::bench::Serialized;
-using signet::bench::SleepUntilNs;
-using signet::bench::SpecsWorkload;
-using signet::bench::Summary;
-using signet::bench::Workload;
 using signet::v1::IssueTokenRequest;
 using signet::v1::IssueTokenResponse;
 
@@ -708,7 +690,7 @@ void Compare(const std::string& a, const std::string& b, Target* target_a, Targe
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage("signet-bench: load generator for signet-server (see bench/)");
   absl::ParseCommandLine(argc, argv);
   // As in signet-server: Debian's Abseil checks lock order on every absl::Mutex lock (gRPC's too)
@@ -814,3 +796,7 @@ int main(int argc, char** argv) {
   PrintResultLine(r);
   return 0;
 }
+
+}  // namespace signet::bench
+
+int main(int argc, char** argv) { return signet::bench::Main(argc, argv); }

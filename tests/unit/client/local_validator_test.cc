@@ -119,6 +119,9 @@ class LocalValidatorTest : public ::testing::Test {
   }
   std::unique_ptr<LocalValidator> NewValidator() { return NewValidator(Options()); }
 
+  // A change to version 2: key B usable, key A revoked (with or without its public JWK).
+  v1::WatchKeysResponse KeyARevoked(bool with_public_jwk) const;
+
   std::string Sign(const server::SigningKey& key, const std::string& subject = "42",
                    const std::string& jti = "jti-1") {
     server::TokenClaims c;
@@ -247,13 +250,17 @@ TEST_F(LocalValidatorTest, AppliesANewKeyFromAChange) {
   EXPECT_EQ(v->stats().deltas, 1u);
 }
 
-TEST_F(LocalValidatorTest, AppliesARevokedKey) {
-  std::unique_ptr<LocalValidator> v = NewValidator();
+v1::WatchKeysResponse LocalValidatorTest::KeyARevoked(bool with_public_jwk) const {
   v1::WatchKeysResponse change;
   change.set_version(2);
   change.set_jwks_json(Jwks({key_b_.get()}));
-  *change.add_keys() = RevokedKey(*key_a_, /*with_public_jwk=*/true);
-  service_.PushWatchMessage(change);
+  *change.add_keys() = RevokedKey(*key_a_, with_public_jwk);
+  return change;
+}
+
+TEST_F(LocalValidatorTest, AppliesARevokedKey) {
+  std::unique_ptr<LocalValidator> v = NewValidator();
+  service_.PushWatchMessage(KeyARevoked(/*with_public_jwk=*/true));
   ASSERT_TRUE(v->WaitForVersion(2, absl::Seconds(5)));
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kKeyRevoked);
   EXPECT_EQ(ReasonOf(*v, Sign(*key_b_)), Reason::kValid);
@@ -261,28 +268,31 @@ TEST_F(LocalValidatorTest, AppliesARevokedKey) {
 
 TEST_F(LocalValidatorTest, RefusesARevokedKidEvenWithoutItsPublicKeyAndFetchesNothing) {
   std::unique_ptr<LocalValidator> v = NewValidator();
-  v1::WatchKeysResponse change;
-  change.set_version(2);
-  change.set_jwks_json(Jwks({key_b_.get()}));
-  *change.add_keys() = RevokedKey(*key_a_, /*with_public_jwk=*/false);
-  service_.PushWatchMessage(change);
+  service_.PushWatchMessage(KeyARevoked(/*with_public_jwk=*/false));
   ASSERT_TRUE(v->WaitForVersion(2, absl::Seconds(5)));
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_)), Reason::kKeyRevoked);
   EXPECT_EQ(v->stats().refetches, 0u);
 }
 
-TEST_F(LocalValidatorTest, AppliesTokenAndSubjectRevocations) {
-  std::unique_ptr<LocalValidator> v = NewValidator();
+// A change revoking the token `jti` (for two hours) and the tokens of `subject` issued before
+// kT0 + 1 s (for 25 hours).
+v1::WatchKeysResponse RevocationChange(uint64_t version, const std::string& jti,
+                                       const std::string& subject) {
   v1::WatchKeysResponse change;
-  change.set_version(2);
+  change.set_version(version);
   v1::TokenRevocation* t = change.add_token_revocations();
-  t->set_token_id("jti-revoked");
+  t->set_token_id(jti);
   *t->mutable_expires_at() = At(kT0 + absl::Hours(2));
   v1::SubjectRevocation* s = change.add_subject_revocations();
-  s->set_subject("7");
+  s->set_subject(subject);
   *s->mutable_not_before() = At(kT0 + absl::Seconds(1));
   *s->mutable_expires_at() = At(kT0 + absl::Hours(25));
-  service_.PushWatchMessage(change);
+  return change;
+}
+
+TEST_F(LocalValidatorTest, AppliesTokenAndSubjectRevocations) {
+  std::unique_ptr<LocalValidator> v = NewValidator();
+  service_.PushWatchMessage(RevocationChange(/*version=*/2, "jti-revoked", "7"));
   ASSERT_TRUE(v->WaitForVersion(2, absl::Seconds(5)));
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_, "42", "jti-revoked")), Reason::kTokenRevoked);
   EXPECT_EQ(ReasonOf(*v, Sign(*key_a_, "7", "jti-other")), Reason::kSubjectRevoked);
@@ -320,16 +330,7 @@ TEST_F(LocalValidatorTest, CachedTokensAreJudgedAgainstTheStateOfTheMoment) {
   EXPECT_EQ(ReasonOf(*v, revoked_later), Reason::kValid);
 
   // Revocations apply to cached tokens at once.
-  v1::WatchKeysResponse change;
-  change.set_version(2);
-  v1::TokenRevocation* t = change.add_token_revocations();
-  t->set_token_id("jti-3");
-  *t->mutable_expires_at() = At(kT0 + absl::Hours(2));
-  v1::SubjectRevocation* s = change.add_subject_revocations();
-  s->set_subject("7");
-  *s->mutable_not_before() = At(kT0 + absl::Seconds(1));
-  *s->mutable_expires_at() = At(kT0 + absl::Hours(25));
-  service_.PushWatchMessage(change);
+  service_.PushWatchMessage(RevocationChange(/*version=*/2, "jti-3", "7"));
   ASSERT_TRUE(v->WaitForVersion(2, absl::Seconds(5)));
   const uint64_t hits = v->stats().cache_hits;
   EXPECT_EQ(ReasonOf(*v, revoked_later), Reason::kTokenRevoked);
