@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/strip.h"
 
 namespace {
 const signet::server::ServerConfig kDefaults;
@@ -31,9 +32,12 @@ ABSL_FLAG(std::string, postgres_dsn_file, "",
 ABSL_FLAG(absl::Duration, postgres_connect_timeout, kDefaults.postgres_connect_timeout,
           "How long one attempt to reach PostgreSQL may take (whole seconds, at least 2); a "
           "connect_timeout in the DSN wins");
-ABSL_FLAG(std::string, issuer, kDefaults.issuer, "The iss of every token, and the one accepted");
+ABSL_FLAG(std::string, issuer, "",
+          "The iss of every token, and the one accepted; empty: --public_url when given (so that "
+          "discovery clients find {issuer}/.well-known/openid-configuration), else \"signet\"");
 ABSL_FLAG(std::string, public_url, "",
-          "Public base URL for OIDC discovery (jwks_uri); empty: http://HTTP_LISTEN");
+          "Public base URL of the HTTP listener, for discovery's jwks_uri; empty: "
+          "http://HTTP_LISTEN (discovery is not served when that is a wildcard address)");
 ABSL_FLAG(std::string, algorithm, "EdDSA", "Signing algorithm of new keys: EdDSA, ES256, HS256");
 ABSL_FLAG(absl::Duration, default_ttl, kDefaults.default_ttl, "Token lifetime when none is asked");
 ABSL_FLAG(absl::Duration, max_ttl, kDefaults.max_ttl, "Longest token lifetime a caller may ask");
@@ -96,8 +100,12 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.postgres_dsn = absl::GetFlag(FLAGS_postgres_dsn);
   c.postgres_dsn_file = absl::GetFlag(FLAGS_postgres_dsn_file);
   c.postgres_connect_timeout = absl::GetFlag(FLAGS_postgres_connect_timeout);
-  c.issuer = absl::GetFlag(FLAGS_issuer);
   c.public_url = absl::GetFlag(FLAGS_public_url);
+  c.issuer = absl::GetFlag(FLAGS_issuer);
+  if (c.issuer.empty()) {
+    c.issuer =
+        c.public_url.empty() ? kDefaults.issuer : std::string(absl::StripSuffix(c.public_url, "/"));
+  }
   absl::StatusOr<Algorithm> alg = AlgorithmFromName(absl::GetFlag(FLAGS_algorithm));
   if (!alg.ok()) {
     return absl::InvalidArgumentError("--algorithm must be EdDSA, ES256 or HS256");

@@ -38,6 +38,22 @@ void Text(httplib::Response& res, int status, std::string_view body) {
   res.set_content(std::string(body), kTextType);
 }
 
+// A JSON document that changes only with the keys: a strong ETag, 304 to a matching If-None-Match,
+// and the JWKS's cache lifetime.
+void ServeCacheable(const httplib::Request& req, httplib::Response& res, std::string body,
+                    absl::Duration publish_ahead) {
+  std::string etag = StrongEtag(body);
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", JwksCacheControl(publish_ahead));
+  if (req.has_header("If-None-Match") &&
+      IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
+    res.status = 304;
+    return;
+  }
+  res.status = 200;
+  res.set_content(std::move(body), kJsonType);
+}
+
 }  // namespace
 
 absl::StatusOr<HostPort> ParseHttpListen(std::string_view listen, std::string_view flag) {
@@ -110,10 +126,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   http->port_ = port;
   if (!http->options_.public_url.empty()) {
     http->public_url_ = std::string(absl::StripSuffix(http->options_.public_url, "/"));
-  } else {
+  } else if (!IsWildcardHost(address->host)) {
     bool v6 = address->host.find(':') != std::string::npos;
     http->public_url_ =
         absl::StrCat("http://", v6 ? "[" : "", address->host, v6 ? "]" : "", ":", port);
+  } else if (!http->options_.probes_only) {
+    // A wildcard address names no host a client could reach: jwks_uri would be a lie.
+    Log(LogLevel::kWarning, "discovery_not_served")
+        .Str("listen", http->options_.listen)
+        .Str("why", "the HTTP listener is a wildcard address and --public_url is not set");
   }
 
   auto finished = std::make_shared<std::atomic<bool>>(false);
@@ -190,28 +211,29 @@ void HttpServer::Routes() {
       });
   if (options_.probes_only) return;
 
-  server.Get(kJwksPath, [this](const httplib::Request& req, httplib::Response& res) {
+  auto jwks = [this](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
-    std::string etag = StrongEtag(snap->jwks_json);
-    res.set_header("ETag", etag);
-    res.set_header("Cache-Control", JwksCacheControl(options_.publish_ahead));
-    if (req.has_header("If-None-Match") &&
-        IfNoneMatchMatches(req.get_header_value("If-None-Match"), etag)) {
-      res.status = 304;
-      return;
-    }
-    res.status = 200;
-    res.set_content(snap->jwks_json, kJsonType);
-  });
+    ServeCacheable(req, res, snap->jwks_json, options_.publish_ahead);
+  };
+  server.Get(kJwksPath, jwks);
+  // Also where jwks_uri points when --public_url has a path and nothing in front strips it.
+  if (std::string prefix = UrlPath(options_.public_url); !prefix.empty()) {
+    server.Get(prefix + kJwksPath, jwks);
+  }
 
-  server.Get(kDiscoveryPath, [this](const httplib::Request&, httplib::Response& res) {
+  auto discovery = [this](const httplib::Request& req, httplib::Response& res) {
+    if (public_url_.empty()) {
+      return Text(res, 404,
+                  "no discovery document: the HTTP listener is a wildcard address, so its public "
+                  "URL is unknown; set --public_url\n");
+    }
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
-    res.set_header("Cache-Control", JwksCacheControl(options_.publish_ahead));
-    res.status = 200;
-    res.set_content(DiscoveryJson(options_.issuer, public_url_, *snap), kJsonType);
-  });
+    ServeCacheable(req, res, DiscoveryJson(options_.issuer, public_url_, *snap),
+                   options_.publish_ahead);
+  };
+  for (const std::string& path : DiscoveryPaths(options_.issuer)) server.Get(path, discovery);
 
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     PrometheusWriter out;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -93,12 +94,42 @@ std::string DiscoveryJson(std::string_view issuer, std::string_view public_url,
   String(w, issuer);
   String(w, "jwks_uri");
   String(w, absl::StrCat(absl::StripSuffix(Absl(public_url), "/"), kJwksPath));
-  StringArray(w, "response_types_supported", {"id_token"});
+  StringArray(w, "response_types_supported", {});
   StringArray(w, "subject_types_supported", {"public"});
   StringArray(w, "id_token_signing_alg_values_supported", algorithms);
   StringArray(w, "claims_supported", {kRegisteredClaimNames.begin(), kRegisteredClaimNames.end()});
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string UrlPath(std::string_view url) {
+  absl::string_view rest = Absl(url);
+  if (!absl::ConsumePrefix(&rest, "https://") && !absl::ConsumePrefix(&rest, "http://")) {
+    return "";
+  }
+  const size_t slash = rest.find('/');
+  if (slash == absl::string_view::npos) return "";
+  const absl::string_view path = absl::StripSuffix(rest.substr(slash), "/");
+  // A query or fragment makes no issuer (RFC 8414 section 2); nor do segments a router would read
+  // otherwise.
+  if (path.find_first_of("?#") != absl::string_view::npos || absl::StrContains(path, "//") ||
+      absl::StrContains(path, "/../") || absl::EndsWith(path, "/..")) {
+    return "";
+  }
+  return std::string(path);
+}
+
+std::vector<std::string> DiscoveryPaths(std::string_view issuer) {
+  std::vector<std::string> paths = {kDiscoveryPath, kOAuthMetadataPath};
+  const std::string path = UrlPath(issuer);
+  if (path.empty()) return paths;
+  paths.push_back(absl::StrCat(path, kDiscoveryPath));
+  paths.push_back(absl::StrCat(kOAuthMetadataPath, path));
+  return paths;
+}
+
+bool IsWildcardHost(std::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
 }
 
 }  // namespace signet::server

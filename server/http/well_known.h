@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "server/keys/state_snapshot.h"
@@ -35,11 +36,28 @@ int64_t JwksMaxAgeSeconds(absl::Duration publish_ahead);
 // "public, max-age=N" for the value above.
 std::string JwksCacheControl(absl::Duration publish_ahead);
 
-// The OpenID Connect discovery document: issuer (the iss of every token), jwks_uri
-// (`public_url` + kJwksPath), the algorithms of the published keys, and the response and subject
-// types OpenID Connect Discovery 1.0 requires.
+// RFC 8414's authorization server metadata at the root, for an issuer without a path.
+inline constexpr char kOAuthMetadataPath[] = "/.well-known/oauth-authorization-server";
+
+// The discovery document (OpenID Connect Discovery 1.0 and RFC 8414 metadata): issuer (the iss of
+// every token), jwks_uri (`public_url` + kJwksPath), the algorithms of the published keys, and
+// only what else is true of signet: it has no authorization endpoint, so response_types_supported
+// is empty, and subjects are the same for every audience ("public").
 std::string DiscoveryJson(std::string_view issuer, std::string_view public_url,
                           const StateSnapshot& snapshot);
+
+// The path of an http(s) URL without its trailing "/" ("/signet" for https://host/signet/); empty
+// when there is none, or for a path with a query, a fragment, "//" or a ".." segment.
+std::string UrlPath(std::string_view url);
+
+// The paths the discovery document is served at: kDiscoveryPath and kOAuthMetadataPath always, and
+// for an issuer URL with a path P (https://host/P), P + kDiscoveryPath (OpenID Connect Discovery
+// section 4) and kOAuthMetadataPath + P (RFC 8414 section 3), so a client finds it from the issuer
+// alone. Duplicates removed.
+std::vector<std::string> DiscoveryPaths(std::string_view issuer);
+
+// True for a host a client cannot reach as written: empty, 0.0.0.0, :: or [::].
+bool IsWildcardHost(std::string_view host);
 
 }  // namespace signet::server
 

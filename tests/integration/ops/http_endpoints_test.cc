@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -125,11 +126,13 @@ class HttpEndpointsTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(nullptr); }
 
-  void StartServer(std::unique_ptr<server::Store> store, const std::string& public_url = "") {
+  void StartServer(std::unique_ptr<server::Store> store, const std::string& public_url = "",
+                   const std::function<void(server::ServerConfig*)>& configure = nullptr) {
     server::SignetServer::Options options;
     options.config = testing::TestConfig(dir_.path());
     options.config.http_listen = "127.0.0.1:0";
     options.config.public_url = public_url;
+    if (configure) configure(&options.config);
     options.config.publish_ahead = absl::Minutes(10);
     options.clock = &clock_;
     options.run_maintenance = false;
@@ -141,11 +144,12 @@ class HttpEndpointsTest : public ::testing::Test {
     http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->http_port());
   }
 
-  void RestartServer(std::unique_ptr<server::Store> store, const std::string& public_url = "") {
+  void RestartServer(std::unique_ptr<server::Store> store, const std::string& public_url = "",
+                     const std::function<void(server::ServerConfig*)>& configure = nullptr) {
     http_.reset();
     stub_.reset();
     server_.reset();
-    StartServer(std::move(store), public_url);
+    StartServer(std::move(store), public_url, configure);
   }
 
   httplib::Result Get(const std::string& path, const httplib::Headers& headers = {}) {
@@ -335,6 +339,70 @@ TEST_F(HttpEndpointsTest, DiscoveryUsesThePublicUrl) {
   doc.Parse(r->body.c_str());
   ASSERT_TRUE(doc.IsObject()) << r->body;
   EXPECT_STREQ(doc["jwks_uri"].GetString(), "https://signet.example.com/.well-known/jwks.json");
+}
+
+TEST_F(HttpEndpointsTest, DiscoveryIsFoundFromAnIssuerWithAPathAndAnswersOnlyWhatIsTrue) {
+  RestartServer(nullptr, "https://auth.example.com/signet/",
+                [](server::ServerConfig* c) { c->issuer = "https://auth.example.com/signet"; });
+  // OpenID Connect Discovery (issuer + path), RFC 8414 (path after the well-known name), and the
+  // root paths.
+  std::string body;
+  for (const std::string path :
+       {"/signet/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/signet", "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server"}) {
+    httplib::Result r = Get(path);
+    ASSERT_TRUE(r) << path;
+    ASSERT_EQ(r->status, 200) << path;
+    if (body.empty()) body = r->body;
+    EXPECT_EQ(r->body, body) << path;
+  }
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  ASSERT_TRUE(doc.IsObject()) << body;
+  EXPECT_STREQ(doc["issuer"].GetString(), "https://auth.example.com/signet");
+  EXPECT_STREQ(doc["jwks_uri"].GetString(),
+               "https://auth.example.com/signet/.well-known/jwks.json");
+  // No authorization endpoint, so no response type.
+  ASSERT_TRUE(doc["response_types_supported"].IsArray());
+  EXPECT_EQ(doc["response_types_supported"].Size(), 0u);
+  EXPECT_FALSE(doc.HasMember("authorization_endpoint"));
+  // A path that is not the issuer's finds nothing.
+  httplib::Result other = Get("/other/.well-known/openid-configuration");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+}
+
+TEST_F(HttpEndpointsTest, DiscoveryHasAnEtagThatChangesWithTheDocument) {
+  httplib::Result first = Get(server::kDiscoveryPath);
+  ASSERT_TRUE(first);
+  const std::string etag = first->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(first->get_header_value("Cache-Control"), "public, max-age=300");
+  httplib::Result same = Get(server::kDiscoveryPath, {{"If-None-Match", etag}});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 304);
+  EXPECT_TRUE(same->body.empty());
+
+  // Another document (here another jwks_uri) has another ETag.
+  RestartServer(nullptr, "https://signet.example.com");
+  httplib::Result changed = Get(server::kDiscoveryPath, {{"If-None-Match", etag}});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 200);
+  EXPECT_NE(changed->get_header_value("ETag"), etag);
+}
+
+TEST_F(HttpEndpointsTest, AWildcardListenerWithoutAPublicUrlAdvertisesNoJwksUri) {
+  RestartServer(nullptr, "", [](server::ServerConfig* c) { c->http_listen = "0.0.0.0:0"; });
+  httplib::Result r = Get(server::kDiscoveryPath);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_THAT(r->body, ::testing::HasSubstr("--public_url"));
+  EXPECT_EQ(r->body.find("0.0.0.0"), std::string::npos);
+  // The keys are served all the same.
+  httplib::Result jwks = Get(server::kJwksPath);
+  ASSERT_TRUE(jwks);
+  EXPECT_EQ(jwks->status, 200);
 }
 
 TEST_F(HttpEndpointsTest, MetricsCountRpcsByMethodAndCode) {

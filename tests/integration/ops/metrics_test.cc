@@ -204,11 +204,37 @@ TEST(DiscoveryJson, ListsIssuerJwksUriAndAlgorithmsOfPublishedKeys) {
   EXPECT_EQ(json,
             "{\"issuer\":\"https://issuer.example\","
             "\"jwks_uri\":\"https://signet.example/.well-known/jwks.json\","
-            "\"response_types_supported\":[\"id_token\"],"
+            "\"response_types_supported\":[],"
             "\"subject_types_supported\":[\"public\"],"
             "\"id_token_signing_alg_values_supported\":[\"EdDSA\",\"ES256\"],"
             "\"claims_supported\":[\"iss\",\"sub\",\"aud\",\"exp\",\"nbf\",\"iat\",\"jti\","
             "\"backend\"]}");
+}
+
+TEST(DiscoveryPaths, FollowTheIssuersPathForOpenIdConnectAndRfc8414) {
+  using ::testing::ElementsAre;
+  EXPECT_THAT(DiscoveryPaths("signet"),
+              ElementsAre(std::string(kDiscoveryPath), std::string(kOAuthMetadataPath)));
+  EXPECT_THAT(DiscoveryPaths("https://auth.example.com/"),
+              ElementsAre(std::string(kDiscoveryPath), std::string(kOAuthMetadataPath)));
+  EXPECT_THAT(DiscoveryPaths("https://auth.example.com/a/b/"),
+              ElementsAre(std::string(kDiscoveryPath), std::string(kOAuthMetadataPath),
+                          "/a/b/.well-known/openid-configuration",
+                          "/.well-known/oauth-authorization-server/a/b"));
+  // Not an issuer (RFC 8414 section 2), or a path a router would read otherwise: root only.
+  for (const char* odd :
+       {"https://h/a?x=1", "https://h/a#f", "https://h//a", "https://h/a/../b", "https://h/a/.."}) {
+    EXPECT_THAT(DiscoveryPaths(odd),
+                ElementsAre(std::string(kDiscoveryPath), std::string(kOAuthMetadataPath)))
+        << odd;
+  }
+}
+
+TEST(DiscoveryPaths, WildcardHostsAreTheOnesNoClientCanReach) {
+  for (const char* wildcard : {"", "0.0.0.0", "::", "[::]"}) EXPECT_TRUE(IsWildcardHost(wildcard));
+  for (const char* host : {"127.0.0.1", "::1", "signet.example.com"}) {
+    EXPECT_FALSE(IsWildcardHost(host)) << host;
+  }
 }
 
 TEST(DiscoveryJson, RevokedKeysNameNoAlgorithm) {
