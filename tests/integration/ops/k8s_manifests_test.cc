@@ -846,6 +846,44 @@ TEST_F(K8sManifestsTest, HaExamplePolicyLimitsIssuersAndNamesEachServiceAccount)
   }
 }
 
+// Kubernetes' recommended labels on every object and pod template of both overlays, and none but
+// app.kubernetes.io/name in a selector (a selector cannot change once applied, and one that named
+// the version would orphan the pods of the next release).
+TEST_F(K8sManifestsTest, EveryObjectCarriesTheRecommendedLabelsAndSelectorsOnlyTheName) {
+  for (const std::string overlay : {"dev", "ha"}) {
+    rendered_ = Rendered();
+    Load(overlay);
+    for (const auto& object : rendered_.objects) {
+      const std::string what = overlay + " " + Str(Member(object.get(), "kind")) + " " +
+                               Str(Path(object.get(), "metadata", "name"));
+      std::vector<const Value*> label_sets = {Path(object.get(), "metadata", "labels")};
+      if (const Value* t = Path(object.get(), "spec", "template", "metadata", "labels")) {
+        label_sets.push_back(t);
+      }
+      for (const Value* labels : label_sets) {
+        EXPECT_EQ(Str(Member(labels, "app.kubernetes.io/name")), "signet") << what;
+        EXPECT_EQ(Str(Member(labels, "app.kubernetes.io/instance")), "signet-" + overlay) << what;
+        EXPECT_EQ(Str(Member(labels, "app.kubernetes.io/part-of")), "signet") << what;
+        EXPECT_EQ(Str(Member(labels, "app.kubernetes.io/managed-by")), "kustomize") << what;
+        // The version the image runs.
+        const std::string image = Str(Member(container_, "image"));
+        EXPECT_EQ(Str(Member(labels, "app.kubernetes.io/version")),
+                  image.substr(image.rfind(':') + 1))
+            << what;
+      }
+      const Value* selector = Path(object.get(), "spec", "selector");
+      if (selector != nullptr && Member(selector, "matchLabels") != nullptr) {
+        selector = Member(selector, "matchLabels");
+      }
+      if (selector != nullptr && selector->IsObject()) {
+        for (const auto& m : selector->GetObject()) {
+          EXPECT_EQ(std::string(m.name.GetString()), "app.kubernetes.io/name") << what;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(K8sManifestsTest, DevDeploymentIsHardenedAndAgreesWithItsServices) {
   Load("dev");
   ExpectHardened();
