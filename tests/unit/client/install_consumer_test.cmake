@@ -1,5 +1,6 @@
 # Run by ctest (cmake -P): install signet's development package into a fresh prefix, then build
-# and run a project that finds it with find_package(signet CONFIG REQUIRED).
+# and run a project that finds it with find_package(signet CONFIG REQUIRED), build the same program
+# with nothing but pkg-config, and generate code from the installed .proto.
 foreach(var SIGNET_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "${var} is required")
@@ -19,8 +20,10 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${SIGNET_BINARY_DIR} --prefix ${prefix} --component signet_dev)
+include(GNUInstallDirs)
 foreach(f include/signet/client.h include/signet/token_verifier.h
-          include/signet/v1/token_service.grpc.pb.h lib/cmake/signet/signetConfig.cmake)
+          include/signet/v1/token_service.grpc.pb.h lib/cmake/signet/signetConfig.cmake
+          ${CMAKE_INSTALL_LIBDIR}/pkgconfig/signet.pc share/signet/proto/signet/v1/token_service.proto)
   if(NOT EXISTS ${prefix}/${f})
     message(FATAL_ERROR "not installed: ${f}")
   endif()
@@ -38,3 +41,27 @@ if(NOT last_output MATCHES "consumer ok")
   message(FATAL_ERROR "unexpected output: ${last_output}")
 endif()
 message(STATUS "${last_output}")
+
+# pkg-config: the same program, compiled and linked with its flags alone.
+set(ENV{PKG_CONFIG_PATH} ${prefix}/${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+run(pkg-config --cflags --libs signet)
+string(STRIP "${last_output}" pc_flags)
+separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+separate_arguments(extra UNIX_COMMAND "${EXTRA_FLAGS}")
+run(${CXX_COMPILER} -std=c++17 ${extra} ${CONSUMER_SOURCE_DIR}/main.cc -o ${WORK_DIR}/pc_consumer
+    ${pc_flags})
+run(${WORK_DIR}/pc_consumer)
+if(NOT last_output MATCHES "consumer ok")
+  message(FATAL_ERROR "pkg-config build: unexpected output: ${last_output}")
+endif()
+
+# The installed .proto generates code on its own (where pkg-config says it is).
+run(pkg-config --variable=protodir signet)
+string(STRIP "${last_output}" protodir)
+file(MAKE_DIRECTORY ${WORK_DIR}/generated)
+run(protoc --proto_path=${protodir} --cpp_out=${WORK_DIR}/generated
+    ${protodir}/signet/v1/token_service.proto)
+if(NOT EXISTS ${WORK_DIR}/generated/signet/v1/token_service.pb.h)
+  message(FATAL_ERROR "protoc made nothing from the installed token_service.proto")
+endif()
+message(STATUS "pkg-config build and protoc on the installed .proto: ok")
