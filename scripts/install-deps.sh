@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx
   postgresql postgresql-client
+  prometheus  # promtool, for the alert rules' checks (tests/deploy); its service is not needed
   clang libclang-rt-14-dev clang-format
 )
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <memory>
@@ -403,6 +404,36 @@ TEST_F(HttpEndpointsTest, AWildcardListenerWithoutAPublicUrlAdvertisesNoJwksUri)
   httplib::Result jwks = Get(server::kJwksPath);
   ASSERT_TRUE(jwks);
   EXPECT_EQ(jwks->status, 200);
+}
+
+// The alerts of the monitoring component read only series a real server exports: a renamed metric
+// fails here, not silently in someone's Prometheus.
+TEST_F(HttpEndpointsTest, EverySeriesTheAlertsReadIsExported) {
+  const std::string rules = testing::ReadFile(
+      std::string(SIGNET_SOURCE_DIR) + "/deploy/k8s/components/monitoring/prometheusrule.yaml");
+  ASSERT_FALSE(rules.empty());
+  httplib::Result r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  std::set<std::string> named;
+  for (size_t at = rules.find("signet_"); at != std::string::npos;
+       at = rules.find("signet_", at + 1)) {
+    if (at > 0 &&
+        (std::isalnum(static_cast<unsigned char>(rules[at - 1])) || rules[at - 1] == '_')) {
+      continue;  // Inside another word.
+    }
+    size_t end = at;
+    while (end < rules.size() &&
+           (std::islower(static_cast<unsigned char>(rules[end])) || rules[end] == '_')) {
+      ++end;
+    }
+    named.insert(rules.substr(at, end - at));
+  }
+  EXPECT_GE(named.size(), 5u);
+  for (const std::string& series : named) {
+    EXPECT_NE(r->body.find("# TYPE " + series + " "), std::string::npos)
+        << series << " is read by an alert but not exported";
+  }
 }
 
 TEST_F(HttpEndpointsTest, MetricsCountRpcsByMethodAndCode) {
