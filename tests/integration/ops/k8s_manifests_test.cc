@@ -884,6 +884,45 @@ TEST_F(K8sManifestsTest, EveryObjectCarriesTheRecommendedLabelsAndSelectorsOnlyT
   }
 }
 
+// The monitoring component, added to an overlay as the docs say: its PodMonitor selects the
+// Deployment's pods and scrapes a port the container has; the PrometheusRule comes along.
+TEST_F(K8sManifestsTest, MonitoringComponentScrapesTheSignetPods) {
+  testing::TempDir dir;
+  const std::string k8s = std::filesystem::relative(kK8sDir, dir.path()).string();
+  testing::WriteFile(dir.path() + "/kustomization.yaml",
+                     "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+                     "kind: Kustomization\n"
+                     "resources:\n  - " +
+                         k8s +
+                         "/overlays/ha\n"
+                         "components:\n  - " +
+                         k8s + "/components/monitoring\n",
+                     0644);
+  std::string error;
+  Rendered with;
+  ASSERT_TRUE(Render(dir.path(), &with, &error)) << error;
+  const Value* monitor = with.Find("PodMonitor", "signet");
+  ASSERT_NE(monitor, nullptr);
+  EXPECT_NE(with.Find("PrometheusRule", "signet"), nullptr);
+  const Value* deployment = with.Find("Deployment", "signet");
+  ASSERT_NE(deployment, nullptr);
+  const Value* pod_labels = Path(deployment, "spec", "template", "metadata", "labels");
+  const Value* wanted = Path(monitor, "spec", "selector", "matchLabels");
+  ASSERT_NE(wanted, nullptr);
+  ASSERT_TRUE(wanted->IsObject());
+  for (const auto& m : wanted->GetObject()) {
+    EXPECT_EQ(Str(Member(pod_labels, m.name.GetString())), Str(&m.value)) << m.name.GetString();
+  }
+  std::set<std::string> ports;
+  for (const Value* c : Items(Path(deployment, "spec", "template", "spec", "containers"))) {
+    for (const Value* p : Items(Member(c, "ports"))) ports.insert(Str(Member(p, "name")));
+  }
+  for (const Value* e : Items(Path(monitor, "spec", "podMetricsEndpoints"))) {
+    EXPECT_EQ(ports.count(Str(Member(e, "port"))), 1u) << Str(Member(e, "port"));
+    EXPECT_EQ(Str(Member(e, "path")), "/metrics");
+  }
+}
+
 TEST_F(K8sManifestsTest, DevDeploymentIsHardenedAndAgreesWithItsServices) {
   Load("dev");
   ExpectHardened();
