@@ -923,6 +923,21 @@ TEST_F(K8sManifestsTest, MonitoringComponentScrapesTheSignetPods) {
   }
 }
 
+// The Istio JWT example verifies tokens of this deployment: the issuer its flags set, the JWKS at
+// its public URL.
+TEST_F(K8sManifestsTest, IstioJwtExampleNamesTheIssuerAndJwksTheManifestsServe) {
+  Load("ha");
+  std::map<std::string, std::string> flags = ContainerFlags();
+  ASSERT_FALSE(flags["issuer"].empty());
+  ASSERT_FALSE(flags["public_url"].empty());
+  const std::string example =
+      testing::ReadFile(std::string(SIGNET_SOURCE_DIR) + "/deploy/gateways/istio-jwt.yaml");
+  EXPECT_NE(example.find("- issuer: " + flags["issuer"] + "\n"), std::string::npos);
+  EXPECT_NE(example.find("jwksUri: " + flags["public_url"] + "/.well-known/jwks.json\n"),
+            std::string::npos);
+  EXPECT_NE(example.find("- " + flags["issuer"] + "/*\n"), std::string::npos);
+}
+
 TEST_F(K8sManifestsTest, DevDeploymentIsHardenedAndAgreesWithItsServices) {
   Load("dev");
   ExpectHardened();
