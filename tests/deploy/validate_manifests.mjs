@@ -1,5 +1,5 @@
 // Validates Kubernetes objects against the published schemas of their custom resources (Istio,
-// Traefik, the Prometheus Operator), as the kubernetes-models packages carry them: every document must name a known
+// Traefik, the Prometheus Operator, cert-manager), as the kubernetes-models packages carry them: every document must name a known
 // apiVersion/kind and pass its schema. Used for deploy/gateways/; Envoy's bootstrap (envoy.yaml)
 // is not a Kubernetes object: its schema is Envoy's protobuf API, which only Envoy can check.
 //
@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import * as istio from '@kubernetes-models/istio';
 import * as traefik from '@kubernetes-models/traefik';
 import * as prometheusOperator from '@kubernetes-models/prometheus-operator';
+import * as certManager from '@kubernetes-models/cert-manager';
 
 // apiVersion group -> module namespace holding one export per version.
 const groups = {
@@ -17,6 +18,7 @@ const groups = {
   'networking.istio.io': istio.networkingIstioIo,
   'traefik.io': traefik.traefikIo,
   'monitoring.coreos.com': prometheusOperator.monitoringCoreosCom,
+  'cert-manager.io': certManager.certManagerIo,
 };
 
 function modelFor(apiVersion, kind) {

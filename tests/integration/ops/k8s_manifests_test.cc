@@ -884,23 +884,26 @@ TEST_F(K8sManifestsTest, EveryObjectCarriesTheRecommendedLabelsAndSelectorsOnlyT
   }
 }
 
+// The ha overlay with deploy/k8s/components/COMPONENT added, as the docs tell users to do (in the
+// overlay's kustomization, whose namespace then applies to the component's objects too).
+bool RenderHaWith(const std::string& component, Rendered* out, std::string* error) {
+  testing::TempDir dir;
+  const std::string k8s = std::filesystem::relative(kK8sDir, dir.path()).string();
+  testing::WriteFile(
+      dir.path() + "/kustomization.yaml",
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: signet\n"
+      "resources:\n  - " +
+          k8s + "/overlays/ha\ncomponents:\n  - " + k8s + "/components/" + component + "\n",
+      0644);
+  return Render(dir.path(), out, error);
+}
+
 // The monitoring component, added to an overlay as the docs say: its PodMonitor selects the
 // Deployment's pods and scrapes a port the container has; the PrometheusRule comes along.
 TEST_F(K8sManifestsTest, MonitoringComponentScrapesTheSignetPods) {
-  testing::TempDir dir;
-  const std::string k8s = std::filesystem::relative(kK8sDir, dir.path()).string();
-  testing::WriteFile(dir.path() + "/kustomization.yaml",
-                     "apiVersion: kustomize.config.k8s.io/v1beta1\n"
-                     "kind: Kustomization\n"
-                     "resources:\n  - " +
-                         k8s +
-                         "/overlays/ha\n"
-                         "components:\n  - " +
-                         k8s + "/components/monitoring\n",
-                     0644);
-  std::string error;
   Rendered with;
-  ASSERT_TRUE(Render(dir.path(), &with, &error)) << error;
+  std::string error;
+  ASSERT_TRUE(RenderHaWith("monitoring", &with, &error)) << error;
   const Value* monitor = with.Find("PodMonitor", "signet");
   ASSERT_NE(monitor, nullptr);
   EXPECT_NE(with.Find("PrometheusRule", "signet"), nullptr);
@@ -936,6 +939,36 @@ TEST_F(K8sManifestsTest, IstioJwtExampleNamesTheIssuerAndJwksTheManifestsServe) 
   EXPECT_NE(example.find("jwksUri: " + flags["public_url"] + "/.well-known/jwks.json\n"),
             std::string::npos);
   EXPECT_NE(example.find("- " + flags["issuer"] + "/*\n"), std::string::npos);
+}
+
+// The cert-manager component writes the Secret the ha Deployment mounts for --tls_cert_file, for a
+// certificate that names both Services.
+TEST_F(K8sManifestsTest, CertManagerComponentWritesTheTlsSecretTheServerReads) {
+  Rendered with;
+  std::string error;
+  ASSERT_TRUE(RenderHaWith("cert-manager", &with, &error)) << error;
+  const Value* certificate = with.Find("Certificate", "signet-tls");
+  ASSERT_NE(certificate, nullptr);
+  Load("ha");
+  const std::string cert_file = ContainerFlags()["tls_cert_file"];
+  const std::string cert_dir = cert_file.substr(0, cert_file.rfind('/'));
+  std::string volume;
+  for (const Value* m : Items(Member(container_, "volumeMounts"))) {
+    if (Str(Member(m, "mountPath")) == cert_dir) volume = Str(Member(m, "name"));
+  }
+  std::string secret;
+  for (const Value* v : Items(Member(pod_, "volumes"))) {
+    if (Str(Member(v, "name")) == volume) secret = Str(Path(v, "secret", "secretName"));
+  }
+  ASSERT_FALSE(secret.empty()) << "no Secret volume at " << cert_dir;
+  EXPECT_EQ(Str(Path(certificate, "spec", "secretName")), secret);
+  std::set<std::string> names;
+  for (const Value* n : Items(Path(certificate, "spec", "dnsNames"))) names.insert(Str(n));
+  for (const Value* service : with.All("Service")) {
+    const std::string fqdn = Str(Path(service, "metadata", "name")) + "." +
+                             Str(Path(service, "metadata", "namespace")) + ".svc.cluster.local";
+    EXPECT_EQ(names.count(fqdn), 1u) << fqdn << " is not in the certificate";
+  }
 }
 
 TEST_F(K8sManifestsTest, DevDeploymentIsHardenedAndAgreesWithItsServices) {
