@@ -406,33 +406,58 @@ TEST_F(HttpEndpointsTest, AWildcardListenerWithoutAPublicUrlAdvertisesNoJwksUri)
   EXPECT_EQ(jwks->status, 200);
 }
 
-// The alerts of the monitoring component read only series a real server exports: a renamed metric
-// fails here, not silently in someone's Prometheus.
-TEST_F(HttpEndpointsTest, EverySeriesTheAlertsReadIsExported) {
-  const std::string rules = testing::ReadFile(
-      std::string(SIGNET_SOURCE_DIR) + "/deploy/k8s/components/monitoring/prometheusrule.yaml");
-  ASSERT_FALSE(rules.empty());
-  httplib::Result r = Get("/metrics");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200);
+// The signet_* series a text names (a PromQL expression, a rule file, a dashboard).
+std::set<std::string> SeriesNamedIn(const std::string& text) {
   std::set<std::string> named;
-  for (size_t at = rules.find("signet_"); at != std::string::npos;
-       at = rules.find("signet_", at + 1)) {
-    if (at > 0 &&
-        (std::isalnum(static_cast<unsigned char>(rules[at - 1])) || rules[at - 1] == '_')) {
+  for (size_t at = text.find("signet_"); at != std::string::npos;
+       at = text.find("signet_", at + 1)) {
+    if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) {
       continue;  // Inside another word.
     }
     size_t end = at;
-    while (end < rules.size() &&
-           (std::islower(static_cast<unsigned char>(rules[end])) || rules[end] == '_')) {
+    while (end < text.size() &&
+           (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
       ++end;
     }
-    named.insert(rules.substr(at, end - at));
+    std::string name = text.substr(at, end - at);
+    // A histogram's series are exported under the family's name.
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string s(suffix);
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+        name.resize(name.size() - s.size());
+      }
+    }
+    named.insert(name);
   }
-  EXPECT_GE(named.size(), 5u);
-  for (const std::string& series : named) {
-    EXPECT_NE(r->body.find("# TYPE " + series + " "), std::string::npos)
-        << series << " is read by an alert but not exported";
+  return named;
+}
+
+// The monitoring component's alerts and dashboard read only series a real server exports: a
+// renamed metric fails here, not silently in someone's Prometheus or Grafana.
+TEST_F(HttpEndpointsTest, EverySeriesTheAlertsAndTheDashboardReadIsExported) {
+  httplib::Result r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const std::string dir = std::string(SIGNET_SOURCE_DIR) + "/deploy/k8s/components/monitoring/";
+  for (const char* file : {"prometheusrule.yaml", "signet-dashboard.json"}) {
+    const std::set<std::string> named = SeriesNamedIn(testing::ReadFile(dir + file));
+    EXPECT_GE(named.size(), 5u) << file;
+    for (const std::string& series : named) {
+      EXPECT_NE(r->body.find("# TYPE " + series + " "), std::string::npos)
+          << file << " reads " << series << ", which the server does not export";
+    }
+  }
+  // The dashboard is JSON Grafana can load: panels, each with a query.
+  rapidjson::Document dashboard;
+  dashboard.Parse(testing::ReadFile(dir + "signet-dashboard.json").c_str());
+  ASSERT_TRUE(dashboard.IsObject());
+  ASSERT_TRUE(dashboard.HasMember("panels") && dashboard["panels"].IsArray());
+  EXPECT_GE(dashboard["panels"].Size(), 8u);
+  for (const auto& panel : dashboard["panels"].GetArray()) {
+    ASSERT_TRUE(panel.HasMember("targets") && panel["targets"].IsArray());
+    for (const auto& target : panel["targets"].GetArray()) {
+      EXPECT_TRUE(target.HasMember("expr") && target["expr"].IsString());
+    }
   }
 }
 
