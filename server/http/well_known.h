@@ -53,7 +53,7 @@ std::string UrlPath(std::string_view url);
 // The paths the discovery document is served at: kDiscoveryPath and kOAuthMetadataPath always, and
 // for an issuer URL with a path P (https://host/P), P + kDiscoveryPath (OpenID Connect Discovery
 // section 4) and kOAuthMetadataPath + P (RFC 8414 section 3), so a client finds it from the issuer
-// alone. Duplicates removed.
+// alone.
 std::vector<std::string> DiscoveryPaths(std::string_view issuer);
 
 // True for a host a client cannot reach as written: empty, 0.0.0.0, :: or [::].
