@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Installs signet's build and test dependencies from Debian 12 packages. Idempotent: when every
 # package is already installed it only checks and returns.
+#
+#   bash scripts/install-deps.sh           # build, test, benchmark and sanitizer dependencies
+#   bash scripts/install-deps.sh --build   # only what building signet-server and signetctl needs
+#                                          # (the container image's build stage)
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+build_packages=(
+  build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libssl-dev openssl libsodium-dev rapidjson-dev libsqlite3-dev sqlite3 libpq-dev
-  libcpp-httplib-dev libcurl4-openssl-dev
+  libssl-dev libsodium-dev rapidjson-dev libsqlite3-dev libpq-dev libcpp-httplib-dev
+)
+test_packages=(
+  ccache git openssl sqlite3 libcurl4-openssl-dev curl
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx
   postgresql postgresql-client
   prometheus  # promtool, for the alert rules' checks (tests/deploy); its service is not needed
   clang libclang-rt-14-dev clang-format
+  # The image built and the Kubernetes overlays run (scripts/container-test.sh): podman with runc,
+  # its container networking and a Debian base image made from the archive when none can be pulled.
+  podman buildah runc catatonit containernetworking-plugins iptables mmdebstrap
 )
+case "${1:-}" in
+  "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  --build) packages=("${build_packages[@]}") ;;
+  *) echo "usage: $0 [--build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,8 +39,10 @@ done
 
 # Node.js and npm run the schema checks of the example manifests (tests/deploy). Any Node.js 18 or
 # later will do: Debian's packages only when neither is on the PATH already.
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+if [ "${1:-}" != --build ]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"

@@ -16,6 +16,11 @@ absl::Status ServerConfig::Validate() const {
     return bad("--http_request_timeout must be from 100ms to 5m, got ",
                absl::FormatDuration(http_request_timeout));
   }
+  if (http_tls && http_listen.empty()) return bad("--http_tls needs --http_listen");
+  if (http_tls && (tls_cert_file.empty() || tls_key_file.empty())) {
+    return bad(
+        "--http_tls serves the certificate of --tls_cert_file and --tls_key_file: give both");
+  }
   // Port 0 picks a free port for each, so only a fixed port can clash.
   if (!probe_listen.empty() && probe_listen == http_listen && !absl::EndsWith(probe_listen, ":0")) {
     return bad("--probe_listen must differ from --http_listen (", probe_listen, ")");

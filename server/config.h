@@ -21,6 +21,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // HTTP listen address for JWKS, discovery, metrics and health; empty turns HTTP off.
   std::string http_listen = "127.0.0.1:8080";
+  // Serve http_listen over HTTPS with tls_cert_file and tls_key_file (re-read every
+  // tls_reload_interval). The probe listener stays plain HTTP.
+  bool http_tls = false;
   // Connections the HTTP listener serves at once (one thread each); more are answered 503 at once.
   int http_max_connections = 32;
   // Each HTTP request must arrive and be answered within this, however slowly it trickles in.

@@ -13,6 +13,9 @@ ABSL_FLAG(std::string, listen, kDefaults.listen,
           "gRPC listen address, host:port (port 0 picks a free port) or unix:PATH");
 ABSL_FLAG(std::string, http_listen, kDefaults.http_listen,
           "HTTP address for JWKS, OIDC discovery, metrics and health; empty turns it off");
+ABSL_FLAG(bool, http_tls, false,
+          "Serve --http_listen over HTTPS with --tls_cert_file and --tls_key_file (re-read every "
+          "--tls_reload_interval); --probe_listen stays plain HTTP");
 ABSL_FLAG(int32_t, http_max_connections, kDefaults.http_max_connections,
           "HTTP connections served at once (one thread each); more are answered 503 at once");
 ABSL_FLAG(absl::Duration, http_request_timeout, kDefaults.http_request_timeout,
@@ -91,6 +94,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   ServerConfig c;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.http_tls = absl::GetFlag(FLAGS_http_tls);
   c.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   c.http_request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
   c.probe_listen = absl::GetFlag(FLAGS_probe_listen);

@@ -126,12 +126,20 @@ absl::StatusOr<std::unique_ptr<SignetServer>> SignetServer::Start(Options option
   if (!gateway_rules.ok()) return gateway_rules.status();
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.audit_log);
   if (!audit.ok()) return audit.status();
+  std::unique_ptr<ServerTlsContext> http_tls;
+  if (config.http_tls) {
+    absl::StatusOr<std::unique_ptr<ServerTlsContext>> loaded = ServerTlsContext::Load(
+        config.tls_cert_file, config.tls_key_file, config.tls_reload_interval);
+    if (!loaded.ok()) return loaded.status();
+    http_tls = *std::move(loaded);
+  }
 
   std::unique_ptr<SignetServer> server(new SignetServer());
   server->config_ = config;
   server->clock_ = options.clock;
   server->authorizer_ = *std::move(authorizer);
   server->audit_ = *std::move(audit);
+  server->http_tls_ = std::move(http_tls);
   server->shared_store_ = IsSharedStore(config);
   const bool custom_store = options.store != nullptr;
   if (absl::Status s = server->OpenKeyState(std::move(options.store)); !s.ok()) return s;
@@ -207,6 +215,7 @@ absl::Status SignetServer::StartHttp() {
   if (!config_.http_listen.empty()) {
     HttpServer::Options http = http_options(config_.http_listen);
     http.add_routes = [g = gateway_.get()](httplib::Server* s) { AddForwardAuthRoutes(g, s); };
+    http.tls = http_tls_.get();
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(std::move(http));
     if (!started.ok()) return started.status();
     http_ = *std::move(started);

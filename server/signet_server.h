@@ -27,6 +27,7 @@
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
 #include "server/store/store.h"
+#include "server/tls/server_tls_context.h"
 #include "server/token_service.h"
 #include "server/watch_hub.h"
 #include "signet/clock.h"
@@ -94,6 +95,8 @@ class SignetServer {
   std::unique_ptr<ExtAuthzService> ext_authz_;
   std::unique_ptr<grpc::Server> server_;
   // After ring_, hub_ and server_: it reads them until it is stopped.
+  // --http_tls: the certificate http_ serves. Before http_, which uses it until stopped.
+  std::unique_ptr<ServerTlsContext> http_tls_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> probe_http_;
   int port_ = 0;

@@ -1,7 +1,10 @@
 #include "server/http/bounded_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "server/tls/server_tls_context.h"
 
 namespace signet::server {
 namespace {
@@ -138,10 +142,11 @@ void Endpoint(socket_t sock, bool peer, std::string* ip, int* port) {
 
 // A connection whose every read and write waits at most until the current request's deadline,
 // so the deadline bounds the request as a whole, not each read. Buffered like httplib's own
-// stream (its parser reads a byte at a time).
+// stream (its parser reads a byte at a time). With `ssl` (the socket then non-blocking), bytes
+// go through TLS; the handshake too must end by the first deadline.
 class DeadlineStream final : public httplib::Stream {
  public:
-  explicit DeadlineStream(socket_t sock) : sock_(sock) {}
+  DeadlineStream(socket_t sock, SSL* ssl) : sock_(sock), ssl_(ssl) {}
 
   // Every read and write from now on ends by `deadline`; the parser may take kMaxRequestBytes.
   void StartRequest(absl::Time deadline) {
@@ -149,22 +154,27 @@ class DeadlineStream final : public httplib::Stream {
     budget_ = kMaxRequestBytes;
   }
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
-  bool has_buffered() const { return off_ < size_; }
+  bool has_buffered() const { return off_ < size_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0); }
+
+  // The TLS handshake (nothing to do without TLS); false when it fails or the deadline passes.
+  bool Handshake() {
+    if (ssl_ == nullptr) return true;
+    for (;;) {
+      const int rc = SSL_accept(ssl_);
+      if (rc == 1) return true;
+      if (!WaitForTls(rc)) return false;
+    }
+  }
 
   bool is_readable() const override { return has_buffered() || WaitFor(sock_, POLLIN, deadline_); }
   bool is_writable() const override { return WaitFor(sock_, POLLOUT, deadline_); }
 
   ssize_t read(char* ptr, size_t size) override {
-    if (!has_buffered()) {
+    if (off_ >= size_) {
       off_ = size_ = 0;
-      for (;;) {
-        if (!WaitFor(sock_, POLLIN, deadline_)) return -1;
-        const ssize_t n = ::recv(sock_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-        if (n <= 0) return n;
-        size_ = static_cast<size_t>(n);
-        break;
-      }
+      const ssize_t n = Receive();
+      if (n <= 0) return n;
+      size_ = static_cast<size_t>(n);
     }
     const size_t n = std::min({size, size_ - off_, budget_});
     if (n == 0) return -1;  // Over budget: the request is refused as unreadable.
@@ -175,6 +185,13 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
+    if (ssl_ != nullptr) {
+      for (;;) {
+        const int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+        if (n > 0) return n;
+        if (!WaitForTls(n)) return -1;
+      }
+    }
     for (;;) {
       if (!WaitFor(sock_, POLLOUT, deadline_)) return -1;
       const ssize_t n = ::send(sock_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -192,9 +209,42 @@ class DeadlineStream final : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  // Fills buffer_ from the connection: bytes, 0 at its end, -1 on an error or the deadline.
+  ssize_t Receive() {
+    if (ssl_ != nullptr) {
+      for (;;) {
+        const int n = SSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()));
+        if (n > 0) return n;
+        if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) return 0;
+        if (!WaitForTls(n)) return -1;
+      }
+    }
+    for (;;) {
+      if (!WaitFor(sock_, POLLIN, deadline_)) return -1;
+      const ssize_t n = ::recv(sock_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      return n;
+    }
+  }
+
+  // After a TLS call returned `rc`: waits for what it needs (true) or gives up on an error or
+  // the deadline (false).
+  bool WaitForTls(int rc) {
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ:
+        return WaitFor(sock_, POLLIN, deadline_);
+      case SSL_ERROR_WANT_WRITE:
+        return WaitFor(sock_, POLLOUT, deadline_);
+      default:
+        ERR_clear_error();
+        return false;
+    }
+  }
+
   const socket_t sock_;
+  SSL* const ssl_;
   absl::Time deadline_ = absl::InfinitePast();
-  std::array<char, 4096> buffer_;
+  std::array<char, 16384> buffer_;  // One TLS record.
   size_t off_ = 0;
   size_t size_ = 0;
   size_t budget_ = kMaxRequestBytes;
@@ -202,7 +252,7 @@ class DeadlineStream final : public httplib::Stream {
 
 }  // namespace
 
-BoundedServer::BoundedServer(Limits limits) : limits_(limits) {
+BoundedServer::BoundedServer(Limits limits, ServerTlsContext* tls) : limits_(limits), tls_(tls) {
   const int workers = std::max(1, limits_.max_connections);
   new_task_queue = [workers] { return new BoundedTaskQueue(workers); };
 }
@@ -221,8 +271,11 @@ void BoundedServer::Stop() {
 bool BoundedServer::process_and_close_socket(socket_t sock) {
   if (t_refusing) {
     refused_.fetch_add(1, std::memory_order_relaxed);
-    // Best effort and never blocking: the accept thread is running this.
-    (void)::send(sock, kBusyResponse, sizeof(kBusyResponse) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    // Best effort and never blocking: the accept thread is running this. A TLS client gets no
+    // answer it could read before a handshake, only the close.
+    if (tls_ == nullptr) {
+      (void)::send(sock, kBusyResponse, sizeof(kBusyResponse) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
   } else {
     bool serve = false;
     {
@@ -242,19 +295,39 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
 }
 
 void BoundedServer::Serve(socket_t sock) {
-  DeadlineStream stream(sock);
+  using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+  SslPtr ssl(nullptr, SSL_free);
+  if (tls_ != nullptr) {
+    std::shared_ptr<SSL_CTX> ctx = tls_->Current();  // SSL_new takes its own reference.
+    ssl.reset(SSL_new(ctx.get()));
+    const int flags = ::fcntl(sock, F_GETFL, 0);
+    if (ssl == nullptr || flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        SSL_set_fd(ssl.get(), sock) != 1) {
+      ERR_clear_error();
+      return;
+    }
+  }
+  DeadlineStream stream(sock, ssl.get());
+  // The TLS handshake and the first request share one deadline.
+  stream.StartRequest(absl::Now() + limits_.request_timeout);
+  if (!stream.Handshake()) return;
   for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
     const absl::Time start = absl::Now();
     // An idle kept-alive connection gets one timeout for its next request to begin.
-    if (served > 0 && !stream.has_buffered()) {
-      stream.set_deadline(start + limits_.request_timeout);
-      if (!stream.is_readable()) return;
+    if (served > 0) {
+      if (!stream.has_buffered()) {
+        stream.set_deadline(start + limits_.request_timeout);
+        if (!stream.is_readable()) return;
+      }
+      stream.StartRequest(absl::Now() + limits_.request_timeout);
     }
-    stream.StartRequest(absl::Now() + limits_.request_timeout);
     bool closed = false;
     const bool last = served + 1 == kMaxRequestsPerConnection;
-    if (!process_request(stream, last, closed, nullptr) || closed) return;
+    if (!process_request(stream, last, closed, nullptr) || closed) break;
   }
+  // One close_notify, never waiting for the client's.
+  if (ssl != nullptr) (void)SSL_shutdown(ssl.get());
+  ERR_clear_error();
 }
 
 }  // namespace signet::server

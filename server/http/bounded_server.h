@@ -15,6 +15,7 @@
 //
 // Why not httplib's own limits: its read timeout applies to each read, so a client sending one
 // byte per timeout holds a worker forever, and its thread pool queues connections without bound.
+// (httplib's SSLServer has the same loop, so TLS, for --http_tls, is done here too.)
 #ifndef SIGNET_SERVER_HTTP_BOUNDED_SERVER_H_
 #define SIGNET_SERVER_HTTP_BOUNDED_SERVER_H_
 
@@ -29,6 +30,8 @@
 
 namespace signet::server {
 
+class ServerTlsContext;
+
 class BoundedServer : public httplib::Server {
  public:
   struct Limits {
@@ -39,7 +42,9 @@ class BoundedServer : public httplib::Server {
     absl::Duration request_timeout = absl::Seconds(5);
   };
 
-  explicit BoundedServer(Limits limits);
+  // With `tls` (which must outlive this), every connection is served over TLS with its
+  // current context; the handshake must end within the request timeout.
+  explicit BoundedServer(Limits limits, ServerTlsContext* tls = nullptr);
 
   // httplib's stop(), and every open connection is shut down, so that no slow client holds the
   // stop for up to a request timeout.
@@ -53,6 +58,7 @@ class BoundedServer : public httplib::Server {
   void Serve(socket_t sock);
 
   const Limits limits_;
+  ServerTlsContext* const tls_;
   std::atomic<int64_t> refused_{0};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

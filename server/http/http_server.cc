@@ -100,7 +100,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
   BoundedServer::Limits limits;
   limits.max_connections = http->options_.max_connections;
   limits.request_timeout = http->options_.request_timeout;
-  http->server_ = std::make_unique<BoundedServer>(limits);
+  http->server_ = std::make_unique<BoundedServer>(limits, http->options_.tls);
   BoundedServer& server = *http->server_;
   // httplib's default sets SO_REUSEPORT, which would let a second server bind the same port and
   // silently take half the requests. SO_REUSEADDR alone still allows a quick restart.
@@ -128,8 +128,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
     http->public_url_ = std::string(absl::StripSuffix(http->options_.public_url, "/"));
   } else if (!IsWildcardHost(address->host)) {
     bool v6 = address->host.find(':') != std::string::npos;
-    http->public_url_ =
-        absl::StrCat("http://", v6 ? "[" : "", address->host, v6 ? "]" : "", ":", port);
+    http->public_url_ = absl::StrCat(http->options_.tls != nullptr ? "https://" : "http://",
+                                     v6 ? "[" : "", address->host, v6 ? "]" : "", ":", port);
   } else if (!http->options_.probes_only) {
     // A wildcard address names no host a client could reach: jwks_uri would be a lie.
     Log(LogLevel::kWarning, "discovery_not_served")
@@ -156,6 +156,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options) {
       .Str("listen", http->options_.listen)
       .Int("port", port)
       .Str("public_url", http->public_url_)
+      .Bool("tls", http->options_.tls != nullptr)
       .Int("max_connections", http->options_.max_connections)
       .Int("request_timeout_ms", absl::ToInt64Milliseconds(http->options_.request_timeout));
   return http;

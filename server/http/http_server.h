@@ -45,6 +45,7 @@ class Server;
 namespace signet::server {
 
 class BoundedServer;
+class ServerTlsContext;
 
 struct HostPort {
   std::string host;  // Without brackets for IPv6.
@@ -80,6 +81,9 @@ class HttpServer {
     bool probes_only = false;
     // Names the listen flag in errors and logs.
     std::string flag_name = "--http_listen";
+    // With it (which must outlive the server), every connection is HTTPS; the default
+    // public_url is then https://.
+    ServerTlsContext* tls = nullptr;
     // Adds more routes (the gateway's /v1/authz) before the server starts; may be empty.
     std::function<void(httplib::Server*)> add_routes;
   };
