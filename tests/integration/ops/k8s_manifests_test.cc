@@ -674,7 +674,20 @@ class K8sManifestsTest : public ::testing::Test {
     int probe_port = PortFromLog(server->Log(), "probe_port");
     ASSERT_NE(probe_port, 0) << server->Log();
 
-    httplib::Client http("127.0.0.1", http_port);
+    // With --http_tls (ha) the HTTP port speaks only HTTPS, with the certificate from the TLS
+    // Secret: checked against its CA as a JWKS client in the cluster would.
+    const bool https = flags.count("http_tls") > 0 && flags["http_tls"] != "false";
+    httplib::Client http(absl::StrCat(https ? "https" : "http", "://127.0.0.1:", http_port));
+    if (https) {
+      ASSERT_NE(pki, nullptr) << "--http_tls without the TLS Secret";
+      testing::WriteFile(pod.root() + "/http-ca.crt", pki->ca_cert, 0644);
+      http.set_ca_cert_path((pod.root() + "/http-ca.crt").c_str());
+      http.enable_server_certificate_verification(true);
+      httplib::Client plain("127.0.0.1", http_port);
+      plain.set_read_timeout(3, 0);
+      httplib::Result refused = plain.Get("/.well-known/jwks.json");
+      EXPECT_FALSE(refused && refused->status == 200) << "plaintext served on the https port";
+    }
     httplib::Client probes("127.0.0.1", probe_port);
     for (const char* probe : {"startupProbe", "readinessProbe", "livenessProbe"}) {
       const Value* p = Member(container_, probe);
@@ -691,7 +704,7 @@ class K8sManifestsTest : public ::testing::Test {
       }
     }
     httplib::Result jwks = http.Get("/.well-known/jwks.json");
-    ASSERT_TRUE(jwks);
+    ASSERT_TRUE(jwks) << httplib::to_string(jwks.error()) << "\n" << server->Log();
     EXPECT_EQ(jwks->status, 200);
     // The probe listener serves the probes and nothing else.
     httplib::Result not_probe = probes.Get("/.well-known/jwks.json");
@@ -931,14 +944,15 @@ TEST_F(K8sManifestsTest, MonitoringComponentScrapesTheSignetPods) {
 TEST_F(K8sManifestsTest, IstioJwtExampleNamesTheIssuerAndJwksTheManifestsServe) {
   Load("ha");
   std::map<std::string, std::string> flags = ContainerFlags();
-  ASSERT_FALSE(flags["issuer"].empty());
   ASSERT_FALSE(flags["public_url"].empty());
+  // Without --issuer, the issuer is --public_url (FlagsTest covers the server's side of that).
+  const std::string issuer = flags.count("issuer") > 0 ? flags["issuer"] : flags["public_url"];
   const std::string example =
       testing::ReadFile(std::string(SIGNET_SOURCE_DIR) + "/deploy/gateways/istio-jwt.yaml");
-  EXPECT_NE(example.find("- issuer: " + flags["issuer"] + "\n"), std::string::npos);
+  EXPECT_NE(example.find("- issuer: " + issuer + "\n"), std::string::npos) << issuer;
   EXPECT_NE(example.find("jwksUri: " + flags["public_url"] + "/.well-known/jwks.json\n"),
             std::string::npos);
-  EXPECT_NE(example.find("- " + flags["issuer"] + "/*\n"), std::string::npos);
+  EXPECT_NE(example.find("- " + issuer + "/*\n"), std::string::npos);
 }
 
 // The cert-manager component writes the Secret the ha Deployment mounts for --tls_cert_file, for a
