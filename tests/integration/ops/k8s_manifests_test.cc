@@ -955,6 +955,34 @@ TEST_F(K8sManifestsTest, IstioJwtExampleNamesTheIssuerAndJwksTheManifestsServe) 
   EXPECT_NE(example.find("- " + issuer + "/*\n"), std::string::npos);
 }
 
+// The Envoy jwt_authn example likewise: the provider's issuer, the JWKS URL, and the TLS name it
+// expects from the JWKS server (one the certificate of the cert-manager component carries).
+TEST_F(K8sManifestsTest, EnvoyJwtExampleNamesTheIssuerAndJwksTheManifestsServe) {
+  Load("ha");
+  std::map<std::string, std::string> flags = ContainerFlags();
+  const std::string public_url = flags["public_url"];
+  ASSERT_TRUE(absl::StartsWith(public_url, "https://")) << "the ha overlay serves HTTPS";
+  const std::string issuer = flags.count("issuer") > 0 ? flags["issuer"] : public_url;
+  const std::string example =
+      testing::ReadFile(std::string(SIGNET_SOURCE_DIR) + "/deploy/gateways/envoy-jwt.yaml");
+  EXPECT_NE(example.find("issuer: " + issuer + "\n"), std::string::npos) << issuer;
+  EXPECT_NE(example.find("uri: " + public_url + "/.well-known/jwks.json\n"), std::string::npos);
+  // host:port of the public URL: the cluster's address, SNI and the SAN it requires.
+  const std::string authority = public_url.substr(std::string("https://").size());
+  const std::string host = authority.substr(0, authority.find(':'));
+  const std::string port = authority.substr(authority.find(':') + 1);
+  EXPECT_NE(example.find("socket_address: {address: " + host + ", port_value: " + port + "}"),
+            std::string::npos);
+  EXPECT_NE(example.find("sni: " + host + "\n"), std::string::npos);
+  EXPECT_NE(example.find("matcher: {exact: " + host + "}"), std::string::npos);
+  const std::string certificate = testing::ReadFile(
+      std::string(SIGNET_SOURCE_DIR) + "/deploy/k8s/components/cert-manager/certificate.yaml");
+  EXPECT_NE(certificate.find("- " + host + "\n"), std::string::npos)
+      << "the certificate does not name " << host;
+  // Envoy caches the JWKS no longer than signet's own max-age (300 s).
+  EXPECT_NE(example.find("cache_duration: 300s"), std::string::npos);
+}
+
 // The cert-manager component writes the Secret the ha Deployment mounts for --tls_cert_file, for a
 // certificate that names both Services.
 TEST_F(K8sManifestsTest, CertManagerComponentWritesTheTlsSecretTheServerReads) {
