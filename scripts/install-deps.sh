@@ -21,7 +21,8 @@ test_packages=(
   clang libclang-rt-14-dev clang-format
   # The image built and the Kubernetes overlays run (scripts/container-test.sh): podman with runc,
   # its container networking and a Debian base image made from the archive when none can be pulled.
-  podman buildah runc catatonit containernetworking-plugins iptables mmdebstrap python3-yaml
+  podman buildah runc catatonit netavark aardvark-dns containernetworking-plugins iptables
+  mmdebstrap python3-yaml
 )
 case "${1:-}" in
   "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
