@@ -32,9 +32,11 @@ fail() {
   exit 1
 }
 [ "$(id -u)" -eq 0 ] || fail "run as root (rootful podman, so that the pods' addresses are reachable)"
-for tool in podman kubectl openssl curl mmdebstrap "$py"; do
+for tool in podman openssl curl mmdebstrap "$py"; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (bash scripts/install-deps.sh)"
 done
+# kubectl is no Debian 12 package: the machines this runs on bring their own client.
+command -v kubectl >/dev/null || fail "kubectl is not on PATH (its client renders the overlays)"
 "$py" -c 'import yaml' 2>/dev/null || fail "python3-yaml is not installed"
 [ -x "$signetctl" ] || fail "$signetctl is missing: build first (bash scripts/build.sh)"
 
