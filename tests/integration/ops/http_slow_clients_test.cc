@@ -3,10 +3,7 @@
 // starve the probes (on --probe_listen) nor the JWKS (on --http_listen), must be closed by the
 // server once their request deadline passes, and connections beyond --http_max_connections must
 // be refused at once instead of waiting in a queue.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/signet_server.h"
+#include "tests/integration/loopback_socket.h"
 #include "tests/integration/test_support.h"
 
 namespace signet {
@@ -30,41 +28,14 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A loopback TCP connection to `port`, or -1.
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// True once the peer closed `fd` (end of stream or reset), reading and discarding whatever it
-// sent; false if it is still open after `wait`.
-bool ClosedByPeer(int fd, absl::Duration wait, std::string* received = nullptr) {
-  const absl::Time deadline = absl::Now() + wait;
-  char buf[512];
-  while (absl::Now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
-    if (n > 0 && received != nullptr) received->append(buf, static_cast<size_t>(n));
-  }
-  return false;
-}
+using testing::ClosedByPeer;
+using testing::ConnectLoopback;
 
 // One slow client: sends a request line, then a header line every second, never the blank line
 // that ends the headers. Records whether and when the server closed the connection.
 class SlowClient {
  public:
-  SlowClient(int port, int index) : index_(index), fd_(Connect(port)) {}
+  SlowClient(int port, int index) : index_(index), fd_(ConnectLoopback(port)) {}
   ~SlowClient() {
     Join();
     if (fd_ >= 0) ::close(fd_);
@@ -189,7 +160,7 @@ TEST_F(HttpSlowClientsTest, ConnectionsBeyondTheCapAreRefusedAtOnceAndCapacityRe
   // kCap silent connections take every worker.
   std::vector<int> held;
   for (int i = 0; i < kCap; ++i) {
-    held.push_back(Connect(server_->http_port()));
+    held.push_back(ConnectLoopback(server_->http_port()));
     ASSERT_GE(held.back(), 0);
   }
   // Each one is accepted and handed to a worker; the next connections find none free.
@@ -200,7 +171,7 @@ TEST_F(HttpSlowClientsTest, ConnectionsBeyondTheCapAreRefusedAtOnceAndCapacityRe
     EXPECT_EQ(r->status, 503) << "excess connection " << i;
     EXPECT_EQ(r->get_header_value("Connection"), "close");
     // Refused without reading a request: a raw connection is closed at once, too.
-    int fd = Connect(server_->http_port());
+    int fd = ConnectLoopback(server_->http_port());
     ASSERT_GE(fd, 0);
     std::string said;
     EXPECT_TRUE(ClosedByPeer(fd, absl::Seconds(3), &said)) << "excess connection " << i;
@@ -238,7 +209,7 @@ TEST_F(HttpSlowClientsTest, ConnectionsBeyondTheCapAreRefusedAtOnceAndCapacityRe
 
 TEST_F(HttpSlowClientsTest, StopClosesConnectionsThatAreMidRequest) {
   Start(/*max_connections=*/4, /*request_timeout=*/absl::Seconds(60));
-  int fd = Connect(server_->http_port());
+  int fd = ConnectLoopback(server_->http_port());
   ASSERT_GE(fd, 0);
   const std::string partial = "GET /healthz HTTP/1.1\r\n";
   ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),

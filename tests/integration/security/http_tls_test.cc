@@ -3,15 +3,12 @@
 // without a restart (and a half-written one never served), plaintext refused, the probe listener
 // still plain, and slow or numerous TLS clients bounded like plain ones: a client that never
 // finishes its handshake is cut at --http_request_timeout and cannot starve the others.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +26,7 @@
 #include "rapidjson/document.h"
 #include "server/signet_server.h"
 #include "signet/clock.h"
+#include "tests/integration/loopback_socket.h"
 #include "tests/integration/security/test_pki.h"
 #include "tests/integration/test_support.h"
 
@@ -39,35 +37,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-// A loopback TCP connection to `port`, or -1.
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// True once the peer closed `fd` within `wait` (zero: already); what it sent before is appended
-// to `received`.
-bool ClosedByPeer(int fd, absl::Duration wait, std::string* received) {
-  const absl::Time deadline = absl::Now() + wait;
-  char buf[512];
-  do {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, wait > absl::ZeroDuration() ? 50 : 0) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
-    if (n > 0) received->append(buf, static_cast<size_t>(n));
-  } while (absl::Now() < deadline);
-  return false;
-}
+using testing::ClosedByPeer;
+using testing::ConnectLoopback;
 
 struct HttpsAnswer {
   std::string error;  // Non-empty when no answer came: connect, handshake or verification.
@@ -88,7 +59,7 @@ HttpsAnswer HttpsGet(int port, const std::string& ca_pem, const std::string& pat
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
   X509_free(ca);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  const int fd = Connect(port);
+  const int fd = ConnectLoopback(port);
   if (fd < 0) {
     out.error = "connect failed";
     return out;
@@ -200,7 +171,7 @@ TEST_F(HttpTlsTest, PlaintextGetsNoAnswer) {
   Start(config);
   ASSERT_NE(server_, nullptr);
 
-  const int fd = Connect(server_->http_port());
+  const int fd = ConnectLoopback(server_->http_port());
   ASSERT_GE(fd, 0);
   const std::string request = "GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_GT(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), 0);
@@ -255,7 +226,7 @@ TEST_F(HttpTlsTest, StalledHandshakesAreCutAndCannotStarveOthers) {
   // Two connections that never send a ClientHello take two of the three workers.
   const absl::Time start = absl::Now();
   std::vector<int> stalled;
-  for (int i = 0; i < 2; ++i) stalled.push_back(Connect(port));
+  for (int i = 0; i < 2; ++i) stalled.push_back(ConnectLoopback(port));
   absl::SleepFor(absl::Milliseconds(100));
   // The third worker still serves an honest client at once.
   HttpsAnswer honest = HttpsGet(port, ca_.cert_pem(), "/healthz");
@@ -280,7 +251,7 @@ TEST_F(HttpTlsTest, StalledHandshakesAreCutAndCannotStarveOthers) {
   std::vector<int> held;
   const absl::Time give_up = absl::Now() + absl::Seconds(3);
   while (absl::Now() < give_up) {
-    while (held.size() < 3) held.push_back(Connect(port));
+    while (held.size() < 3) held.push_back(ConnectLoopback(port));
     absl::SleepFor(absl::Milliseconds(300));
     std::string unused;
     auto refused = [&](int fd) {
@@ -292,7 +263,7 @@ TEST_F(HttpTlsTest, StalledHandshakesAreCutAndCannotStarveOthers) {
     if (held.size() == 3) break;
   }
   ASSERT_EQ(held.size(), 3u) << "three connections never held the three workers";
-  const int extra = Connect(port);
+  const int extra = ConnectLoopback(port);
   ASSERT_GE(extra, 0);
   std::string received;
   // Well before the 5 s a served connection would be held.
@@ -314,7 +285,7 @@ TEST_F(HttpTlsTest, ProbeListenerStaysPlainHttp) {
   config.probe_listen = "127.0.0.1:0";
   Start(config);
   ASSERT_NE(server_, nullptr);
-  const int fd = Connect(server_->probe_port());
+  const int fd = ConnectLoopback(server_->probe_port());
   ASSERT_GE(fd, 0);
   const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_GT(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), 0);
