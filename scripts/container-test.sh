@@ -319,15 +319,15 @@ for ip in "${ips[@]}"; do wait_ready "http://$ip:8081/readyz"; done
 
 # caller NAME IP: signetctl's flags to call the replica at IP as NAME over mutual TLS.
 caller() {
-  echo "--target=$2:50051 --tls_ca_file=$pki/ca.crt --tls_cert_file=$pki/$1.crt"
-  echo "--tls_key_file=$pki/$1.key --tls_server_name=$svc"
+  printf '%s\n' "--target=$2:50051" "--tls_ca_file=$pki/ca.crt" "--tls_cert_file=$pki/$1.crt" \
+    "--tls_key_file=$pki/$1.key" "--tls_server_name=$svc"
 }
-read -r -a login0 <<<"$(caller login "${ips[0]}" | tr '\n' ' ')"
-read -r -a orders1 <<<"$(caller orders "${ips[1]}" | tr '\n' ' ')"
-read -r -a orders2 <<<"$(caller orders "${ips[2]}" | tr '\n' ' ')"
-read -r -a admin2 <<<"$(caller admin "${ips[2]}" | tr '\n' ' ')"
-read -r -a login1 <<<"$(caller login "${ips[1]}" | tr '\n' ' ')"
-read -r -a orders0 <<<"$(caller orders "${ips[0]}" | tr '\n' ' ')"
+mapfile -t login0 < <(caller login "${ips[0]}")
+mapfile -t login1 < <(caller login "${ips[1]}")
+mapfile -t orders0 < <(caller orders "${ips[0]}")
+mapfile -t orders1 < <(caller orders "${ips[1]}")
+mapfile -t orders2 < <(caller orders "${ips[2]}")
+mapfile -t admin2 < <(caller admin "${ips[2]}")
 
 step "ha overlay: HTTPS, mutual TLS and the policy on every replica"
 https=(--cacert "$pki/ca.crt")
