@@ -165,9 +165,4 @@ std::shared_ptr<SSL_CTX> ServerTlsContext::Current() {
   return ctx_;
 }
 
-int64_t ServerTlsContext::reloads() const {
-  absl::MutexLock lock(&mu_);
-  return reloads_;
-}
-
 }  // namespace signet::server

@@ -39,20 +39,18 @@ class ServerTlsContext {
   // is logged once per change of the files' contents. Thread-safe.
   std::shared_ptr<ssl_ctx_st> Current();
 
-  // How many times new file contents were taken up since Load (for tests and logs).
-  int64_t reloads() const;
-
  private:
   ServerTlsContext(std::string cert_path, std::string key_path, absl::Duration reload_interval);
 
   const std::string cert_path_;
   const std::string key_path_;
   const absl::Duration reload_interval_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::shared_ptr<ssl_ctx_st> ctx_ ABSL_GUARDED_BY(mu_);
   // SHA-256 of the two files' contents as last looked at (loaded or refused).
   std::string fingerprint_ ABSL_GUARDED_BY(mu_);
   absl::Time next_check_ ABSL_GUARDED_BY(mu_);
+  // New file contents taken up since Load (logged with each reload).
   int64_t reloads_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
