@@ -11,9 +11,11 @@ build_packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libssl-dev libsodium-dev rapidjson-dev libsqlite3-dev libpq-dev libcpp-httplib-dev
+  libp11-kit-dev  # the PKCS#11 header (the key backend loads its module at run time)
 )
 test_packages=(
   ccache git openssl sqlite3 libcurl4-openssl-dev curl
+  softhsm2 opensc  # a software PKCS#11 token for the PKCS#11 key backend's tests
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx
   postgresql postgresql-client

@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "signet/base64url.h"
 #include "signet/jwk.h"
-#include "token/src/internal/ecdsa_low_s.h"
+#include "token/signing/ecdsa_signature.h"
 #include "token/src/internal/hmac_sha256.h"
 
 namespace signet::server {
@@ -163,15 +163,7 @@ class P256SigningKey final : public SigningKey {
     }
     // Verifiers (signet's own included) refuse high-s: sign (r, n - s) instead, which is the
     // same signature in its one accepted form.
-    if (internal::IsHighS(out + kP256ScalarBytes)) {
-      BignumPtr order(BN_bin2bn(internal::kP256Order, kP256ScalarBytes, nullptr));
-      BignumPtr low(BN_new());
-      if (order == nullptr || low == nullptr || BN_sub(low.get(), order.get(), s) != 1 ||
-          BN_bn2binpad(low.get(), out + kP256ScalarBytes, kP256ScalarBytes) !=
-              static_cast<int>(kP256ScalarBytes)) {
-        return absl::InternalError("ECDSA P-256 signature could not be normalized to low-s");
-      }
-    }
+    if (absl::Status low = ToLowS(&raw); !low.ok()) return low;
     return raw;
   }
 
