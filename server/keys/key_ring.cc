@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/keys/local_key_backend.h"
 #include "server/log.h"
 #include "server/metrics/server_metrics.h"
 #include "signet/jwk.h"
@@ -65,54 +66,9 @@ bool SameState(const StateSnapshot& snapshot, const std::vector<KeyRecord>& keys
 
 using Refusal = ServerMetrics::KeyRecordRefusal;
 
-// The row's public half against its kid: HS256 rows carry no public key; other rows carry a
-// public JWK naming the row's kid and algorithm, whose RFC 7638 thumbprint is the kid. When
-// `derived` (the public half of the opened private key) is given, the JWK must be exactly it.
-absl::Status CheckPublicKey(const KeyRecord& record, const VerifyKey* derived) {
-  if (record.algorithm == Algorithm::kHS256) {
-    if (!record.public_jwk.empty()) {
-      return absl::InvalidArgumentError("an HS256 key row carries a public JWK");
-    }
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::shared_ptr<const VerifyKey>> parsed = ParseJwk(record.public_jwk);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("its public JWK does not parse: ", parsed.status().message()));
-  }
-  if ((*parsed)->kid() != record.kid || (*parsed)->algorithm() != record.algorithm) {
-    return absl::InvalidArgumentError("its public JWK names another kid or algorithm");
-  }
-  const std::string public_bytes = (*parsed)->PublicBytes();
-  absl::StatusOr<std::string> thumbprint = JwkThumbprint(record.algorithm, public_bytes);
-  if (!thumbprint.ok() || *thumbprint != record.kid) {
-    return absl::InvalidArgumentError("its kid is not the RFC 7638 thumbprint of its public key");
-  }
-  if (derived != nullptr && derived->PublicBytes() != public_bytes) {
-    return absl::InvalidArgumentError("its private key does not match its public key");
-  }
-  return absl::OkStatus();
-}
-
-// Opens a sealed private key and rebuilds it; the opened bytes are wiped before returning.
-absl::StatusOr<std::unique_ptr<SigningKey>> OpenPrivateKey(const Envelope& envelope,
-                                                           const KeyRecord& record,
-                                                           std::string_view associated) {
-  absl::StatusOr<std::string> secret = envelope.Open(record.sealed_private, associated);
-  if (!secret.ok()) {
-    return absl::Status(secret.status().code(),
-                        absl::StrCat("its private key does not open: ", secret.status().message()));
-  }
-  absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
-      SigningKey::FromPrivateBytes(record.algorithm, record.kid, *secret);
-  OPENSSL_cleanse(secret->data(), secret->size());
-  if (!parsed.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("its private key is invalid: ", parsed.status().message()));
-  }
-  if (absl::Status s = CheckPublicKey(record, (*parsed)->verify_key().get()); !s.ok()) return s;
-  return parsed;
-}
+// A key the backend made longer ago than this with no row naming it is an orphan: no store
+// transaction runs this long.
+constexpr absl::Duration kOrphanGrace = absl::Minutes(10);
 
 // Says loudly that a stored key row is not used, and counts it. Never silent: the row stays in the
 // database, so this repeats at every load until an operator removes it.
@@ -165,14 +121,20 @@ KeyRecord PublicMetadata(KeyRecord record) {
 }
 
 std::unique_ptr<KeyRing> KeyRing::Create(Store* store, Envelope envelope,
-                                         LifecycleSettings settings, const Clock* clock) {
-  return std::unique_ptr<KeyRing>(new KeyRing(store, std::move(envelope), settings, clock));
+                                         LifecycleSettings settings, const Clock* clock,
+                                         std::shared_ptr<const KeyBackend> backend) {
+  return std::unique_ptr<KeyRing>(
+      new KeyRing(store, std::move(envelope), settings, clock, std::move(backend)));
 }
 
-KeyRing::KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock)
+KeyRing::KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock,
+                 std::shared_ptr<const KeyBackend> backend)
     : store_(store),
       envelope_(std::move(envelope)),
-      lifecycle_(settings, [this](Algorithm alg, absl::Time now) { return MakeKey(alg, now); }),
+      backend_(backend != nullptr ? std::move(backend)
+                                  : std::make_shared<LocalKeyBackend>(&envelope_)),
+      lifecycle_(settings,
+                 [this](Algorithm alg, absl::Time now) { return backend_->MakeKey(alg, now); }),
       clock_(clock) {}
 
 KeyRing::~KeyRing() { store_->SetChangeListener(nullptr); }
@@ -180,27 +142,6 @@ KeyRing::~KeyRing() { store_->SetChangeListener(nullptr); }
 void KeyRing::AddListener(StateListener* listener) {
   absl::MutexLock lock(&writer_mu_);
   listeners_.push_back(listener);
-}
-
-absl::StatusOr<KeyRecord> KeyRing::MakeKey(Algorithm alg, absl::Time now) const {
-  absl::StatusOr<std::unique_ptr<SigningKey>> key = SigningKey::Generate(alg);
-  if (!key.ok()) return key.status();
-  KeyRecord record;
-  record.kid = (*key)->kid();
-  record.algorithm = alg;
-  record.state = KeyState::kPending;
-  record.created_at = now;
-  if (alg != Algorithm::kHS256) {
-    absl::StatusOr<std::string> jwk = ToJwk(*(*key)->verify_key());
-    if (!jwk.ok()) return jwk.status();
-    record.public_jwk = *std::move(jwk);
-  }
-  std::string secret = (*key)->PrivateBytes();
-  absl::StatusOr<std::string> sealed = envelope_.Seal(secret, SealedKeyAssociatedData(record.kid));
-  OPENSSL_cleanse(secret.data(), secret.size());
-  if (!sealed.ok()) return sealed.status();
-  record.sealed_private = *std::move(sealed);
-  return record;
 }
 
 absl::Status KeyRing::Start() {
@@ -241,8 +182,7 @@ absl::StatusOr<KeyRing::OpenedKey> KeyRing::OpenKey(const KeyRecord& record) con
     } else {
       // The tag held, so only a KEK holder could have made this row: still, a private key that
       // does not open or does not match the row's public key is refused, not used.
-      absl::StatusOr<std::unique_ptr<SigningKey>> parsed =
-          OpenPrivateKey(envelope_, record, SealedKeyAssociatedData(record.kid));
+      absl::StatusOr<std::unique_ptr<SigningKey>> parsed = backend_->OpenKey(record);
       if (!parsed.ok()) {
         ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
         return opened;
@@ -425,11 +365,33 @@ absl::StatusOr<std::vector<KeyRecord>> KeyRing::ApplyKeyDecision(const Store::Ke
   absl::MutexLock lock(&writer_mu_);
   // The decision sees only trusted rows (a refused row is left as it is, for the operator to
   // inspect); every row it writes is tagged, and legacy rows are written back re-sealed and tagged.
+  // The rows the committed decision deleted (the store may run the decision more than once).
+  std::vector<KeyRecord> deleted;
   auto authenticated = [&](const std::vector<KeyRecord>& current) {
-    return DecideOnTrusted(decide, current);
+    absl::StatusOr<KeyChanges> changes = DecideOnTrusted(decide, current);
+    deleted.clear();
+    if (changes.ok()) {
+      for (const KeyRecord& record : current) {
+        if (std::find(changes->deletes.begin(), changes->deletes.end(), record.kid) !=
+            changes->deletes.end()) {
+          deleted.push_back(record);
+        }
+      }
+    }
+    return changes;
   };
   absl::StatusOr<std::vector<KeyRecord>> records = store_->UpdateKeys(authenticated);
   if (!records.ok()) return records.status();
+  // Spent keys: their rows are gone, so their private halves go too. A failure leaves an orphan
+  // for CollectOrphans, never a row without its key.
+  for (const KeyRecord& record : deleted) {
+    if (absl::Status s = backend_->Forget(record); !s.ok()) {
+      Log(LogLevel::kWarning, "key_forget_failed")
+          .Str("kid", record.kid)
+          .Str("backend", std::string(backend_->name()))
+          .Str("error", s.ToString());
+    }
+  }
   std::shared_ptr<const StateSnapshot> prev = Current();
   if (absl::Status s = PublishStored(*records, /*full_reload=*/false,
                                      prev ? prev->revocations : RevocationSet());
@@ -546,6 +508,17 @@ absl::Status KeyRing::Maintain() {
     Log(LogLevel::kInfo, "keys_maintained")
         .Str("active_kid", after->active ? after->active->kid() : "")
         .Int("keys", static_cast<int64_t>(after->key_records.size()));
+  }
+  // Keys made in the backend whose rows never committed (a crash or an aborted transaction),
+  // older than any transaction still running could be.
+  absl::StatusOr<int> orphans =
+      backend_->CollectOrphans(Current()->key_records, now - kOrphanGrace);
+  if (!orphans.ok()) {
+    Log(LogLevel::kWarning, "key_orphans_not_collected").Str("error", orphans.status().ToString());
+  } else if (*orphans > 0) {
+    Log(LogLevel::kInfo, "key_orphans_collected")
+        .Str("backend", std::string(backend_->name()))
+        .Int("destroyed", *orphans);
   }
   RevocationSet pruned = Current()->revocations.Pruned(now);
   if (pruned.token_count() != snap->revocations.token_count() ||

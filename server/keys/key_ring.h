@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/keys/key_backend.h"
 #include "server/keys/key_lifecycle.h"
 #include "server/keys/state_snapshot.h"
 #include "server/store/envelope.h"
@@ -57,8 +58,11 @@ class KeyRing {
   };
 
   // `store`, `clock` must outlive the ring.
+  // `backend` makes and opens the keys; null: in process, sealed under `envelope`
+  // (LocalKeyBackend). The envelope also derives the rows' authentication key either way.
   static std::unique_ptr<KeyRing> Create(Store* store, Envelope envelope,
-                                         LifecycleSettings settings, const Clock* clock);
+                                         LifecycleSettings settings, const Clock* clock,
+                                         std::shared_ptr<const KeyBackend> backend = nullptr);
   ~KeyRing();
 
   // Loads the stored state, makes the keys that are due (the first ones on a new store), and
@@ -92,7 +96,8 @@ class KeyRing {
   const KeyLifecycle& lifecycle() const { return lifecycle_; }
 
  private:
-  KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock);
+  KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock,
+          std::shared_ptr<const KeyBackend> backend);
 
   // The stored rows split into those that may be used (legacy rows upgraded in memory: re-sealed
   // and tagged) and the legacy rows among them to write back upgraded.
@@ -114,7 +119,6 @@ class KeyRing {
   absl::Status CheckSomeTrusted(const std::vector<KeyRecord>& records,
                                 const Screened& screened) const;
 
-  absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const;
   // `decide` over the trusted rows of `current`; tags every row it writes and adds the legacy
   // rows to write back upgraded. Refused rows are left as they are, for the operator to inspect.
   // Runs inside Store::UpdateKeys, called by ApplyKeyDecision with writer_mu_ held (the analysis
@@ -146,6 +150,8 @@ class KeyRing {
 
   Store* const store_;
   const Envelope envelope_;
+  // After envelope_, which the default backend uses.
+  const std::shared_ptr<const KeyBackend> backend_;
   const KeyLifecycle lifecycle_;
   const Clock* const clock_;
   // Set by Start(), before any other thread uses the ring.

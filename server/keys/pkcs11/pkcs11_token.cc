@@ -541,6 +541,32 @@ absl::StatusOr<bool> Pkcs11Token::VerifyHmac(std::string_view id, std::string_vi
   return true;
 }
 
+absl::Status Pkcs11Token::Rename(std::string_view from, std::string_view to) {
+  Impl& m = *impl_;
+  absl::Status unavailable;
+  bool missing = false;
+  std::string new_id(to);
+  CK_RV rv = m.WithSession(
+      [&](CK_SESSION_HANDLE s) -> CK_RV {
+        std::vector<CK_OBJECT_HANDLE> found;
+        CK_RV r = m.Find(s, from, static_cast<CK_OBJECT_CLASS>(~0UL), &found);
+        if (r != CKR_OK) return r;
+        missing = found.empty();
+        CK_ATTRIBUTE id = Attribute(CKA_ID, new_id.data(), new_id.size());
+        for (CK_OBJECT_HANDLE o : found) {
+          if ((r = m.f->C_SetAttributeValue(s, o, &id, 1)) != CKR_OK) return r;
+        }
+        return CKR_OK;
+      },
+      &unavailable);
+  if (!unavailable.ok()) return unavailable;
+  if (rv != CKR_OK) return Failed("C_SetAttributeValue(CKA_ID)", rv);
+  if (missing) {
+    return absl::NotFoundError(absl::StrCat("PKCS#11: the token holds no key ", std::string(from)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Pkcs11Token::Destroy(std::string_view id) {
   Impl& m = *impl_;
   absl::Status unavailable;

@@ -71,6 +71,10 @@ class Pkcs11Token {
   // cannot answer.
   absl::StatusOr<bool> VerifyHmac(std::string_view id, std::string_view data, std::string_view mac);
 
+  // Gives every object with CKA_ID = `from` the id `to` (a key pair's id is its kid, which is
+  // the thumbprint of a public key the token makes). NotFound when there is none.
+  absl::Status Rename(std::string_view from, std::string_view to);
+
   // Destroys every object with CKA_ID = `id` (no error when there is none).
   absl::Status Destroy(std::string_view id);
 
