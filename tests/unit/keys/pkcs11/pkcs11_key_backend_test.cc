@@ -51,7 +51,11 @@ class Pkcs11KeyBackendTest : public ::testing::Test {
 
   std::vector<std::string> TokenIds() {
     std::vector<std::string> ids;
-    for (const auto& k : *token_->ListKeys()) ids.push_back(k.id);
+    absl::StatusOr<std::vector<Pkcs11Token::KeyObject>> keys = token_->ListKeys();
+    EXPECT_TRUE(keys.ok()) << keys.status();
+    if (keys.ok()) {
+      for (const Pkcs11Token::KeyObject& k : *keys) ids.push_back(k.id);
+    }
     return ids;
   }
 
