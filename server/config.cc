@@ -41,6 +41,22 @@ absl::Status ServerConfig::Validate() const {
   if (store == "postgres" && kek_file.empty()) {
     return bad("--store=postgres needs --kek_file: replicas must share one key-encryption key");
   }
+  if (key_backend != "local" && key_backend != "pkcs11") {
+    return bad("--key_backend must be 'local' or 'pkcs11', got '", key_backend, "'");
+  }
+  if (key_backend == "pkcs11" &&
+      (pkcs11_module.empty() || pkcs11_token_label.empty() || pkcs11_pin_file.empty())) {
+    return bad(
+        "--key_backend=pkcs11 needs --pkcs11_module, --pkcs11_token_label and "
+        "--pkcs11_pin_file");
+  }
+  if (key_backend == "local" &&
+      !(pkcs11_module.empty() && pkcs11_token_label.empty() && pkcs11_pin_file.empty())) {
+    return bad(
+        "--pkcs11_module, --pkcs11_token_label and --pkcs11_pin_file need "
+        "--key_backend=pkcs11");
+  }
+  if (pkcs11_sessions > 1024) return bad("--pkcs11_sessions must be at most 1024");
   if (max_ttl <= absl::ZeroDuration()) return bad("--max_ttl must be positive");
   if (default_ttl <= absl::ZeroDuration() || default_ttl > max_ttl) {
     return bad("--default_ttl must be positive and at most --max_ttl (",

@@ -35,6 +35,16 @@ struct ServerConfig {
   std::string data_dir = "./signet-data";
   // Key-encryption key file; empty: local mode, data_dir/kek is made on first start.
   std::string kek_file;
+  // Where signing keys are made and live: "local" (in process, sealed under the KEK in the store)
+  // or "pkcs11" (generated inside a PKCS#11 token, never extractable; docs/SECURITY.md).
+  std::string key_backend = "local";
+  // --key_backend=pkcs11: the token's library, its label, and a file holding the user PIN.
+  std::string pkcs11_module;
+  std::string pkcs11_token_label;
+  std::string pkcs11_pin_file;
+  // Sessions open on the token at once (the rest of the signing threads wait up to 2 s); 0: four
+  // per core, at least 8.
+  size_t pkcs11_sessions = 0;
   // "sqlite" or "postgres".
   std::string store = "sqlite";
   std::string postgres_dsn;

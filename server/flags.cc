@@ -28,6 +28,17 @@ ABSL_FLAG(std::string, data_dir, kDefaults.data_dir,
 ABSL_FLAG(std::string, kek_file, "",
           "Key-encryption key file (32 raw bytes, 64 hex or base64; mode 0600). Empty: local "
           "mode, DATA_DIR/kek is made on first start");
+ABSL_FLAG(std::string, key_backend, kDefaults.key_backend,
+          "Where signing keys live: local (in process, sealed under the KEK in the store) or "
+          "pkcs11 (generated inside a PKCS#11 token and never extractable)");
+ABSL_FLAG(std::string, pkcs11_module, "", "--key_backend=pkcs11: the token's PKCS#11 library");
+ABSL_FLAG(std::string, pkcs11_token_label, "", "--key_backend=pkcs11: the token's label");
+ABSL_FLAG(std::string, pkcs11_pin_file, "",
+          "--key_backend=pkcs11: file holding the token's user PIN (mode 0600 or 0400; one "
+          "trailing newline ignored)");
+ABSL_FLAG(int64_t, pkcs11_sessions, 0,
+          "--key_backend=pkcs11: sessions open on the token at once; 0: four per core, at "
+          "least 8");
 ABSL_FLAG(std::string, store, kDefaults.store, "State store: sqlite or postgres");
 ABSL_FLAG(std::string, postgres_dsn, "", "libpq connection string (--store=postgres)");
 ABSL_FLAG(std::string, postgres_dsn_file, "",
@@ -100,6 +111,12 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.probe_listen = absl::GetFlag(FLAGS_probe_listen);
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.kek_file = absl::GetFlag(FLAGS_kek_file);
+  c.key_backend = absl::GetFlag(FLAGS_key_backend);
+  c.pkcs11_module = absl::GetFlag(FLAGS_pkcs11_module);
+  c.pkcs11_token_label = absl::GetFlag(FLAGS_pkcs11_token_label);
+  c.pkcs11_pin_file = absl::GetFlag(FLAGS_pkcs11_pin_file);
+  int64_t sessions = absl::GetFlag(FLAGS_pkcs11_sessions);
+  c.pkcs11_sessions = sessions < 0 ? 1025 : static_cast<size_t>(sessions);
   c.store = absl::GetFlag(FLAGS_store);
   c.postgres_dsn = absl::GetFlag(FLAGS_postgres_dsn);
   c.postgres_dsn_file = absl::GetFlag(FLAGS_postgres_dsn_file);

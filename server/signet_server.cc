@@ -11,6 +11,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/gateway/forward_auth.h"
+#include "server/keys/open_key_backend.h"
 #include "server/log.h"
 #include "server/metrics/rpc_metrics_interceptor.h"
 #include "server/metrics/server_metrics.h"
@@ -34,7 +35,14 @@ absl::Status EnsureDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config, Store* store) {
+// The KEK opens two envelopes of one key: the key ring's (rows' tags, sealed keys) and the key
+// backend's (rows a local backend sealed before a switch to a token).
+struct Envelopes {
+  Envelope ring;
+  Envelope backend;
+};
+
+absl::StatusOr<Envelopes> OpenEnvelopes(const ServerConfig& config, Store* store) {
   absl::StatusOr<std::string> kek;
   if (!config.kek_file.empty()) {
     kek = ReadKekFile(config.kek_file);
@@ -65,9 +73,12 @@ absl::StatusOr<Envelope> OpenEnvelope(const ServerConfig& config, Store* store) 
     return absl::Status(kek.status().code(),
                         absl::StrCat("key-encryption key: ", kek.status().message()));
   }
-  absl::StatusOr<Envelope> envelope = Envelope::Create(*kek);
+  absl::StatusOr<Envelope> ring = Envelope::Create(*kek);
+  absl::StatusOr<Envelope> backend = Envelope::Create(*kek);
   OPENSSL_cleanse(kek->data(), kek->size());
-  return envelope;
+  if (!ring.ok()) return ring.status();
+  if (!backend.ok()) return backend.status();
+  return Envelopes{*std::move(ring), *std::move(backend)};
 }
 
 }  // namespace
@@ -164,8 +175,12 @@ absl::Status SignetServer::OpenKeyState(std::unique_ptr<Store> given_store) {
   if (config_.kek_file.empty()) {
     if (absl::Status s = EnsureDataDir(config_.data_dir); !s.ok()) return s;
   }
-  absl::StatusOr<Envelope> envelope = OpenEnvelope(config_, store_.get());
-  if (!envelope.ok()) return envelope.status();
+  absl::StatusOr<Envelopes> envelopes = OpenEnvelopes(config_, store_.get());
+  if (!envelopes.ok()) return envelopes.status();
+  backend_envelope_ = std::make_unique<Envelope>(std::move(envelopes->backend));
+  absl::StatusOr<std::shared_ptr<const KeyBackend>> backend =
+      OpenKeyBackend(config_, backend_envelope_.get());
+  if (!backend.ok()) return backend.status();
 
   LifecycleSettings settings;
   settings.algorithm = config_.algorithm;
@@ -173,7 +188,7 @@ absl::Status SignetServer::OpenKeyState(std::unique_ptr<Store> given_store) {
   settings.rotation_period = config_.rotation_period;
   settings.max_ttl = config_.max_ttl;
   settings.leeway = config_.leeway;
-  ring_ = KeyRing::Create(store_.get(), *std::move(envelope), settings, clock_);
+  ring_ = KeyRing::Create(store_.get(), std::move(envelopes->ring), settings, clock_, *backend);
   WatchHub::Options hub_options;
   hub_options.max_watchers = config_.max_watchers;
   hub_options.max_watchers_per_caller = config_.max_watchers_per_caller;
@@ -266,6 +281,7 @@ void SignetServer::LogStarted(bool custom_store) const {
       .Str("store", custom_store ? "custom" : config_.store)
       .Str("issuer", config_.issuer)
       .Str("algorithm", AlgorithmName(config_.algorithm))
+      .Str("key_backend", config_.key_backend)
       .Bool("tls", !config_.tls_cert_file.empty());
   if (config_.tls_cert_file.empty()) {
     Log(LogLevel::kWarning, "insecure_mode")

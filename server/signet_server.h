@@ -26,6 +26,7 @@
 #include "server/http/http_server.h"
 #include "server/keys/key_ring.h"
 #include "server/policy/authorizer.h"
+#include "server/store/envelope.h"
 #include "server/store/store.h"
 #include "server/tls/server_tls_context.h"
 #include "server/token_service.h"
@@ -87,6 +88,8 @@ class SignetServer {
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Store> store_;
+  // Opens rows a local backend made, for the key backend (which the ring holds): before ring_.
+  std::unique_ptr<Envelope> backend_envelope_;
   std::unique_ptr<KeyRing> ring_;
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<TokenService> service_;

@@ -184,6 +184,10 @@ bool HttpServer::Ready(std::string* why) const {
     *why = "keys not loaded";
     return false;
   }
+  if (absl::Status s = options_.ring->CheckBackend(); !s.ok()) {
+    *why = absl::StrCat("key backend: ", s.message());
+    return false;
+  }
   return true;
 }
 

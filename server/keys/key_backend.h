@@ -43,6 +43,10 @@ class KeyBackend {
   // longer holds it, Unavailable when the backend cannot be reached.
   virtual absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const = 0;
 
+  // Whether the backend can sign now (readiness): OK for the local backend; for a token, whether
+  // it answers. Unavailable with the reason otherwise.
+  virtual absl::Status Check() const = 0;
+
   // After the store deleted `record` (a spent key): destroys its private half where it lives
   // apart from the row. Idempotent.
   virtual absl::Status Forget(const KeyRecord& record) const = 0;

@@ -183,6 +183,9 @@ absl::StatusOr<KeyRing::OpenedKey> KeyRing::OpenKey(const KeyRecord& record) con
       // The tag held, so only a KEK holder could have made this row: still, a private key that
       // does not open or does not match the row's public key is refused, not used.
       absl::StatusOr<std::unique_ptr<SigningKey>> parsed = backend_->OpenKey(record);
+      // A token that cannot be reached says nothing about the row: publish nothing (the last
+      // publication stays; Start fails, Maintain retries) rather than drop a good key.
+      if (parsed.status().code() == absl::StatusCode::kUnavailable) return parsed.status();
       if (!parsed.ok()) {
         ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
         return opened;

@@ -85,6 +85,9 @@ class KeyRing {
   absl::Status RevokeSubject(std::string_view subject, absl::Time not_before,
                              absl::Time expires_at);
 
+  // Whether the key backend can sign now (readiness): Unavailable with the reason when a token
+  // cannot be reached.
+  absl::Status CheckBackend() const { return backend_->Check(); }
   // The maintenance tick: rotation when due, spent keys deleted, expired revocations pruned.
   absl::Status Maintain();
   // Replaces the whole state with the store's (the safety net for missed notifications).

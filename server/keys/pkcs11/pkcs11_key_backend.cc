@@ -107,8 +107,16 @@ absl::StatusOr<std::unique_ptr<SigningKey>> Pkcs11KeyBackend::OpenKey(
     verify = *std::move(parsed);
   }
   std::unique_ptr<SigningKey> key = DelegatedSigningKey::Create(
-      verify, [token = token_, alg = record.algorithm, kid = record.kid](std::string_view input) {
-        return token->Sign(alg, kid, input);
+      verify,
+      [token = token_, alg = record.algorithm,
+       kid = record.kid](std::string_view input) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> sig = token->Sign(alg, kid, input);
+        // A caller's RPC must not read NOT_FOUND for the server's own missing key.
+        if (sig.status().code() == absl::StatusCode::kNotFound) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "signing key ", kid, " is missing from the PKCS#11 token: ", sig.status().message()));
+        }
+        return sig;
       });
   absl::StatusOr<std::string> probe = key->Sign(kProbe);
   if (!probe.ok()) {

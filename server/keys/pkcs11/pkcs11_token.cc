@@ -587,6 +587,25 @@ absl::Status Pkcs11Token::Destroy(std::string_view id) {
   return absl::OkStatus();
 }
 
+absl::Status Pkcs11Token::Check() {
+  Impl& m = *impl_;
+  absl::Status unavailable;
+  CK_RV rv = m.WithSession(
+      [&](CK_SESSION_HANDLE s) -> CK_RV {
+        CK_SESSION_INFO info;
+        CK_RV r = m.f->C_GetSessionInfo(s, &info);
+        if (r == CKR_OK && info.state != CKS_RW_USER_FUNCTIONS &&
+            info.state != CKS_RO_USER_FUNCTIONS) {
+          return CKR_USER_NOT_LOGGED_IN;
+        }
+        return r;
+      },
+      &unavailable);
+  if (!unavailable.ok()) return unavailable;
+  if (rv != CKR_OK) return absl::UnavailableError(Failed("C_GetSessionInfo", rv).message());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Pkcs11Token::KeyObject>> Pkcs11Token::ListKeys() {
   Impl& m = *impl_;
   std::vector<KeyObject> keys;

@@ -89,6 +89,10 @@ class Pkcs11Token {
   // (which a correctly generated key never allows). For tests that show the key cannot leave.
   absl::Status TryExtract(std::string_view id);
 
+  // Whether the token answers now: a logged-in session is asked for its state (reconnecting once
+  // when the token dropped it). Unavailable, with the reason, when it does not. For readiness.
+  absl::Status Check();
+
   // Reconnections so far (sessions or logins the token dropped).
   int64_t reconnects() const;
 

@@ -21,6 +21,7 @@
 #include "signet/jwk.h"
 #include "tests/integration/ha/postgres_fleet.h"
 #include "tests/integration/test_support.h"
+#include "tests/support/softhsm_token.h"
 #include "token/signing/signing_key.h"
 #include "token/signing/token_signer.h"
 
@@ -50,14 +51,27 @@ std::string ActiveKid(const std::vector<std::string>& states) {
   return "";
 }
 
-class HighAvailabilityTest : public ::testing::Test {
+// Every test runs with each key backend: "local" (keys sealed under the KEK in the database) and
+// "pkcs11" (keys generated in one SoftHSM2 token the replicas share, as a fleet shares a network
+// HSM).
+class HighAvailabilityTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     std::optional<std::string> admin = testing::TestPostgresDsn();
     if (!admin.has_value()) GTEST_SKIP() << testing::kNoPostgresMessage;
     db_ = std::make_unique<testing::TestDatabase>(*admin);
     ASSERT_EQ(db_->error(), "");
-    fleet_ = std::make_unique<testing::Fleet>(db_->dsn(), kReplicas);
+    std::vector<std::string> backend_args;
+    if (GetParam() == "pkcs11") {
+      absl::StatusOr<testing::SoftHsmToken> hsm =
+          testing::SoftHsmToken::Create(hsm_dir_.path(), "signet-fleet");
+      ASSERT_TRUE(hsm.ok()) << hsm.status();
+      testing::WriteFile(hsm_dir_.path() + "/pin", hsm->pin + "\n", 0600);
+      backend_args = {"--key_backend=pkcs11", "--pkcs11_module=" + hsm->module_path,
+                      "--pkcs11_token_label=" + hsm->label,
+                      "--pkcs11_pin_file=" + hsm_dir_.path() + "/pin"};
+    }
+    fleet_ = std::make_unique<testing::Fleet>(db_->dsn(), kReplicas, backend_args);
     ASSERT_TRUE(fleet_->started());
   }
 
@@ -85,11 +99,17 @@ class HighAvailabilityTest : public ::testing::Test {
     return true;
   }
 
+  testing::TempDir hsm_dir_;
   std::unique_ptr<testing::TestDatabase> db_;
   std::unique_ptr<testing::Fleet> fleet_;
 };
 
-TEST_F(HighAvailabilityTest, TokenIssuedByOneReplicaValidatesOnTheOthers) {
+INSTANTIATE_TEST_SUITE_P(KeyBackends, HighAvailabilityTest, ::testing::Values("local", "pkcs11"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(HighAvailabilityTest, TokenIssuedByOneReplicaValidatesOnTheOthers) {
   v1::IssueTokenResponse issued = testing::Issue(Replica(0), "alice");
   ASSERT_FALSE(issued.token().empty());
   for (int r = 1; r < kReplicas; ++r) {
@@ -103,14 +123,24 @@ TEST_F(HighAvailabilityTest, TokenIssuedByOneReplicaValidatesOnTheOthers) {
   }
 }
 
-TEST_F(HighAvailabilityTest, EveryReplicaSignsWithTheSameActiveKey) {
+TEST_P(HighAvailabilityTest, KeysLiveWhereTheBackendSays) {
+  ASSERT_FALSE(testing::Issue(Replica(1), "kim").token().empty());
+  // With the token, rows hold only a reference; with the local backend, a sealed key.
+  const std::string by_reference = testing::AdminSql(
+      db_->dsn(), "SELECT count(*) FROM keys WHERE sealed_private = 'pkcs11:v1'::bytea");
+  const std::string all = testing::AdminSql(db_->dsn(), "SELECT count(*) FROM keys");
+  EXPECT_EQ(all, "2");
+  EXPECT_EQ(by_reference, GetParam() == "pkcs11" ? all : "0");
+}
+
+TEST_P(HighAvailabilityTest, EveryReplicaSignsWithTheSameActiveKey) {
   std::vector<std::string> kids;
   for (int r = 0; r < kReplicas; ++r) kids.push_back(testing::Issue(Replica(r), "ann").key_id());
   EXPECT_THAT(kids, Each(kids[0]));
   EXPECT_EQ(ActiveKid(testing::KeyStates(Replica(0))), kids[0]);
 }
 
-TEST_F(HighAvailabilityTest, KeyRevokedOnOneReplicaIsRefusedByTheOthers) {
+TEST_P(HighAvailabilityTest, KeyRevokedOnOneReplicaIsRefusedByTheOthers) {
   v1::IssueTokenResponse issued = testing::Issue(Replica(0), "bob");
   ASSERT_FALSE(issued.token().empty());
 
@@ -144,7 +174,7 @@ TEST_F(HighAvailabilityTest, KeyRevokedOnOneReplicaIsRefusedByTheOthers) {
 // The database as an attacker, while the replicas run: a key row of the attacker's own (no tag, or
 // a forged one) and an un-revoked row, announced with the replicas' own NOTIFY. Every replica
 // reloads, refuses the rows (log line naming the kid), and keeps serving its real keys.
-TEST_F(HighAvailabilityTest, KeyRowsWrittenIntoTheDatabaseWithoutTheKekAreRefusedByEveryReplica) {
+TEST_P(HighAvailabilityTest, KeyRowsWrittenIntoTheDatabaseWithoutTheKekAreRefusedByEveryReplica) {
   v1::IssueTokenResponse legit = testing::Issue(Replica(0), "carol");
   v1::IssueTokenResponse to_revoke = testing::Issue(Replica(0), "dave");
   {
@@ -233,7 +263,7 @@ TEST_F(HighAvailabilityTest, KeyRowsWrittenIntoTheDatabaseWithoutTheKekAreRefuse
   }
 }
 
-TEST_F(HighAvailabilityTest, TokenAndSubjectRevokedOnOneReplicaAreRefusedByTheOthers) {
+TEST_P(HighAvailabilityTest, TokenAndSubjectRevokedOnOneReplicaAreRefusedByTheOthers) {
   v1::IssueTokenResponse token = testing::Issue(Replica(0), "carol");
   v1::IssueTokenResponse subject = testing::Issue(Replica(0), "dan");
   v1::IssueTokenResponse bystander = testing::Issue(Replica(0), "erin");
@@ -268,7 +298,7 @@ TEST_F(HighAvailabilityTest, TokenAndSubjectRevokedOnOneReplicaAreRefusedByTheOt
   }
 }
 
-TEST_F(HighAvailabilityTest, TwentyConcurrentRotationsLeaveOneActiveKeyThatEveryReplicaAgreesOn) {
+TEST_P(HighAvailabilityTest, TwentyConcurrentRotationsLeaveOneActiveKeyThatEveryReplicaAgreesOn) {
   std::vector<std::string> before = testing::KeyStates(Replica(0));
   ASSERT_THAT(before, SizeIs(2));
   ASSERT_EQ(CountEndingWith(before, "=ACTIVE"), 1);
@@ -316,7 +346,7 @@ TEST_F(HighAvailabilityTest, TwentyConcurrentRotationsLeaveOneActiveKeyThatEvery
   }
 }
 
-TEST_F(HighAvailabilityTest, ReplicaKilledAndRestartedCatchesUpWithChangesMadeMeanwhile) {
+TEST_P(HighAvailabilityTest, ReplicaKilledAndRestartedCatchesUpWithChangesMadeMeanwhile) {
   v1::IssueTokenResponse token = testing::Issue(Replica(0), "gus");
   v1::IssueTokenResponse subject = testing::Issue(Replica(0), "hal");
   v1::IssueTokenResponse bystander = testing::Issue(Replica(0), "ida");

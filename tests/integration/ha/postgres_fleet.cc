@@ -75,7 +75,8 @@ bool PostgresInstance::Run(const std::string& command) {
 
 // --- Fleet ---------------------------------------------------------------------------------------
 
-Fleet::Fleet(std::string dsn, int size) : dsn_(std::move(dsn)) {
+Fleet::Fleet(std::string dsn, int size, std::vector<std::string> extra_args)
+    : dsn_(std::move(dsn)), extra_args_(std::move(extra_args)) {
   // 32 random bytes as hex; every replica must open the others' keys.
   WriteFile(dir_.path() + "/kek", RandomHex(32), 0600);
   WriteFile(dir_.path() + "/dsn", dsn_ + "\n", 0600);
@@ -97,15 +98,15 @@ bool Fleet::started() const {
 }
 
 std::unique_ptr<ServerProcess> Fleet::StartReplica(int replica) {
-  return ServerProcess::Start(
-      {
-          "--store=postgres",
-          "--postgres_dsn_file=" + dir_.path() + "/dsn",
-          "--kek_file=" + dir_.path() + "/kek",
-          "--http_listen=",
-          "--postgres_connect_timeout=3s",
-      },
-      absl::StrCat(dir_.path(), "/replica-", replica, ".log"));
+  std::vector<std::string> args = {
+      "--store=postgres",
+      "--postgres_dsn_file=" + dir_.path() + "/dsn",
+      "--kek_file=" + dir_.path() + "/kek",
+      "--http_listen=",
+      "--postgres_connect_timeout=3s",
+  };
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  return ServerProcess::Start(args, absl::StrCat(dir_.path(), "/replica-", replica, ".log"));
 }
 
 void Fleet::Kill9(int replica) { replicas_[replica]->Kill9(); }

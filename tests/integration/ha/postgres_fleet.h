@@ -49,10 +49,11 @@ class PostgresInstance {
 };
 
 // `size` signet-server replicas on one PostgreSQL database, sharing one KEK file (mode 0600) and a
-// DSN file. Replica i logs to DIR/replica-i.log. Replicas are killed (SIGKILL) on destruction.
+// DSN file, each also given `extra_args` (e.g. a key backend). Replica i logs to
+// DIR/replica-i.log. Replicas are killed (SIGKILL) on destruction.
 class Fleet {
  public:
-  Fleet(std::string dsn, int size);
+  Fleet(std::string dsn, int size, std::vector<std::string> extra_args = {});
   ~Fleet();
 
   int size() const { return static_cast<int>(replicas_.size()); }
@@ -70,6 +71,7 @@ class Fleet {
   std::unique_ptr<ServerProcess> StartReplica(int replica);
 
   std::string dsn_;
+  std::vector<std::string> extra_args_;
   TempDir dir_;
   std::vector<std::unique_ptr<ServerProcess>> replicas_;
   std::vector<std::unique_ptr<signet::v1::TokenService::Stub>> stubs_;
