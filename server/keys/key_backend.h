@@ -32,6 +32,9 @@ class KeyBackend {
   // "local" or "pkcs11", for logs and metrics.
   virtual std::string_view name() const = 0;
 
+  // Whether private halves live apart from the rows (so that Forget and CollectOrphans matter).
+  virtual bool holds_keys_apart() const = 0;
+
   // A new key's row, PENDING at `now`: kid, algorithm, public JWK (none for HS256) and
   // sealed_private, which holds the sealed private key or the backend's reference to it. Called
   // inside the store's write transaction: when that transaction does not commit, the key may

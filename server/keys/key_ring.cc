@@ -162,6 +162,10 @@ absl::Status KeyRing::Start() {
   absl::StatusOr<std::vector<KeyRecord>> keys = ApplyKeyDecision(
       [&](const std::vector<KeyRecord>& current) { return lifecycle_.Maintain(current, now); });
   if (!keys.ok()) return keys.status();
+  // A store no other process uses has no transaction running now: every orphan (a kill -9 between
+  // making a key and committing its row) goes. A shared store's other replicas may be between the
+  // two, so there only old orphans go.
+  CollectOrphans(store_->shared() ? now - kOrphanGrace : absl::InfiniteFuture());
   std::shared_ptr<const StateSnapshot> snap = Current();
   Log(LogLevel::kInfo, "key_ring_started")
       .Str("active_kid", snap->active ? snap->active->kid() : "")
@@ -169,6 +173,23 @@ absl::Status KeyRing::Start() {
       .Int("token_revocations", static_cast<int64_t>(snap->revocations.token_count()))
       .Int("subject_revocations", static_cast<int64_t>(snap->revocations.subject_count()));
   return absl::OkStatus();
+}
+
+void KeyRing::CollectOrphans(absl::Time made_before) {
+  if (!backend_->holds_keys_apart()) return;
+  // Every stored row counts, refused ones too: an object is destroyed only when no row names it.
+  absl::StatusOr<std::vector<KeyRecord>> stored = store_->LoadKeys();
+  absl::StatusOr<int> orphans =
+      stored.ok() ? backend_->CollectOrphans(*stored, made_before) : stored.status();
+  if (!orphans.ok()) {
+    Log(LogLevel::kWarning, "key_orphans_not_collected")
+        .Str("backend", std::string(backend_->name()))
+        .Str("error", orphans.status().ToString());
+  } else if (*orphans > 0) {
+    Log(LogLevel::kInfo, "key_orphans_collected")
+        .Str("backend", std::string(backend_->name()))
+        .Int("destroyed", *orphans);
+  }
 }
 
 absl::StatusOr<KeyRing::OpenedKey> KeyRing::OpenKey(const KeyRecord& record) const {
@@ -512,17 +533,8 @@ absl::Status KeyRing::Maintain() {
         .Str("active_kid", after->active ? after->active->kid() : "")
         .Int("keys", static_cast<int64_t>(after->key_records.size()));
   }
-  // Keys made in the backend whose rows never committed (a crash or an aborted transaction),
-  // older than any transaction still running could be.
-  absl::StatusOr<int> orphans =
-      backend_->CollectOrphans(Current()->key_records, now - kOrphanGrace);
-  if (!orphans.ok()) {
-    Log(LogLevel::kWarning, "key_orphans_not_collected").Str("error", orphans.status().ToString());
-  } else if (*orphans > 0) {
-    Log(LogLevel::kInfo, "key_orphans_collected")
-        .Str("backend", std::string(backend_->name()))
-        .Int("destroyed", *orphans);
-  }
+  // Older than any transaction still running could be.
+  CollectOrphans(now - kOrphanGrace);
   RevocationSet pruned = Current()->revocations.Pruned(now);
   if (pruned.token_count() != snap->revocations.token_count() ||
       pruned.subject_count() != snap->revocations.subject_count()) {

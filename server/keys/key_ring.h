@@ -99,6 +99,9 @@ class KeyRing {
   const KeyLifecycle& lifecycle() const { return lifecycle_; }
 
  private:
+  // Destroys the backend's keys that no stored row names, made before `made_before`; failures are
+  // logged (the next call retries).
+  void CollectOrphans(absl::Time made_before);
   KeyRing(Store* store, Envelope envelope, LifecycleSettings settings, const Clock* clock,
           std::shared_ptr<const KeyBackend> backend);
 

@@ -21,6 +21,7 @@ class LocalKeyBackend final : public KeyBackend {
   std::string_view name() const override { return "local"; }
   absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const override;
   absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const override;
+  bool holds_keys_apart() const override { return false; }
   absl::Status Check() const override { return absl::OkStatus(); }
   absl::Status Forget(const KeyRecord&) const override { return absl::OkStatus(); }
   absl::StatusOr<int> CollectOrphans(const std::vector<KeyRecord>&, absl::Time) const override {

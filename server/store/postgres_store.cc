@@ -249,6 +249,8 @@ class PostgresStore final : public Store {
         .status();
   }
 
+  bool shared() const override { return true; }
+
   void SetChangeListener(std::function<void(const StoreChange&)> listener) override {
     // Deliver() calls the listener under this lock: once it is taken, no call of the previous
     // listener is in progress, and none starts after it is replaced.

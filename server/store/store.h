@@ -115,6 +115,9 @@ class Store {
   // Deletes revocations whose expires_at <= now.
   virtual absl::Status PruneRevocations(absl::Time now) = 0;
 
+  // Whether other processes (replicas) use this store too, and may be in a transaction now.
+  virtual bool shared() const { return false; }
+
   // `listener` is called (on a store thread) for changes made by other processes. Stores shared by
   // one process only never call it. Call before any other thread uses the store.
   virtual void SetChangeListener(std::function<void(const StoreChange&)> listener) {

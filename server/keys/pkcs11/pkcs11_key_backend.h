@@ -42,6 +42,7 @@ class Pkcs11KeyBackend final : public KeyBackend {
   // Proves the token's key is the row's: a probe signed by the token verifies under the row's
   // public key (HS256: the token checks its own MAC).
   absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const override;
+  bool holds_keys_apart() const override { return true; }
   absl::Status Check() const override { return token_->Check(); }
   absl::Status Forget(const KeyRecord& record) const override;
   absl::StatusOr<int> CollectOrphans(const std::vector<KeyRecord>& stored,

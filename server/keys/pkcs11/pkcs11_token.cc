@@ -53,6 +53,8 @@ std::string RvName(CK_RV rv) {
       return "CKR_PIN_LOCKED";
     case CKR_SESSION_CLOSED:
       return "CKR_SESSION_CLOSED";
+    case CKR_SLOT_ID_INVALID:
+      return "CKR_SLOT_ID_INVALID";
     case CKR_SESSION_HANDLE_INVALID:
       return "CKR_SESSION_HANDLE_INVALID";
     case CKR_SIGNATURE_INVALID:
@@ -88,6 +90,8 @@ bool ConnectionLost(CK_RV rv) {
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_TOKEN_NOT_RECOGNIZED:
     case CKR_USER_NOT_LOGGED_IN:
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+    case CKR_SLOT_ID_INVALID:
       return true;
     default:
       return false;
@@ -110,7 +114,14 @@ struct Module {
   CK_FUNCTION_LIST* functions = nullptr;
   bool finalize = false;  // False when someone else in the process had initialized it.
   int users = 0;
+  // Bumped by every C_Finalize + C_Initialize: sessions of an older epoch no longer exist.
+  uint64_t epoch = 0;
+  absl::Time last_reinitialize = absl::InfinitePast();
 };
+
+// At most one re-initialisation of a module per this long: a storm of calls against an absent
+// token fails fast instead of queueing on C_Initialize.
+constexpr absl::Duration kReinitializeInterval = absl::Seconds(1);
 
 absl::Mutex modules_mu(absl::kConstInit);
 std::map<std::string, Module>& Modules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(modules_mu) {
@@ -149,6 +160,39 @@ absl::StatusOr<CK_FUNCTION_LIST*> AcquireModule(const std::string& path) {
   }
   module = Module{handle, functions, rv == CKR_OK, 1};
   return functions;
+}
+
+uint64_t ModuleEpoch(const std::string& path) {
+  absl::MutexLock lock(&modules_mu);
+  auto it = Modules().find(path);
+  return it == Modules().end() ? 0 : it->second.epoch;
+}
+
+// Some modules, network HSM clients among them, reach their token again only through a new
+// C_Initialize (p11-kit's client reconnects its socket there). Done when the module is ours to
+// initialise and no one re-initialised it since `seen_epoch`.
+absl::Status ReinitializeModule(const std::string& path, uint64_t seen_epoch) {
+  absl::MutexLock lock(&modules_mu);
+  auto it = Modules().find(path);
+  if (it == Modules().end()) return absl::UnavailableError("PKCS#11 module not loaded");
+  Module& module = it->second;
+  if (module.epoch != seen_epoch) return absl::OkStatus();  // Someone else just did.
+  if (!module.finalize) return absl::OkStatus();            // Not ours to finalize.
+  const absl::Time now = absl::Now();
+  if (now - module.last_reinitialize < kReinitializeInterval) {
+    return absl::UnavailableError("PKCS#11: the token is unreachable (retrying every second)");
+  }
+  module.last_reinitialize = now;
+  module.functions->C_Finalize(nullptr);
+  ++module.epoch;
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  CK_RV rv = module.functions->C_Initialize(&args);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    return absl::UnavailableError(
+        absl::StrCat("PKCS#11 C_Initialize (reconnecting): ", RvName(rv)));
+  }
+  return absl::OkStatus();
 }
 
 void ReleaseModule(const std::string& path) {
@@ -204,11 +248,17 @@ struct Pkcs11Token::Impl {
   struct Lease {
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
     uint64_t generation = 0;
+    uint64_t module_epoch = 0;
   };
+  // The module epoch of the sessions in `idle` (all opened in it).
+  uint64_t idle_epoch ABSL_GUARDED_BY(mu) = 0;
 
   ~Impl() {
+    const uint64_t epoch_now = ModuleEpoch(options.module_path);
     absl::MutexLock lock(&mu);
-    for (CK_SESSION_HANDLE s : idle) f->C_CloseSession(s);
+    if (idle_epoch == epoch_now) {
+      for (CK_SESSION_HANDLE s : idle) f->C_CloseSession(s);
+    }
     idle.clear();
     OPENSSL_cleanse(options.pin.data(), options.pin.size());
   }
@@ -231,10 +281,12 @@ struct Pkcs11Token::Impl {
                                                " tokens present)"));
   }
 
-  // A session of the current generation, logged in.
-  absl::StatusOr<Lease> Acquire() {
+  // A session of the current generation, logged in. `*lost` tells a failure the token caused
+  // (a reconnection may help) from sessions all being busy.
+  absl::StatusOr<Lease> Acquire(bool* lost = nullptr) {
     CK_SLOT_ID slot_now;
     Lease lease;
+    lease.module_epoch = ModuleEpoch(options.module_path);
     {
       absl::MutexLock lock(&mu);
       auto available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
@@ -246,11 +298,15 @@ struct Pkcs11Token::Impl {
                                                    absl::FormatDuration(options.session_wait)));
       }
       lease.generation = generation;
-      if (!idle.empty()) {
+      if (!idle.empty() && idle_epoch == lease.module_epoch) {
         lease.session = idle.back();
         idle.pop_back();
         return lease;
       }
+      // Sessions of an older module epoch died with its C_Finalize.
+      open -= idle.size();
+      idle.clear();
+      idle_epoch = lease.module_epoch;
       ++open;
       slot_now = slot;
     }
@@ -265,6 +321,7 @@ struct Pkcs11Token::Impl {
     if (rv != CKR_OK) {
       absl::MutexLock lock(&mu);
       --open;
+      if (lost != nullptr) *lost = ConnectionLost(rv);
       return Failed(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ? "C_Login" : "C_OpenSession",
                     rv);
     }
@@ -272,25 +329,39 @@ struct Pkcs11Token::Impl {
   }
 
   void Release(Lease lease, bool broken) {
+    const uint64_t epoch_now = ModuleEpoch(options.module_path);
     absl::MutexLock lock(&mu);
-    if (!broken && lease.generation == generation) {
+    if (!broken && lease.generation == generation && lease.module_epoch == epoch_now &&
+        idle_epoch == epoch_now) {
       idle.push_back(lease.session);
       return;
     }
-    f->C_CloseSession(lease.session);
+    // A handle of an older module epoch may now name another's session: never closed.
+    if (lease.module_epoch == epoch_now) f->C_CloseSession(lease.session);
     --open;
   }
 
-  // After a lost connection: every idle session is closed and the slot found again.
-  absl::Status Reconnect() {
+  // After a lost connection: every idle session is closed and the slot found again; when the
+  // module cannot find it, the module is initialised again (once per second at most) and the slot
+  // looked for once more.
+  absl::Status Reconnect(uint64_t seen_epoch) {
     reconnects.fetch_add(1, std::memory_order_relaxed);
+    {
+      absl::MutexLock lock(&mu);
+      ++generation;
+      if (idle_epoch == ModuleEpoch(options.module_path)) {
+        for (CK_SESSION_HANDLE s : idle) f->C_CloseSession(s);
+      }
+      open -= idle.size();
+      idle.clear();
+    }
     absl::StatusOr<CK_SLOT_ID> found = FindSlot();
-    absl::MutexLock lock(&mu);
-    ++generation;
-    for (CK_SESSION_HANDLE s : idle) f->C_CloseSession(s);
-    open -= idle.size();
-    idle.clear();
+    if (!found.ok()) {
+      if (absl::Status s = ReinitializeModule(options.module_path, seen_epoch); !s.ok()) return s;
+      found = FindSlot();
+    }
     if (!found.ok()) return found.status();
+    absl::MutexLock lock(&mu);
     slot = *found;
     return absl::OkStatus();
   }
@@ -300,8 +371,17 @@ struct Pkcs11Token::Impl {
   template <typename Op>
   CK_RV WithSession(Op op, absl::Status* unavailable) {
     for (int attempt = 0;; ++attempt) {
-      absl::StatusOr<Lease> lease = Acquire();
+      bool acquire_lost = false;
+      const uint64_t epoch = ModuleEpoch(options.module_path);
+      absl::StatusOr<Lease> lease = Acquire(&acquire_lost);
       if (!lease.ok()) {
+        if (acquire_lost && attempt == 0) {
+          if (absl::Status s = Reconnect(epoch); !s.ok()) {
+            *unavailable = s;
+            return CKR_GENERAL_ERROR;
+          }
+          continue;
+        }
         *unavailable = lease.status();
         return CKR_GENERAL_ERROR;
       }
@@ -309,7 +389,7 @@ struct Pkcs11Token::Impl {
       const bool lost = ConnectionLost(rv);
       Release(*lease, lost);
       if (!lost || attempt > 0) return rv;
-      if (absl::Status s = Reconnect(); !s.ok()) {
+      if (absl::Status s = Reconnect(lease->module_epoch); !s.ok()) {
         *unavailable = s;
         return rv;
       }
