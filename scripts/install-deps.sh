@@ -16,6 +16,7 @@ build_packages=(
 test_packages=(
   ccache git openssl sqlite3 libcurl4-openssl-dev curl
   softhsm2 opensc  # a software PKCS#11 token for the PKCS#11 key backend's tests
+  p11-kit  # `p11-kit server`: the tests reach the token remotely and take it away
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx
   postgresql postgresql-client

@@ -39,6 +39,10 @@ class RingVerifier {
     std::string_view answer;
     // True when the answer came from the cache (the signature was not checked again).
     bool cached = false;
+    // The signature could not be checked: its key's backend (a PKCS#11 token holding an HS256
+    // secret) did not answer. The reason then says kBadSignature (never valid), but the token may
+    // be good: callers answer UNAVAILABLE.
+    bool backend_unavailable = false;
     bool valid() const { return reason == Reason::kValid; }
   };
 

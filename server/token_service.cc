@@ -363,6 +363,11 @@ grpc::ServerUnaryReactor* TokenService::ValidateToken(grpc::CallbackServerContex
   RingVerifier::Verdict v = verifier_.Verify(
       request.token(),
       request.any_audience() ? Audience::Any() : Audience::Expect(request.audience()));
+  if (v.backend_unavailable) {
+    return Done(context,
+                grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "the HS256 key's PKCS#11 token cannot be reached to check the MAC"));
+  }
   if (v.valid()) {
     grpc::Slice answer(v.answer.data(), v.answer.size());
     *response = grpc::ByteBuffer(&answer, 1);

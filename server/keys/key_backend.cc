@@ -6,6 +6,19 @@
 #include "signet/jwk.h"
 
 namespace signet::server {
+namespace {
+
+thread_local bool backend_unavailable = false;
+
+}  // namespace
+
+void MarkBackendUnavailableOnThisThread() { backend_unavailable = true; }
+
+bool TakeBackendUnavailableOnThisThread() {
+  const bool was = backend_unavailable;
+  backend_unavailable = false;
+  return was;
+}
 
 absl::Status CheckPublicKey(const KeyRecord& record, const VerifyKey* derived) {
   if (record.algorithm == Algorithm::kHS256) {

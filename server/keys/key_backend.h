@@ -42,8 +42,8 @@ class KeyBackend {
   virtual absl::StatusOr<KeyRecord> MakeKey(Algorithm alg, absl::Time now) const = 0;
 
   // The private half of an authenticated row, proven to belong to its kid and public key:
-  // DataLoss or InvalidArgument when it does not open or match, NotFound when the backend no
-  // longer holds it, Unavailable when the backend cannot be reached.
+  // DataLoss or InvalidArgument when it does not open or match, FailedPrecondition when the
+  // backend no longer holds it, Unavailable when the backend cannot be reached.
   virtual absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const = 0;
 
   // Whether the backend can sign now (readiness): OK for the local backend; for a token, whether
@@ -60,6 +60,14 @@ class KeyBackend {
   virtual absl::StatusOr<int> CollectOrphans(const std::vector<KeyRecord>& stored,
                                              absl::Time made_before) const = 0;
 };
+
+// A verify key that checks signatures in its backend (HS256 MACs inside a token) marks the
+// verifying thread when the backend cannot answer, so that the caller can tell "the MAC is wrong"
+// from "the MAC could not be checked". RingVerifier clears the mark before each verification and
+// reads it after.
+void MarkBackendUnavailableOnThisThread();
+// Whether the mark was set since the last call, clearing it.
+bool TakeBackendUnavailableOnThisThread();
 
 // The row's public half against its kid: HS256 rows carry no public key; other rows carry a
 // public JWK naming the row's kid and algorithm, whose RFC 7638 thumbprint is the kid. When

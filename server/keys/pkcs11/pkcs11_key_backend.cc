@@ -16,7 +16,8 @@
 namespace signet::server {
 namespace {
 
-// Labels of the objects this backend makes: the prefix, then the Unix time they were made.
+// Labels of the objects this backend makes: "signet", the fleet's KEK fingerprint (so that fleets
+// sharing one token never take each other's keys for orphans), then the Unix time they were made.
 constexpr char kLabelPrefix[] = "signet ";
 // Ids of objects not yet given their kid.
 constexpr char kTemporaryIdPrefix[] = "signet-new-";
@@ -31,7 +32,8 @@ absl::StatusOr<std::string> RandomBase64Url(size_t bytes) {
 }
 
 // An HS256 key whose secret stays in the token: each MAC is checked there. A token that cannot
-// answer makes the MAC count as wrong (the caller sees the token refused, never accepted).
+// answer makes the MAC count as wrong, so the token is never accepted, and marks the thread, so
+// that ValidateToken answers UNAVAILABLE instead of BAD_SIGNATURE.
 class TokenHmacVerifyKey final : public VerifyKey {
  public:
   TokenHmacVerifyKey(std::string kid, std::shared_ptr<Pkcs11Token> token)
@@ -39,6 +41,7 @@ class TokenHmacVerifyKey final : public VerifyKey {
 
   bool Verify(std::string_view signing_input, std::string_view signature) const override {
     absl::StatusOr<bool> ok = token_->VerifyHmac(kid(), signing_input, signature);
+    if (!ok.ok()) MarkBackendUnavailableOnThisThread();
     return ok.ok() && *ok;
   }
   std::string PublicBytes() const override { return {}; }
@@ -50,13 +53,15 @@ class TokenHmacVerifyKey final : public VerifyKey {
 }  // namespace
 
 Pkcs11KeyBackend::Pkcs11KeyBackend(std::shared_ptr<Pkcs11Token> token, const Envelope* envelope)
-    : token_(std::move(token)), local_(envelope) {}
+    : token_(std::move(token)),
+      local_(envelope),
+      label_prefix_(absl::StrCat(kLabelPrefix, envelope->fingerprint(), " ")) {}
 
 absl::StatusOr<KeyRecord> Pkcs11KeyBackend::MakeKey(Algorithm alg, absl::Time now) const {
   absl::StatusOr<std::string> nonce = RandomBase64Url(16);
   if (!nonce.ok()) return nonce.status();
   const std::string temporary = absl::StrCat(kTemporaryIdPrefix, *nonce);
-  const std::string label = absl::StrCat(kLabelPrefix, absl::ToUnixSeconds(now));
+  const std::string label = absl::StrCat(label_prefix_, absl::ToUnixSeconds(now));
   absl::StatusOr<std::string> public_key = token_->Generate(alg, temporary, label);
   if (!public_key.ok()) return public_key.status();
 
@@ -145,8 +150,8 @@ absl::StatusOr<int> Pkcs11KeyBackend::CollectOrphans(const std::vector<KeyRecord
   for (const Pkcs11Token::KeyObject& object : *objects) {
     absl::string_view label = object.label;
     int64_t made = 0;
-    // Objects this backend did not make (other labels) are never touched.
-    if (!absl::ConsumePrefix(&label, kLabelPrefix) || !absl::SimpleAtoi(label, &made)) continue;
+    // Objects this fleet did not make (other labels) are never touched.
+    if (!absl::ConsumePrefix(&label, label_prefix_) || !absl::SimpleAtoi(label, &made)) continue;
     if (named.contains(object.id) || absl::FromUnixSeconds(made) >= made_before) continue;
     if (absl::Status s = token_->Destroy(object.id); !s.ok()) return s;
     ++destroyed;

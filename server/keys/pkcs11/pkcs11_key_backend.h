@@ -13,8 +13,9 @@
 // Crash safety: a key is made under a temporary id and given its kid once its public key is
 // known; the row commits after. A crash or an aborted transaction in between leaves an object
 // no row names: CollectOrphans destroys such objects once they are older than any transaction
-// could be (their label holds the time they were made). No key can sign without a row: the ring
-// signs only with keys it opened from committed rows.
+// could be (their label holds the time they were made). Labels also carry the KEK's fingerprint:
+// fleets (or test and production) sharing one token never collect each other's keys. No key can
+// sign without a row: the ring signs only with keys it opened from committed rows.
 #ifndef SIGNET_SERVER_KEYS_PKCS11_PKCS11_KEY_BACKEND_H_
 #define SIGNET_SERVER_KEYS_PKCS11_PKCS11_KEY_BACKEND_H_
 
@@ -51,6 +52,8 @@ class Pkcs11KeyBackend final : public KeyBackend {
  private:
   const std::shared_ptr<Pkcs11Token> token_;
   const LocalKeyBackend local_;
+  // "signet <KEK fingerprint> ": the label of this fleet's objects, before the time they were made.
+  const std::string label_prefix_;
 };
 
 }  // namespace signet::server

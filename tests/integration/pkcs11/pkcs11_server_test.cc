@@ -4,6 +4,7 @@
 // start-up errors (wrong PIN, absent token, a PIN file others can read); a key object deleted from
 // the token; the token unreachable (a remote token behind `p11-kit server`, stopped and started
 // again); kill -9 at random moments while keys are being made.
+#include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -385,6 +386,9 @@ class RemoteToken {
       // Its own process group: the server forks a `p11-kit remote` per connection, and taking
       // the token away must take those too.
       setpgid(0, 0);
+      // It prints shell commands naming its socket: not wanted in the test's output.
+      const int null = open("/dev/null", O_WRONLY);
+      if (null >= 0) dup2(null, STDOUT_FILENO);
       const std::string token = "pkcs11:token=" + label_;
       execlp("p11-kit", "p11-kit", "server", "-f", "-n", socket_.c_str(), "--provider",
              module_.c_str(), token.c_str(), static_cast<char*>(nullptr));
@@ -450,6 +454,47 @@ TEST(Pkcs11UnreachableTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsA
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(after.key_id(), before.key_id());
   EXPECT_TRUE(Validate(stub.get(), after.token()).valid());
+  server.reset();
+  unsetenv("P11_KIT_SERVER_ADDRESS");
+}
+
+TEST(Pkcs11UnreachableTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheTokenIsAway) {
+  Pkcs11Fixture f;
+  const std::string socket = f.dir_.path() + "/p11-kit.sock";
+  RemoteToken remote(socket, f.hsm_.module_path, f.hsm_.label);
+  ASSERT_TRUE(remote.Start()) << "p11-kit server did not start (apt package p11-kit)";
+  setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+  server::ServerConfig config = f.Config(Algorithm::kHS256);
+  config.pkcs11_module = kClientModule;
+  std::unique_ptr<server::SignetServer> server = StartWith(config);
+  ASSERT_NE(server, nullptr);
+  auto stub = testing::NewStub(server->port());
+  // Never validated before: no cached answer stands in for the MAC check.
+  v1::IssueTokenResponse unchecked = testing::IssueFor(stub.get(), "hal");
+  ASSERT_FALSE(unchecked.token().empty());
+
+  remote.Stop();
+  auto validate = [&](v1::ValidateTokenResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    v1::ValidateTokenRequest request;
+    request.set_token(unchecked.token());
+    request.set_any_audience(true);
+    return stub->ValidateToken(&context, request, response);
+  };
+  v1::ValidateTokenResponse away;
+  grpc::Status status = validate(&away);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << away.reason();
+  EXPECT_THAT(status.error_message(), HasSubstr("PKCS#11 token cannot be reached"));
+
+  ASSERT_TRUE(remote.Start());
+  const absl::Time back = absl::Now();
+  v1::ValidateTokenResponse again;
+  while (!(status = validate(&again)).ok() && absl::Now() - back < absl::Seconds(5)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(again.valid()) << again.reason();
   server.reset();
   unsetenv("P11_KIT_SERVER_ADDRESS");
 }

@@ -87,7 +87,9 @@ TEST_F(Pkcs11KeyBackendTest, ARowWhoseKeyTheTokenLacksOrDoesNotMatchIsRefused) {
   ASSERT_TRUE(a.ok() && b.ok());
   // The token's object for a is gone, and b's object now answers to a's kid.
   ASSERT_TRUE(token_->Destroy(a->kid).ok());
-  EXPECT_EQ(backend_->OpenKey(*a).status().code(), absl::StatusCode::kNotFound);
+  absl::Status missing = backend_->OpenKey(*a).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition) << missing;
+  EXPECT_THAT(missing.message(), HasSubstr("missing from the PKCS#11 token"));
   ASSERT_TRUE(token_->Rename(b->kid, a->kid).ok());
   absl::Status swapped = backend_->OpenKey(*a).status();
   EXPECT_EQ(swapped.code(), absl::StatusCode::kInvalidArgument) << swapped;
@@ -109,11 +111,18 @@ TEST_F(Pkcs11KeyBackendTest, SpentKeysAndOldOrphansLeaveTheTokenOthersStay) {
   ASSERT_TRUE(old_orphan.ok() && new_orphan.ok());
   // Someone else's key on the same token: never touched.
   ASSERT_TRUE(token_->Generate(Algorithm::kEdDSA, "other-app", "another application").ok());
+  // Another fleet's key (another KEK) on the same token, as old and unnamed as the orphan: its
+  // rows are in another database, so it is not this fleet's to collect.
+  Envelope other_kek = *Envelope::Create(std::string(32, 'o'));
+  Pkcs11KeyBackend other_fleet(token_, &other_kek);
+  absl::StatusOr<KeyRecord> other_fleets = other_fleet.MakeKey(Algorithm::kEdDSA, kStart);
+  ASSERT_TRUE(other_fleets.ok());
 
   absl::StatusOr<int> collected = backend_->CollectOrphans({*kept}, kStart + absl::Minutes(30));
   ASSERT_TRUE(collected.ok()) << collected.status();
   EXPECT_EQ(*collected, 1);
-  EXPECT_THAT(TokenIds(), ::testing::UnorderedElementsAre(kept->kid, new_orphan->kid, "other-app"));
+  EXPECT_THAT(TokenIds(), ::testing::UnorderedElementsAre(kept->kid, new_orphan->kid, "other-app",
+                                                          other_fleets->kid));
 }
 
 TEST_F(Pkcs11KeyBackendTest, RowsOfTheLocalBackendStillOpenAfterTheSwitch) {
