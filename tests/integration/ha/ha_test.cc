@@ -67,8 +67,10 @@ class HighAvailabilityTest : public ::testing::TestWithParam<std::string> {
           testing::SoftHsmToken::Create(hsm_dir_.path(), "signet-fleet");
       ASSERT_TRUE(hsm.ok()) << hsm.status();
       testing::WriteFile(hsm_dir_.path() + "/pin", hsm->pin + "\n", 0600);
-      backend_args = {"--key_backend=pkcs11", "--pkcs11_module=" + hsm->module_path,
-                      "--pkcs11_token_label=" + hsm->label,
+      // ES256: SoftHSM2 leaks memory on every EdDSA signature, which the sanitizer build of
+      // signet-server would report at exit (EdDSA on the token is covered by pkcs11_server_test).
+      backend_args = {"--key_backend=pkcs11", "--algorithm=ES256",
+                      "--pkcs11_module=" + hsm->module_path, "--pkcs11_token_label=" + hsm->label,
                       "--pkcs11_pin_file=" + hsm_dir_.path() + "/pin"};
     }
     fleet_ = std::make_unique<testing::Fleet>(db_->dsn(), kReplicas, backend_args);
