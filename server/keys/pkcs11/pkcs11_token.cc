@@ -396,6 +396,58 @@ struct Pkcs11Token::Impl {
     }
   }
 
+  // Handles of key objects by class and id, found once: a search costs the token more than the
+  // signature it precedes. Valid while the module is not re-initialised; dropped when the object
+  // is destroyed or renamed here, and when the token calls a handle invalid (another process
+  // destroyed it), after which the key is looked for again.
+  struct CachedHandle {
+    CK_OBJECT_HANDLE handle;
+    uint64_t module_epoch;
+  };
+  absl::Mutex handles_mu;
+  std::map<std::pair<CK_OBJECT_CLASS, std::string>, CachedHandle> handles
+      ABSL_GUARDED_BY(handles_mu);
+
+  void ForgetHandles(std::string_view id) {
+    absl::MutexLock lock(&handles_mu);
+    for (auto it = handles.begin(); it != handles.end();) {
+      it = it->first.second == id ? handles.erase(it) : std::next(it);
+    }
+  }
+
+  // Runs `use` with key `id`'s handle (CK_OBJECT_HANDLE -> CK_RV); *missing when the token holds
+  // no such key. A cached handle the token calls invalid is looked up again once.
+  template <typename Use>
+  CK_RV WithKey(CK_SESSION_HANDLE s, std::string_view id, CK_OBJECT_CLASS object_class,
+                bool* missing, Use use) {
+    const uint64_t epoch = ModuleEpoch(options.module_path);
+    const auto key = std::make_pair(object_class, std::string(id));
+    CK_OBJECT_HANDLE cached = CK_INVALID_HANDLE;
+    {
+      absl::ReaderMutexLock lock(&handles_mu);
+      auto it = handles.find(key);
+      if (it != handles.end() && it->second.module_epoch == epoch) cached = it->second.handle;
+    }
+    if (cached != CK_INVALID_HANDLE) {
+      CK_RV r = use(cached);
+      if (r != CKR_KEY_HANDLE_INVALID && r != CKR_OBJECT_HANDLE_INVALID) return r;
+    }
+    std::vector<CK_OBJECT_HANDLE> found;
+    CK_RV r = Find(s, id, object_class, &found);
+    if (r != CKR_OK) return r;
+    if (found.empty()) {
+      absl::MutexLock lock(&handles_mu);
+      handles.erase(key);
+      *missing = true;
+      return CKR_OK;
+    }
+    {
+      absl::MutexLock lock(&handles_mu);
+      handles[key] = CachedHandle{found[0], epoch};
+    }
+    return use(found[0]);
+  }
+
   // Object handles with CKA_ID = id (and of `object_class`, unless it is ~0).
   CK_RV Find(CK_SESSION_HANDLE s, std::string_view id, CK_OBJECT_CLASS object_class,
              std::vector<CK_OBJECT_HANDLE>* out) {
@@ -561,21 +613,17 @@ absl::StatusOr<std::string> Pkcs11Token::Sign(Algorithm alg, std::string_view id
   absl::Status unavailable;
   CK_RV rv = m.WithSession(
       [&](CK_SESSION_HANDLE s) -> CK_RV {
-        std::vector<CK_OBJECT_HANDLE> found;
-        CK_RV r = m.Find(s, id, object_class, &found);
-        if (r != CKR_OK) return r;
-        if (found.empty()) {
-          missing = true;
-          return CKR_OK;
-        }
-        r = m.f->C_SignInit(s, &mech, found[0]);
-        if (r != CKR_OK) return r;
-        CK_ULONG length = static_cast<CK_ULONG>(signature.size());
-        r = m.f->C_Sign(s, reinterpret_cast<CK_BYTE*>(input.data()),
-                        static_cast<CK_ULONG>(input.size()),
-                        reinterpret_cast<CK_BYTE*>(signature.data()), &length);
-        signature.resize(length);
-        return r;
+        return m.WithKey(s, id, object_class, &missing, [&](CK_OBJECT_HANDLE key) {
+          CK_RV r = m.f->C_SignInit(s, &mech, key);
+          if (r != CKR_OK) return r;
+          signature.assign(64, '\0');
+          CK_ULONG length = static_cast<CK_ULONG>(signature.size());
+          r = m.f->C_Sign(s, reinterpret_cast<CK_BYTE*>(input.data()),
+                          static_cast<CK_ULONG>(input.size()),
+                          reinterpret_cast<CK_BYTE*>(signature.data()), &length);
+          signature.resize(length);
+          return r;
+        });
       },
       &unavailable);
   if (!unavailable.ok()) return unavailable;
@@ -599,18 +647,13 @@ absl::StatusOr<bool> Pkcs11Token::VerifyHmac(std::string_view id, std::string_vi
   absl::Status unavailable;
   CK_RV rv = m.WithSession(
       [&](CK_SESSION_HANDLE s) -> CK_RV {
-        std::vector<CK_OBJECT_HANDLE> found;
-        CK_RV r = m.Find(s, id, CKO_SECRET_KEY, &found);
-        if (r != CKR_OK) return r;
-        if (found.empty()) {
-          missing = true;
-          return CKR_OK;
-        }
-        r = m.f->C_VerifyInit(s, &mech, found[0]);
-        if (r != CKR_OK) return r;
-        return m.f->C_Verify(
-            s, reinterpret_cast<CK_BYTE*>(input.data()), static_cast<CK_ULONG>(input.size()),
-            reinterpret_cast<CK_BYTE*>(tag.data()), static_cast<CK_ULONG>(tag.size()));
+        return m.WithKey(s, id, CKO_SECRET_KEY, &missing, [&](CK_OBJECT_HANDLE key) {
+          CK_RV r = m.f->C_VerifyInit(s, &mech, key);
+          if (r != CKR_OK) return r;
+          return m.f->C_Verify(
+              s, reinterpret_cast<CK_BYTE*>(input.data()), static_cast<CK_ULONG>(input.size()),
+              reinterpret_cast<CK_BYTE*>(tag.data()), static_cast<CK_ULONG>(tag.size()));
+        });
       },
       &unavailable);
   if (!unavailable.ok()) return unavailable;
@@ -623,6 +666,8 @@ absl::StatusOr<bool> Pkcs11Token::VerifyHmac(std::string_view id, std::string_vi
 
 absl::Status Pkcs11Token::Rename(std::string_view from, std::string_view to) {
   Impl& m = *impl_;
+  m.ForgetHandles(from);
+  m.ForgetHandles(to);
   absl::Status unavailable;
   bool missing = false;
   std::string new_id(to);
@@ -649,6 +694,7 @@ absl::Status Pkcs11Token::Rename(std::string_view from, std::string_view to) {
 
 absl::Status Pkcs11Token::Destroy(std::string_view id) {
   Impl& m = *impl_;
+  m.ForgetHandles(id);
   absl::Status unavailable;
   CK_RV rv = m.WithSession(
       [&](CK_SESSION_HANDLE s) -> CK_RV {
