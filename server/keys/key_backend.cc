@@ -20,6 +20,15 @@ bool TakeBackendUnavailableOnThisThread() {
   return was;
 }
 
+absl::StatusOr<std::shared_ptr<const VerifyKey>> KeyBackend::OpenVerifyKey(
+    const KeyRecord& record) const {
+  if (record.algorithm == Algorithm::kHS256) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("HS256 key ", record.kid, " verifies only with its secret"));
+  }
+  return ParseJwk(record.public_jwk);
+}
+
 absl::Status CheckPublicKey(const KeyRecord& record, const VerifyKey* derived) {
   if (record.algorithm == Algorithm::kHS256) {
     if (!record.public_jwk.empty()) {

@@ -46,6 +46,12 @@ class KeyBackend {
   // backend no longer holds it, Unavailable when the backend cannot be reached.
   virtual absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const = 0;
 
+  // A key that verifies the row's tokens without contacting the backend's store of private keys
+  // at open time (for when OpenKey found it unreachable): the row's public key; HS256 rows have
+  // none unless the backend checks MACs itself (a token). FailedPrecondition otherwise.
+  virtual absl::StatusOr<std::shared_ptr<const VerifyKey>> OpenVerifyKey(
+      const KeyRecord& record) const;
+
   // Whether the backend can sign now (readiness): OK for the local backend; for a token, whether
   // it answers. Unavailable with the reason otherwise.
   virtual absl::Status Check() const = 0;

@@ -204,9 +204,20 @@ absl::StatusOr<KeyRing::OpenedKey> KeyRing::OpenKey(const KeyRecord& record) con
       // The tag held, so only a KEK holder could have made this row: still, a private key that
       // does not open or does not match the row's public key is refused, not used.
       absl::StatusOr<std::unique_ptr<SigningKey>> parsed = backend_->OpenKey(record);
-      // A token that cannot be reached says nothing about the row: publish nothing (the last
-      // publication stays; Start fails, Maintain retries) rather than drop a good key.
-      if (parsed.status().code() == absl::StatusCode::kUnavailable) return parsed.status();
+      if (parsed.status().code() == absl::StatusCode::kUnavailable) {
+        // A token that cannot be reached says nothing against the row, and the rest of the
+        // change (a revocation heard from another replica) must be published now: the row's
+        // tokens verify (public key, or the token's own MAC check once it answers), nothing
+        // signs with it until it opens (Maintain retries).
+        absl::StatusOr<std::shared_ptr<const VerifyKey>> verify = backend_->OpenVerifyKey(record);
+        if (!verify.ok()) return verify.status();
+        Log(LogLevel::kWarning, "key_signer_unavailable")
+            .Str("kid", record.kid)
+            .Str("error", parsed.status().ToString());
+        opened.verify = *std::move(verify);
+        opened.signer_unavailable = true;
+        return opened;
+      }
       if (!parsed.ok()) {
         ReportRefusal(record.kid, Refusal::kKeyMismatch, parsed.status());
         return opened;
@@ -236,10 +247,12 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
   std::vector<std::shared_ptr<const VerifyKey>> published;
   absl::flat_hash_map<std::string, std::shared_ptr<const SigningKey>> signing_keys;
   absl::flat_hash_map<std::string, std::shared_ptr<const VerifyKey>> verify_keys;
+  bool signers_missing = false;
   for (const KeyRecord& record : records) {
     absl::StatusOr<OpenedKey> opened = OpenKey(record);
     if (!opened.ok()) return opened.status();
     if (opened->verify == nullptr) continue;  // Refused (reported).
+    signers_missing |= opened->signer_unavailable;
     if (opened->signing != nullptr) signing_keys.emplace(record.kid, opened->signing);
     if (record.state == KeyState::kActive) next->active = opened->signing;
     verify_keys.emplace(record.kid, opened->verify);
@@ -257,6 +270,7 @@ absl::Status KeyRing::PublishKeys(const std::vector<KeyRecord>& records, bool fu
   next->jwks_json = ToJwks(published);
   next->revocations = std::move(revocations);
 
+  signers_missing_.store(signers_missing);
   std::shared_ptr<const StateSnapshot> prev = Current();
   std::optional<StateDelta> delta = DeltaBetween(prev.get(), *next, full_reload);
   if (!delta.has_value()) return absl::OkStatus();
@@ -518,7 +532,7 @@ void KeyRing::PublishRevocations(std::vector<RevocationSet::TokenEntry> tokens,
 }
 
 absl::Status KeyRing::Maintain() {
-  if (needs_reload_.load()) {
+  if (needs_reload_.load() || signers_missing_.load()) {
     if (absl::Status s = Reload(); !s.ok()) return s;
   }
   absl::Time now = clock_->Now();
@@ -558,8 +572,10 @@ absl::Status KeyRing::Reload() {
     needs_reload_.store(true);
     return s;
   }
-  // The periodic safety-net reload usually finds nothing new: then watchers hear nothing.
-  if (prev != nullptr && SameState(*prev, screened.trusted, revocations)) {
+  // The periodic safety-net reload usually finds nothing new: then watchers hear nothing, unless
+  // keys that could not sign (their token unreachable) can now be opened.
+  if (prev != nullptr && SameState(*prev, screened.trusted, revocations) &&
+      (!signers_missing_.load() || !backend_->Check().ok())) {
     needs_reload_.store(false);
     return absl::OkStatus();
   }

@@ -138,6 +138,8 @@ class KeyRing {
   // the row's private key does not open or match (reported), so the row is left out.
   struct OpenedKey {
     std::shared_ptr<const VerifyKey> verify;
+    // The private half's backend could not be reached: `verify` only, nothing signs with it yet.
+    bool signer_unavailable = false;
     std::shared_ptr<const SigningKey> signing;  // ACTIVE and HS256 keys only
   };
   absl::StatusOr<OpenedKey> OpenKey(const KeyRecord& record) const
@@ -175,6 +177,9 @@ class KeyRing {
   std::vector<StateListener*> listeners_ ABSL_GUARDED_BY(writer_mu_);
   // Set when a change the store committed could not be published; Maintain() reloads.
   std::atomic<bool> needs_reload_{false};
+  // Set when the last publication left out a signer its backend could not open (a token out of
+  // reach); Maintain() reloads until they open.
+  std::atomic<bool> signers_missing_{false};
   // Published under writer_mu_.
   internal::Published<StateSnapshot> state_;
 };

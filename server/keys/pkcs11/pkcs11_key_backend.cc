@@ -135,6 +135,14 @@ absl::StatusOr<std::unique_ptr<SigningKey>> Pkcs11KeyBackend::OpenKey(
   return key;
 }
 
+absl::StatusOr<std::shared_ptr<const VerifyKey>> Pkcs11KeyBackend::OpenVerifyKey(
+    const KeyRecord& record) const {
+  if (record.sealed_private == kReference && record.algorithm == Algorithm::kHS256) {
+    return std::make_shared<TokenHmacVerifyKey>(record.kid, token_);
+  }
+  return KeyBackend::OpenVerifyKey(record);
+}
+
 absl::Status Pkcs11KeyBackend::Forget(const KeyRecord& record) const {
   if (record.sealed_private != kReference) return absl::OkStatus();
   return token_->Destroy(record.kid);

@@ -45,6 +45,9 @@ class Pkcs11KeyBackend final : public KeyBackend {
   absl::StatusOr<std::unique_ptr<SigningKey>> OpenKey(const KeyRecord& record) const override;
   bool holds_keys_apart() const override { return true; }
   absl::Status Check() const override { return token_->Check(); }
+  // HS256 rows in the token: a key whose MACs the token checks (nothing is asked of it now).
+  absl::StatusOr<std::shared_ptr<const VerifyKey>> OpenVerifyKey(
+      const KeyRecord& record) const override;
   absl::Status Forget(const KeyRecord& record) const override;
   absl::StatusOr<int> CollectOrphans(const std::vector<KeyRecord>& stored,
                                      absl::Time made_before) const override;

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -30,6 +31,7 @@
 #include "server/keys/pkcs11/pkcs11_key_backend.h"
 #include "server/keys/pkcs11/pkcs11_token.h"
 #include "server/store/store.h"
+#include "tests/integration/ha/postgres_fleet.h"
 #include "tests/integration/test_support.h"
 #include "tests/support/softhsm_token.h"
 
@@ -496,6 +498,69 @@ TEST(Pkcs11UnreachableTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheT
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(again.valid()) << again.reason();
   server.reset();
+  unsetenv("P11_KIT_SERVER_ADDRESS");
+}
+
+// Two replicas on one PostgreSQL database and one token: replica "direct" reaches it directly,
+// replica "remote" through `p11-kit server`, which the test takes away. A key revoked on "direct"
+// while "remote" cannot reach the token is refused by "remote" all the same (its new ACTIVE key
+// cannot be opened there, but the revocation is published without it); "remote" signs again once
+// the token is back.
+TEST(Pkcs11PartitionTest, AReplicaCutOffFromTheTokenStillHearsRevocationsThenSignsAgain) {
+  std::optional<std::string> admin = testing::TestPostgresDsn();
+  if (!admin.has_value()) GTEST_SKIP() << testing::kNoPostgresMessage;
+  testing::TestDatabase db(*admin);
+  ASSERT_EQ(db.error(), "");
+  Pkcs11Fixture f;
+  const std::string socket = f.dir_.path() + "/p11-kit.sock";
+  RemoteToken remote(socket, f.hsm_.module_path, f.hsm_.label);
+  ASSERT_TRUE(remote.Start()) << "p11-kit server did not start (apt package p11-kit)";
+  setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+  testing::WriteFile(f.dir_.path() + "/kek", std::string(64, 'a'), 0600);
+  testing::WriteFile(f.dir_.path() + "/dsn", db.dsn() + "\n", 0600);
+  std::vector<std::string> common = {"--store=postgres",
+                                     "--postgres_dsn_file=" + f.dir_.path() + "/dsn",
+                                     "--kek_file=" + f.dir_.path() + "/kek",
+                                     "--http_listen=",
+                                     "--algorithm=ES256",
+                                     "--maintenance_interval=200ms",
+                                     "--key_backend=pkcs11",
+                                     "--pkcs11_token_label=" + f.hsm_.label,
+                                     "--pkcs11_pin_file=" + f.pin_file_};
+  std::vector<std::string> direct_flags = common, remote_flags = common;
+  direct_flags.push_back("--pkcs11_module=" + f.hsm_.module_path);
+  remote_flags.push_back(std::string("--pkcs11_module=") + kClientModule);
+  auto direct = testing::ServerProcess::Start(direct_flags, f.dir_.path() + "/direct.log");
+  ASSERT_NE(direct->port(), 0) << direct->Log();
+  auto cut_off = testing::ServerProcess::Start(remote_flags, f.dir_.path() + "/remote.log");
+  ASSERT_NE(cut_off->port(), 0) << cut_off->Log();
+  auto direct_stub = testing::NewStub(direct->port());
+  auto cut_off_stub = testing::NewStub(cut_off->port());
+
+  v1::IssueTokenResponse issued = testing::IssueFor(direct_stub.get(), "ivy");
+  ASSERT_FALSE(issued.token().empty());
+  EXPECT_TRUE(Validate(cut_off_stub.get(), issued.token()).valid());
+
+  remote.Stop();
+  v1::IssueTokenResponse none;
+  EXPECT_EQ(TryIssue(cut_off_stub.get(), &none).error_code(), grpc::StatusCode::UNAVAILABLE);
+  ASSERT_TRUE(RevokeKey(direct_stub.get(), issued.key_id()).ok());
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] {
+        return Validate(cut_off_stub.get(), issued.token()).reason() == v1::REASON_KEY_REVOKED;
+      },
+      absl::Seconds(5)))
+      << cut_off->Log();
+  // The new ACTIVE key's tokens verify there too (its public key is in the row).
+  v1::IssueTokenResponse fresh = testing::IssueFor(direct_stub.get(), "ivy");
+  EXPECT_TRUE(Validate(cut_off_stub.get(), fresh.token()).valid());
+
+  ASSERT_TRUE(remote.Start());
+  v1::IssueTokenResponse again;
+  EXPECT_TRUE(testing::WaitUntil([&] { return TryIssue(cut_off_stub.get(), &again).ok(); },
+                                 absl::Seconds(10)))
+      << cut_off->Log();
+  EXPECT_EQ(again.key_id(), fresh.key_id());
   unsetenv("P11_KIT_SERVER_ADDRESS");
 }
 
