@@ -416,17 +416,33 @@ class RemoteToken {
 
 constexpr char kClientModule[] = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so";
 
-TEST(Pkcs11UnreachableTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsAwayThenBoth) {
-  Pkcs11Fixture f;
-  ASSERT_EQ(access(kClientModule, R_OK), 0) << "p11-kit's client module (libp11-kit0) is missing";
-  const std::string socket = f.dir_.path() + "/p11-kit.sock";
-  RemoteToken remote(socket, f.hsm_.module_path, f.hsm_.label);
-  ASSERT_TRUE(remote.Start()) << "p11-kit server did not start (apt package p11-kit)";
-  setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+// A SoftHSM2 token served by `p11-kit server`, and this process's PKCS#11 client module pointed
+// at it (P11_KIT_SERVER_ADDRESS, inherited by the servers the test starts).
+class RemoteTokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(kClientModule, R_OK), 0) << "p11-kit's client module (libp11-kit0) is missing";
+    const std::string socket = f_.dir_.path() + "/p11-kit.sock";
+    remote_ = std::make_unique<RemoteToken>(socket, f_.hsm_.module_path, f_.hsm_.label);
+    ASSERT_TRUE(remote_->Start()) << "p11-kit server did not start (apt package p11-kit)";
+    setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+  }
+  void TearDown() override { unsetenv("P11_KIT_SERVER_ADDRESS"); }
 
-  server::ServerConfig config = f.Config(Algorithm::kES256);
-  config.pkcs11_module = kClientModule;
-  std::unique_ptr<server::SignetServer> server = StartWith(config);
+  // An in-process server's configuration reaching the token through p11-kit.
+  server::ServerConfig RemoteConfig(Algorithm alg) const {
+    server::ServerConfig config = f_.Config(alg);
+    config.pkcs11_module = kClientModule;
+    return config;
+  }
+
+  Pkcs11Fixture f_;
+  std::unique_ptr<RemoteToken> remote_;
+};
+
+TEST_F(RemoteTokenTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsAwayThenBoth) {
+  RemoteToken& remote = *remote_;
+  std::unique_ptr<server::SignetServer> server = StartWith(RemoteConfig(Algorithm::kES256));
   ASSERT_NE(server, nullptr);
   auto stub = testing::NewStub(server->port());
   v1::IssueTokenResponse before = testing::IssueFor(stub.get(), "gus");
@@ -457,18 +473,11 @@ TEST(Pkcs11UnreachableTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsA
   EXPECT_EQ(after.key_id(), before.key_id());
   EXPECT_TRUE(Validate(stub.get(), after.token()).valid());
   server.reset();
-  unsetenv("P11_KIT_SERVER_ADDRESS");
 }
 
-TEST(Pkcs11UnreachableTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheTokenIsAway) {
-  Pkcs11Fixture f;
-  const std::string socket = f.dir_.path() + "/p11-kit.sock";
-  RemoteToken remote(socket, f.hsm_.module_path, f.hsm_.label);
-  ASSERT_TRUE(remote.Start()) << "p11-kit server did not start (apt package p11-kit)";
-  setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
-  server::ServerConfig config = f.Config(Algorithm::kHS256);
-  config.pkcs11_module = kClientModule;
-  std::unique_ptr<server::SignetServer> server = StartWith(config);
+TEST_F(RemoteTokenTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheTokenIsAway) {
+  RemoteToken& remote = *remote_;
+  std::unique_ptr<server::SignetServer> server = StartWith(RemoteConfig(Algorithm::kHS256));
   ASSERT_NE(server, nullptr);
   auto stub = testing::NewStub(server->port());
   // Never validated before: no cached answer stands in for the MAC check.
@@ -498,7 +507,6 @@ TEST(Pkcs11UnreachableTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheT
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(again.valid()) << again.reason();
   server.reset();
-  unsetenv("P11_KIT_SERVER_ADDRESS");
 }
 
 // Two replicas on one PostgreSQL database and one token: replica "direct" reaches it directly,
@@ -506,16 +514,13 @@ TEST(Pkcs11UnreachableTest, Hs256ValidationIsUnavailableNotBadSignatureWhileTheT
 // while "remote" cannot reach the token is refused by "remote" all the same (its new ACTIVE key
 // cannot be opened there, but the revocation is published without it); "remote" signs again once
 // the token is back.
-TEST(Pkcs11PartitionTest, AReplicaCutOffFromTheTokenStillHearsRevocationsThenSignsAgain) {
+TEST_F(RemoteTokenTest, AReplicaCutOffFromTheTokenStillHearsRevocationsThenSignsAgain) {
   std::optional<std::string> admin = testing::TestPostgresDsn();
   if (!admin.has_value()) GTEST_SKIP() << testing::kNoPostgresMessage;
   testing::TestDatabase db(*admin);
   ASSERT_EQ(db.error(), "");
-  Pkcs11Fixture f;
-  const std::string socket = f.dir_.path() + "/p11-kit.sock";
-  RemoteToken remote(socket, f.hsm_.module_path, f.hsm_.label);
-  ASSERT_TRUE(remote.Start()) << "p11-kit server did not start (apt package p11-kit)";
-  setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+  const Pkcs11Fixture& f = f_;
+  RemoteToken& remote = *remote_;
   testing::WriteFile(f.dir_.path() + "/kek", std::string(64, 'a'), 0600);
   testing::WriteFile(f.dir_.path() + "/dsn", db.dsn() + "\n", 0600);
   std::vector<std::string> common = {"--store=postgres",
@@ -561,7 +566,6 @@ TEST(Pkcs11PartitionTest, AReplicaCutOffFromTheTokenStillHearsRevocationsThenSig
                                  absl::Seconds(10)))
       << cut_off->Log();
   EXPECT_EQ(again.key_id(), fresh.key_id());
-  unsetenv("P11_KIT_SERVER_ADDRESS");
 }
 
 // --- kill -9 while keys are made -----------------------------------------------------------------
