@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/store/internal/files.h"
+#include "server/store/secret_file.h"
 #include "token/openssl/openssl_ptr.h"
 
 namespace signet::server {
@@ -214,54 +215,11 @@ absl::StatusOr<std::string> Envelope::Open(std::string_view sealed,
 }
 
 absl::StatusOr<std::string> ReadKekFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("key-encryption key file ", path, " does not exist"));
-    }
-    return internal::ErrnoStatus(err, absl::StrCat("cannot open key-encryption key file ", path));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { close(fd); }
-  } closer{fd};
-
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    return internal::ErrnoStatus(errno,
-                                 absl::StrCat("cannot inspect key-encryption key file ", path));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("key-encryption key file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "key-encryption key file %s has mode %04o: group and others must have no access to it; "
-        "run chmod 0600 %s",
-        path, st.st_mode & 07777, path));
-  }
-
-  std::string contents(kMaxKekFileSize + 1, '\0');
-  Cleanser cleanse_contents(&contents);
-  size_t size = 0;
-  while (size < contents.size()) {
-    const ssize_t n = read(fd, contents.data() + size, contents.size() - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return internal::ErrnoStatus(errno,
-                                   absl::StrCat("cannot read key-encryption key file ", path));
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  if (size > kMaxKekFileSize) {
-    return absl::InvalidArgumentError(absl::StrCat("key-encryption key file ", path,
-                                                   " is larger than ", kMaxKekFileSize,
-                                                   " bytes: it is not a key-encryption key"));
-  }
-  return ParseKek(std::string_view(contents.data(), size), path);
+  absl::StatusOr<std::string> contents =
+      ReadSecretFile(path, kMaxKekFileSize, "key-encryption key file");
+  if (!contents.ok()) return contents.status();
+  Cleanser cleanse_contents(&*contents);
+  return ParseKek(*contents, path);
 }
 
 absl::StatusOr<std::string> LoadOrCreateKekFile(const std::string& path, bool* created) {
