@@ -56,4 +56,16 @@ absl::StatusOr<SoftHsmToken> SoftHsmToken::Create(const std::string& dir, const 
   return token;
 }
 
+absl::StatusOr<SoftHsmToken> SoftHsmToken::CreateTemporary(const std::string& label) {
+  char folder[] = "/tmp/signet-pkcs11-XXXXXX";
+  if (mkdtemp(folder) == nullptr) return absl::InternalError("mkdtemp failed");
+  absl::StatusOr<SoftHsmToken> token = Create(folder, label);
+  if (token.ok()) token->folder = folder;
+  return token;
+}
+
+void SoftHsmToken::RemoveFolder() const {
+  if (!folder.empty()) std::system(absl::StrCat("rm -rf '", folder, "'").c_str());
+}
+
 }  // namespace signet::testing

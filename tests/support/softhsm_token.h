@@ -22,6 +22,12 @@ struct SoftHsmToken {
   static absl::StatusOr<SoftHsmToken> Create(const std::string& dir, const std::string& label,
                                              const std::string& pin = "123456");
 
+  // The same in a new folder under /tmp (its path in `folder`), for tests without a folder of
+  // their own; RemoveFolder() deletes it.
+  static absl::StatusOr<SoftHsmToken> CreateTemporary(const std::string& label);
+  void RemoveFolder() const;
+
+  std::string folder;       // CreateTemporary only.
   std::string module_path;  // libsofthsm2.so
   std::string config_path;  // the SOFTHSM2_CONF file
   std::string token_dir;    // where SoftHSM2 keeps the token's objects

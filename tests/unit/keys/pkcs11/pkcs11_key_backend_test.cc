@@ -26,11 +26,10 @@ constexpr absl::Time kStart = absl::FromUnixSeconds(1800000000);
 class Pkcs11KeyBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/signet-pkcs11-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-    absl::StatusOr<testing::SoftHsmToken> hsm = testing::SoftHsmToken::Create(dir_, "signet-test");
+    absl::StatusOr<testing::SoftHsmToken> hsm =
+        testing::SoftHsmToken::CreateTemporary("signet-test");
     ASSERT_TRUE(hsm.ok()) << hsm.status();
+    hsm_ = *hsm;
     Pkcs11Token::Options options;
     options.module_path = hsm->module_path;
     options.token_label = hsm->label;
@@ -43,7 +42,7 @@ class Pkcs11KeyBackendTest : public ::testing::Test {
   void TearDown() override {
     backend_.reset();
     token_.reset();
-    std::system(absl::StrCat("rm -rf '", dir_, "'").c_str());
+    hsm_.RemoveFolder();
   }
 
   std::vector<std::string> TokenIds() {
@@ -56,7 +55,7 @@ class Pkcs11KeyBackendTest : public ::testing::Test {
     return ids;
   }
 
-  std::string dir_;
+  testing::SoftHsmToken hsm_;
   Envelope envelope_ = *Envelope::Create(std::string(32, 'k'));
   std::shared_ptr<Pkcs11Token> token_;
   std::shared_ptr<Pkcs11KeyBackend> backend_;

@@ -29,14 +29,12 @@ using ::testing::Not;
 class Pkcs11TokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/signet-pkcs11-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-    absl::StatusOr<testing::SoftHsmToken> hsm = testing::SoftHsmToken::Create(dir_, "signet-test");
+    absl::StatusOr<testing::SoftHsmToken> hsm =
+        testing::SoftHsmToken::CreateTemporary("signet-test");
     ASSERT_TRUE(hsm.ok()) << hsm.status();
     hsm_ = *hsm;
   }
-  void TearDown() override { std::system(absl::StrCat("rm -rf '", dir_, "'").c_str()); }
+  void TearDown() override { hsm_.RemoveFolder(); }
 
   Pkcs11Token::Options TokenOptions() const {
     Pkcs11Token::Options options;
@@ -52,7 +50,6 @@ class Pkcs11TokenTest : public ::testing::Test {
     return token.ok() ? *std::move(token) : nullptr;
   }
 
-  std::string dir_;
   testing::SoftHsmToken hsm_;
 };
 
@@ -161,7 +158,7 @@ TEST_F(Pkcs11TokenTest, BadOptionsAreRefusedClearlyAndThePinNeverShows) {
   EXPECT_THAT(label.message(), HasSubstr("no-such-token"));
 
   Pkcs11Token::Options no_module = TokenOptions();
-  no_module.module_path = dir_ + "/missing.so";
+  no_module.module_path = hsm_.folder + "/missing.so";
   absl::Status module = Pkcs11Token::Open(no_module).status();
   EXPECT_EQ(module.code(), absl::StatusCode::kInvalidArgument) << module;
   EXPECT_THAT(module.message(), HasSubstr("missing.so"));
