@@ -124,6 +124,9 @@ struct Module {
 constexpr absl::Duration kReinitializeInterval = absl::Seconds(1);
 
 absl::Mutex modules_mu(absl::kConstInit);
+// Held shared by every call into a module, exclusively while one is re-initialised: PKCS#11 leaves
+// C_Finalize undefined while other threads are inside the library. Taken before modules_mu.
+absl::Mutex module_calls(absl::kConstInit);
 std::map<std::string, Module>& Modules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(modules_mu) {
   static auto* modules = new std::map<std::string, Module>();
   return *modules;
@@ -172,6 +175,7 @@ uint64_t ModuleEpoch(const std::string& path) {
 // C_Initialize (p11-kit's client reconnects its socket there). Done when the module is ours to
 // initialise and no one re-initialised it since `seen_epoch`.
 absl::Status ReinitializeModule(const std::string& path, uint64_t seen_epoch) {
+  absl::MutexLock calls(&module_calls);
   absl::MutexLock lock(&modules_mu);
   auto it = Modules().find(path);
   if (it == Modules().end()) return absl::UnavailableError("PKCS#11 module not loaded");
@@ -254,6 +258,7 @@ struct Pkcs11Token::Impl {
   uint64_t idle_epoch ABSL_GUARDED_BY(mu) = 0;
 
   ~Impl() {
+    absl::ReaderMutexLock calls(&module_calls);
     const uint64_t epoch_now = ModuleEpoch(options.module_path);
     absl::MutexLock lock(&mu);
     if (idle_epoch == epoch_now) {
@@ -344,9 +349,15 @@ struct Pkcs11Token::Impl {
   // After a lost connection: every idle session is closed and the slot found again; when the
   // module cannot find it, the module is initialised again (once per second at most) and the slot
   // looked for once more.
+  absl::StatusOr<CK_SLOT_ID> FindSlotShared() {
+    absl::ReaderMutexLock calls(&module_calls);
+    return FindSlot();
+  }
+
   absl::Status Reconnect(uint64_t seen_epoch) {
     reconnects.fetch_add(1, std::memory_order_relaxed);
     {
+      absl::ReaderMutexLock calls(&module_calls);
       absl::MutexLock lock(&mu);
       ++generation;
       if (idle_epoch == ModuleEpoch(options.module_path)) {
@@ -355,10 +366,10 @@ struct Pkcs11Token::Impl {
       open -= idle.size();
       idle.clear();
     }
-    absl::StatusOr<CK_SLOT_ID> found = FindSlot();
+    absl::StatusOr<CK_SLOT_ID> found = FindSlotShared();
     if (!found.ok()) {
       if (absl::Status s = ReinitializeModule(options.module_path, seen_epoch); !s.ok()) return s;
-      found = FindSlot();
+      found = FindSlotShared();
     }
     if (!found.ok()) return found.status();
     absl::MutexLock lock(&mu);
@@ -372,8 +383,20 @@ struct Pkcs11Token::Impl {
   CK_RV WithSession(Op op, absl::Status* unavailable) {
     for (int attempt = 0;; ++attempt) {
       bool acquire_lost = false;
-      const uint64_t epoch = ModuleEpoch(options.module_path);
-      absl::StatusOr<Lease> lease = Acquire(&acquire_lost);
+      uint64_t epoch;
+      absl::StatusOr<Lease> lease;
+      CK_RV rv = CKR_OK;
+      bool lost = false;
+      {
+        absl::ReaderMutexLock calls(&module_calls);
+        epoch = ModuleEpoch(options.module_path);
+        lease = Acquire(&acquire_lost);
+        if (lease.ok()) {
+          rv = op(lease->session);
+          lost = ConnectionLost(rv);
+          Release(*lease, lost);
+        }
+      }
       if (!lease.ok()) {
         if (acquire_lost && attempt == 0) {
           if (absl::Status s = Reconnect(epoch); !s.ok()) {
@@ -385,9 +408,6 @@ struct Pkcs11Token::Impl {
         *unavailable = lease.status();
         return CKR_GENERAL_ERROR;
       }
-      CK_RV rv = op(lease->session);
-      const bool lost = ConnectionLost(rv);
-      Release(*lease, lost);
       if (!lost || attempt > 0) return rv;
       if (absl::Status s = Reconnect(lease->module_epoch); !s.ok()) {
         *unavailable = s;
@@ -499,6 +519,7 @@ absl::StatusOr<std::unique_ptr<Pkcs11Token>> Pkcs11Token::Open(Options options) 
   impl->options = std::move(options);
   impl->f = *functions;
   std::unique_ptr<Pkcs11Token> token(new Pkcs11Token(std::move(impl)));
+  absl::ReaderMutexLock calls(&module_calls);
   absl::StatusOr<CK_SLOT_ID> slot = token->impl_->FindSlot();
   if (!slot.ok()) return slot.status();
   {
