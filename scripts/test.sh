@@ -20,9 +20,9 @@ cd "$(dirname "$0")/.."
 # by binary: signet_test() labels each test with its binary's name): the key ring's snapshot swap
 # and WatchKeys fan-out (token_service_test, concurrency_test), the validators' caches
 # (client_test), the stores under concurrent writers and notifications (signet_store_test,
-# signet_postgres_store_test) and the codec on many threads (token_test). SIGNET_TSAN_TEST_REGEX
-# narrows further (ctest -R).
-read -r -a TSAN_TARGETS <<<"${SIGNET_TSAN_TARGETS:-token_test signet_store_test signet_postgres_store_test client_test token_service_test concurrency_test}"
+# signet_postgres_store_test), the codec on many threads (token_test) and the PKCS#11 session
+# pool (pkcs11_token_test). SIGNET_TSAN_TEST_REGEX narrows further (ctest -R).
+read -r -a TSAN_TARGETS <<<"${SIGNET_TSAN_TARGETS:-token_test signet_store_test signet_postgres_store_test client_test token_service_test concurrency_test pkcs11_token_test}"
 tsan_labels="^($(IFS='|'; echo "${TSAN_TARGETS[*]}"))\$"
 
 jobs=$(nproc)
