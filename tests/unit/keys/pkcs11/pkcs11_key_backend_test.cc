@@ -124,6 +124,44 @@ TEST_F(Pkcs11KeyBackendTest, SpentKeysAndOldOrphansLeaveTheTokenOthersStay) {
                                                           other_fleets->kid));
 }
 
+// A key is made in three steps: generated under a temporary id, renamed to its kid, its row
+// committed. A process killed after each step leaves, respectively: an object under a temporary
+// id, an object under a kid no row names, a row and its object. The next start (a store no other
+// process uses) destroys the first two and keeps the third; a key ring that never lost a step is
+// the control.
+TEST_F(Pkcs11KeyBackendTest, AKillAfterAnyStepOfMakingAKeyLeavesNothingPastTheNextStart) {
+  FakeClock clock{kStart};
+  std::unique_ptr<Store> store = NewMemoryStore();
+  LifecycleSettings settings;
+  settings.algorithm = Algorithm::kES256;
+  {
+    std::unique_ptr<KeyRing> ring = KeyRing::Create(
+        store.get(), *Envelope::Create(std::string(32, 'k')), settings, &clock, backend_);
+    ASSERT_TRUE(ring->Start().ok());  // Step 3 for the first two keys: rows and objects.
+  }
+  const std::vector<std::string> committed = TokenIds();
+  ASSERT_EQ(committed.size(), 2u);
+  // Step 1 of a third key: generated under a temporary id, with this fleet's label.
+  ASSERT_TRUE(token_
+                  ->Generate(Algorithm::kES256, "signet-new-killed-after-generate",
+                             absl::StrCat("signet ", envelope_.fingerprint(), " ",
+                                          absl::ToUnixSeconds(kStart)))
+                  .ok());
+  // Step 2 of a fourth: renamed to its kid, the row never committed.
+  absl::StatusOr<KeyRecord> uncommitted = backend_->MakeKey(Algorithm::kES256, kStart);
+  ASSERT_TRUE(uncommitted.ok());
+  EXPECT_EQ(TokenIds().size(), 4u);
+
+  // The restart, moments later.
+  clock.Advance(absl::Seconds(5));
+  std::unique_ptr<KeyRing> ring = KeyRing::Create(
+      store.get(), *Envelope::Create(std::string(32, 'k')), settings, &clock, backend_);
+  ASSERT_TRUE(ring->Start().ok());
+  EXPECT_THAT(TokenIds(), ::testing::UnorderedElementsAreArray(committed));
+  absl::StatusOr<std::string> sig = ring->Current()->active->Sign("h.p");
+  ASSERT_TRUE(sig.ok()) << sig.status();
+}
+
 TEST_F(Pkcs11KeyBackendTest, RowsOfTheLocalBackendStillOpenAfterTheSwitch) {
   LocalKeyBackend local(&envelope_);
   absl::StatusOr<KeyRecord> before = local.MakeKey(Algorithm::kEdDSA, kStart);
