@@ -31,6 +31,7 @@
 #include "server/keys/pkcs11/pkcs11_key_backend.h"
 #include "server/keys/pkcs11/pkcs11_token.h"
 #include "server/store/store.h"
+#include "signet/local_validator.h"
 #include "tests/integration/ha/postgres_fleet.h"
 #include "tests/integration/test_support.h"
 #include "tests/support/softhsm_token.h"
@@ -227,6 +228,21 @@ TEST_P(Pkcs11ServerTest, EveryRpcRotationRevocationAndRestartWorkWithKeysInTheTo
     EXPECT_TRUE(Validate(stub.get(), carol.token()).valid());
     ASSERT_TRUE(testing::RevokeTokenOf(stub.get(), carol.token()).ok());
     EXPECT_EQ(Validate(stub.get(), carol.token()).reason(), v1::REASON_TOKEN_REVOKED);
+
+    if (alg != Algorithm::kHS256) {
+      // The published public keys at work: a LocalValidator (WatchKeys) judges tokens offline.
+      LocalValidatorOptions options;
+      options.channel = testing::NewChannel(server->port());
+      absl::StatusOr<std::unique_ptr<LocalValidator>> local =
+          LocalValidator::Create(std::move(options));
+      ASSERT_TRUE(local.ok()) << local.status();
+      absl::StatusOr<Validation> a = (*local)->Validate(alice.token(), Audience::Any());
+      ASSERT_TRUE(a.ok()) << a.status();
+      EXPECT_TRUE(a->valid());
+      absl::StatusOr<Validation> b = (*local)->Validate(bob.token(), Audience::Any());
+      ASSERT_TRUE(b.ok()) << b.status();
+      EXPECT_EQ(b->reason, Reason::kKeyRevoked);
+    }
 
     // No key value leaves the token.
     std::unique_ptr<server::Pkcs11Token> token = f_.OpenToken();
