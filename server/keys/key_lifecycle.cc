@@ -170,6 +170,16 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Rotate(const std::vector<KeyRecord>& cu
   return std::move(changes).Build();
 }
 
+namespace {
+
+// A revocation never waits for a new key: when none can be made now (a PKCS#11 token out of
+// reach), the revocation stands without it and Maintain makes the missing keys once it can.
+bool CanWait(const absl::Status& key_not_made) {
+  return key_not_made.code() == absl::StatusCode::kUnavailable;
+}
+
+}  // namespace
+
 absl::StatusOr<KeyChanges> KeyLifecycle::Revoke(const std::vector<KeyRecord>& current,
                                                 std::string_view kid, std::string_view reason,
                                                 absl::Time now) const {
@@ -200,15 +210,21 @@ absl::StatusOr<KeyChanges> KeyLifecycle::Revoke(const std::vector<KeyRecord>& cu
       // No published successor (it cannot happen through these decisions): sign with a fresh key
       // rather than keep signing with a revoked one.
       absl::StatusOr<KeyRecord> emergency = FreshActiveKey(now);
-      if (!emergency.ok()) return emergency.status();
-      changes.Promote(*emergency);
+      if (emergency.ok()) {
+        changes.Promote(*emergency);
+      } else if (!CanWait(emergency.status())) {
+        return emergency.status();
+      }
     }
     need_pending = true;
   }
   if (need_pending) {
     absl::StatusOr<KeyRecord> fresh = factory_(settings_.algorithm, now);
-    if (!fresh.ok()) return fresh.status();
-    changes.Add(*fresh);
+    if (fresh.ok()) {
+      changes.Add(*fresh);
+    } else if (!CanWait(fresh.status())) {
+      return fresh.status();
+    }
   }
   return std::move(changes).Build();
 }

@@ -55,7 +55,8 @@ class KeyLifecycle {
 
   // RevokeKey: NotFound for an unknown kid; no changes for a key already revoked. Revoking the
   // ACTIVE key promotes the PENDING key (already published) and makes a new PENDING key; revoking
-  // the PENDING key makes a new one.
+  // the PENDING key makes a new one. A key the factory cannot make now (Unavailable: a PKCS#11
+  // token out of reach) does not hold the revocation back: it is left for Maintain to make.
   absl::StatusOr<KeyChanges> Revoke(const std::vector<KeyRecord>& current, std::string_view kid,
                                     std::string_view reason, absl::Time now) const;
 

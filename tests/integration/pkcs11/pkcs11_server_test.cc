@@ -449,6 +449,7 @@ class RemoteTokenTest : public ::testing::Test {
   server::ServerConfig RemoteConfig(Algorithm alg) const {
     server::ServerConfig config = f_.Config(alg);
     config.pkcs11_module = kClientModule;
+    config.maintenance_interval = absl::Milliseconds(200);
     return config;
   }
 
@@ -475,6 +476,10 @@ TEST_F(RemoteTokenTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsAwayT
   EXPECT_THAT(why, HasSubstr("key backend"));
   // Validation needs no token (ES256 verifies from the public key).
   EXPECT_TRUE(Validate(stub.get(), before.token()).valid());
+  // Nor does a revocation: the ACTIVE key is revoked at once, the PENDING key (published, but not
+  // openable now) takes its place, and the next PENDING key is made once the token is back.
+  ASSERT_TRUE(RevokeKey(stub.get(), before.key_id()).ok());
+  EXPECT_EQ(Validate(stub.get(), before.token()).reason(), v1::REASON_KEY_REVOKED);
 
   ASSERT_TRUE(remote.Start());
   // Reconnection is tried at most once a second: ready again within a few.
@@ -486,8 +491,16 @@ TEST_F(RemoteTokenTest, IssuingIsUnavailableAndReadinessLostWhileTheTokenIsAwayT
   v1::IssueTokenResponse after;
   status = TryIssue(stub.get(), &after);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(after.key_id(), before.key_id());
+  EXPECT_NE(after.key_id(), before.key_id());
   EXPECT_TRUE(Validate(stub.get(), after.token()).valid());
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] {
+        v1::ListKeysResponse keys = testing::ListKeysOf(stub.get());
+        int pending = 0;
+        for (const auto& k : keys.keys()) pending += k.state() == v1::KEY_STATE_PENDING;
+        return pending == 1;
+      },
+      absl::Seconds(10)));
   server.reset();
 }
 

@@ -148,6 +148,32 @@ TEST_F(KeyLifecycleTest, RevokingTheActiveKeyPromotesThePublishedOneAndPublishes
   EXPECT_NE(KidIn(keys, KeyState::kPending), pending);
 }
 
+TEST_F(KeyLifecycleTest, ARevocationDoesNotWaitForAKeyThatCannotBeMadeNow) {
+  std::vector<KeyRecord> keys = Started();
+  const std::string active = KidIn(keys, KeyState::kActive);
+  const std::string pending = KidIn(keys, KeyState::kPending);
+  // The key store (a PKCS#11 token) out of reach: no new key can be made.
+  KeyLifecycle cut_off(Settings(), [](Algorithm, absl::Time) -> absl::StatusOr<KeyRecord> {
+    return absl::UnavailableError("PKCS#11 C_OpenSession: CKR_DEVICE_REMOVED");
+  });
+  absl::StatusOr<KeyChanges> c = cut_off.Revoke(keys, active, "leak", kT0 + absl::Minutes(1));
+  ASSERT_TRUE(c.ok()) << c.status();
+  keys = Apply(keys, *c);
+  EXPECT_EQ(KidIn(keys, KeyState::kRevoked), active);
+  EXPECT_EQ(KidIn(keys, KeyState::kActive), pending);
+  EXPECT_EQ(Count(keys)[KeyState::kPending], 0);
+  // Maintain makes the missing PENDING key once keys can be made again.
+  EXPECT_TRUE(lifecycle_.MaintenanceDue(keys, kT0 + absl::Minutes(2)));
+  keys = Apply(keys, *lifecycle_.Maintain(keys, kT0 + absl::Minutes(2)));
+  EXPECT_EQ(Count(keys)[KeyState::kPending], 1);
+  // Other failures still fail the revocation (nothing changes).
+  KeyLifecycle broken(Settings(), [](Algorithm, absl::Time) -> absl::StatusOr<KeyRecord> {
+    return absl::InternalError("no randomness");
+  });
+  EXPECT_EQ(broken.Revoke(keys, KidIn(keys, KeyState::kActive), "", kT0).status().code(),
+            absl::StatusCode::kInternal);
+}
+
 TEST_F(KeyLifecycleTest, RevokingTwiceChangesNothingAndUnknownKeysAreNotFound) {
   std::vector<KeyRecord> keys = Started();
   std::string active = KidIn(keys, KeyState::kActive);
