@@ -50,37 +50,74 @@ AuditEvent& AuditEvent::Time(absl::string_view key, absl::Time value) {
 std::string AuditEvent::Json() const { return line_.Finish(); }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
-  if (path.empty()) return std::unique_ptr<AuditLog>(new AuditLog(stderr, false));
+  if (path.empty()) return std::unique_ptr<AuditLog>(new AuditLog(STDERR_FILENO, false));
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot open --audit_log ", path, ": ", std::strerror(errno)));
   }
-  std::FILE* file = fdopen(fd, "a");
-  if (file == nullptr) {
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot open --audit_log ", path));
-  }
-  return std::unique_ptr<AuditLog>(new AuditLog(file, true));
+  return std::unique_ptr<AuditLog>(new AuditLog(fd, true));
 }
 
 AuditLog::~AuditLog() {
-  if (owned_) std::fclose(file_);
+  if (owned_) close(fd_);
+}
+
+int AuditLog::WriteAll(const std::string& bytes) const {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
 }
 
 void AuditLog::Record(const AuditEvent& event) {
-  std::string line = event.Json();
-  line += '\n';
+  const std::string line = event.Json();
   int error = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
-      error = errno;
+    pending_.append(line).push_back('\n');
+    const uint64_t mine = ++queued_;
+    while (written_ < mine) {
+      if (writing_) {
+        // Another caller's write is under way; ours goes in the next one (or is already in it).
+        mu_.Await(absl::Condition(
+            +[](AuditLog* self)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return !self->writing_; },
+            this));
+        continue;
+      }
+      writing_ = true;
+      std::string batch;
+      batch.swap(pending_);
+      const uint64_t upto = queued_;
+      mu_.Unlock();
+      const int e = WriteAll(batch);
+      mu_.Lock();
+      if (e != 0) error = e;
+      written_ = upto;
+      writing_ = false;
+      ++batches_;
+      // Give the (cleared) buffer back, so that its capacity serves the next batch.
+      if (pending_.empty()) {
+        batch.clear();
+        pending_.swap(batch);
+      }
     }
   }
   if (error != 0) {
     Log(LogLevel::kError, "audit_write_failed").Str("error", std::strerror(error));
   }
+}
+
+AuditLog::Stats AuditLog::stats() const {
+  absl::MutexLock lock(&mu_);
+  return Stats{queued_, written_, batches_};
 }
 
 }  // namespace signet::server
