@@ -168,6 +168,18 @@ void BM_RawEd25519Sodium(benchmark::State& state, const Fixture* f) {
   for (auto _ : state) benchmark::DoNotOptimize(verify());
 }
 
+// The raw signing call, for the issuing floor (bench/run_all.sh, section floor).
+void BM_RawEd25519SodiumSign(benchmark::State& state, const Fixture* f) {
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  unsigned char sig[crypto_sign_BYTES];
+  for (auto _ : state) {
+    crypto_sign_detached(sig, nullptr, Bytes(f->signing_input), f->signing_input.size(), sk);
+    benchmark::DoNotOptimize(sig);
+    benchmark::ClobberMemory();
+  }
+}
+
 // ---- Raw: ECDSA P-256 --------------------------------------------------------------------------
 
 EvpPkeyPtr P256PublicKey(std::string_view xy) {
@@ -210,6 +222,30 @@ void BM_RawP256OpenSsl(benchmark::State& state, const Fixture* f) {
   };
   if (pkey == nullptr || !verify()) return state.SkipWithError("OpenSSL P-256 does not verify");
   for (auto _ : state) benchmark::DoNotOptimize(verify());
+}
+
+void BM_RawP256OpenSslSign(benchmark::State& state, const Fixture* f) {
+  signet::EvpPkeyCtxPtr gen(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (gen == nullptr || EVP_PKEY_keygen_init(gen.get()) != 1 ||
+      EVP_PKEY_CTX_set_group_name(gen.get(), "prime256v1") != 1 ||
+      EVP_PKEY_keygen(gen.get(), &raw) != 1) {
+    return state.SkipWithError("OpenSSL P-256 key generation failed");
+  }
+  EvpPkeyPtr pkey(raw);
+  EvpMdPtr sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  unsigned char der[80];
+  for (auto _ : state) {
+    size_t len = sizeof der;
+    EVP_MD_CTX_reset(ctx.get());
+    if (EVP_DigestSignInit(ctx.get(), nullptr, sha256.get(), nullptr, pkey.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), der, &len, Bytes(f->signing_input), f->signing_input.size()) !=
+            1) {
+      return state.SkipWithError("OpenSSL P-256 signing failed");
+    }
+    benchmark::DoNotOptimize(der);
+  }
 }
 
 // ---- Raw: HMAC-SHA256 --------------------------------------------------------------------------
@@ -420,6 +456,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("verify/EdDSA/raw_openssl", BM_RawEd25519OpenSsl, &eddsa);
   benchmark::RegisterBenchmark("verify/EdDSA/raw_libsodium", BM_RawEd25519Sodium, &eddsa);
   benchmark::RegisterBenchmark("verify/ES256/raw_openssl", BM_RawP256OpenSsl, &es256);
+  benchmark::RegisterBenchmark("sign/EdDSA/raw_libsodium", BM_RawEd25519SodiumSign, &eddsa);
+  benchmark::RegisterBenchmark("sign/ES256/raw_openssl", BM_RawP256OpenSslSign, &es256);
   benchmark::RegisterBenchmark("verify/HS256/raw_openssl_evp_mac", BM_RawHmacOpenSslEvpMac, &hs256);
   benchmark::RegisterBenchmark("verify/HS256/raw_openssl_evp_mac_dup", BM_RawHmacOpenSslEvpMacDup,
                                &hs256);

@@ -7,7 +7,7 @@
 #
 # Environment: ROUNDS (default 6), DURATION (per run, default 5s), WARMUP (1s),
 # ALGORITHMS ("EdDSA ES256 HS256"), TOKENS (distinct tokens, 100000), REVOCATIONS (1000000;
-# 0 skips the revocation section), SECTIONS ("codec service half revocations interceptor"),
+# 0 skips the revocation section), SECTIONS ("codec service half revocations interceptor floor"),
 # CACHE_ENTRIES (the servers' --validation_cache_entries, default 131072: 64 MiB, room for the
 # 100000 distinct tokens), OUT (folder for the logs, default a temporary one).
 set -euo pipefail
@@ -22,7 +22,7 @@ ALGORITHMS=${ALGORITHMS:-"EdDSA ES256 HS256"}
 TOKENS=${TOKENS:-100000}
 REVOCATIONS=${REVOCATIONS:-1000000}
 CACHE_ENTRIES=${CACHE_ENTRIES:-131072}
-SECTIONS=${SECTIONS:-"codec service half revocations interceptor"}
+SECTIONS=${SECTIONS:-"codec service half revocations interceptor floor"}
 OUT=${OUT:-$(mktemp -d /tmp/signet-perf.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -46,7 +46,9 @@ cleanup() {
 trap cleanup EXIT
 
 # start_server NAME PORT ALGORITHM [flags...]: starts a server and sets SERVER_STARTED to its pid
-# once it answers. (Not in a subshell, so that the cleanup knows the pid.)
+# once it answers. (Not in a subshell, so that the cleanup knows the pid.) SERVER_WRAP, when set,
+# runs it under that command (the floor section pins it to one core with taskset).
+SERVER_WRAP=""
 start_server() {
   local name=$1 port=$2 alg=$3
   shift 3
@@ -56,7 +58,7 @@ start_server() {
     exit 1
   fi
   rm -rf "${OUT:?}/$name"
-  "$SERVER" --listen="127.0.0.1:$port" --http_listen= --data_dir="$OUT/$name" \
+  $SERVER_WRAP "$SERVER" --listen="127.0.0.1:$port" --http_listen= --data_dir="$OUT/$name" \
     --algorithm="$alg" --audit_log="$OUT/$name.audit" \
     --validation_cache_entries="$CACHE_ENTRIES" "$@" > "$OUT/$name.log" 2>&1 &
   SERVER_STARTED=$!
@@ -69,11 +71,14 @@ start_server() {
   exit 1
 }
 
-# bench LOG [flags...]: runs signet-bench, keeps its output, echoes its RESULT lines.
+# bench LOG [flags...]: runs signet-bench (under BENCH_WRAP when set), keeps its output, echoes
+# its RESULT lines.
+BENCH_WRAP=""
 bench() {
   local log=$1
   shift
-  "$BENCH" --duration="$DURATION" --warmup="$WARMUP" --rounds="$ROUNDS" "$@" > "$OUT/$log.log" 2>&1 ||
+  $BENCH_WRAP "$BENCH" --duration="$DURATION" --warmup="$WARMUP" --rounds="$ROUNDS" "$@" \
+    > "$OUT/$log.log" 2>&1 ||
     { tail -20 "$OUT/$log.log"; exit 1; }
   grep '^RESULT' "$OUT/$log.log" | sed "s/^RESULT/RESULT log=$log/"
 }
@@ -212,6 +217,71 @@ if [[ " $SECTIONS " == *" interceptor "* ]]; then
       "+$(awk -v a="$(field "$r" cpu_us_a)" -v b="$(field "$r" cpu_us_b)" 'BEGIN{printf "%.1f", a-b}') us/call (target < 5); QPS ratio $(field "$r" qps_ratio_median)"
   else
     row "interceptor" "not measured: $GREETER was not built"
+  fi
+fi
+
+if [[ " $SECTIONS " == *" floor "* ]]; then
+  # Cost above the floor, on one pinned core: the server on core 0, the load generator on core 1,
+  # the in-process crypto calls on core 0. Each server CPU figure comes from the same alternated
+  # run as the Health/Check figure it is compared with.
+  if (($(nproc) < 2)); then
+    row "floor" "not measured: needs 2 cores (server and load generator pinned apart)"
+  else
+    echo "## cost above the floor (server pinned to core 0, load generator to core 1)"
+    taskset -c 0 "$CODEC" --benchmark_min_time=0.5 --benchmark_repetitions=3 \
+      --benchmark_filter='^(sign|verify)/(EdDSA|ES256)/raw_(libsodium|openssl)$' \
+      > "$OUT/floor-raw.log" 2>&1
+    # raw_us NAME: the lowest CPU time of that benchmark, in microseconds.
+    raw_us() {
+      awk -v n="$1" '/^lowest CPU time/ { s = 1; next } s && index($1, n) == 1 {
+        printf "%.2f", $2 / 1000; exit }' "$OUT/floor-raw.log"
+    }
+    # cpu_us LINE: server CPU microseconds per call of a single run's RESULT line.
+    cpu_us() { awk -v c="$(field "$1" server_cpu_s_per_1k)" 'BEGIN { printf "%.2f", c * 1000 }'; }
+    # over A B C: A / (B + C), two decimals.
+    over() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { printf "%.2f", a / (b + c) }'; }
+    port=50340
+    for alg in EdDSA ES256; do
+      [[ " $ALGORITHMS " == *" $alg "* ]] || continue
+      case $alg in
+        EdDSA) verify=$(raw_us verify/EdDSA/raw_libsodium) sign=$(raw_us sign/EdDSA/raw_libsodium) ;;
+        ES256) verify=$(raw_us verify/ES256/raw_openssl) sign=$(raw_us sign/ES256/raw_openssl) ;;
+      esac
+      port=$((port + 1))
+      SERVER_WRAP="taskset -c 0"
+      start_server "floor-$alg" "$port" "$alg"
+      SERVER_WRAP=""
+      BENCH_WRAP="taskset -c 1"
+      t=(--target="127.0.0.1:$port" --server_pid="$SERVER_STARTED" --algorithm="$alg"
+         --tokens="$TOKENS")
+      r=$(bench floor-$alg-unique "${t[@]}" --compare=validate_unique,health)
+      echo "$r"
+      row "$alg ValidateToken no cache hit CPU / (Health CPU + raw verify), 1 core" \
+        "$(over "$(field "$r" cpu_us_a)" "$(field "$r" cpu_us_b)" "$verify") (target <= 1.15): $(field "$r" cpu_us_a) / ($(field "$r" cpu_us_b) + $verify) us"
+      # The transport's cost per call depends on the rate (fewer calls share each wake-up and
+      # syscall): Health/Check again, open loop at the rate ValidateToken reached.
+      h=$(bench "floor-$alg-health-at-unique-rate" "${t[@]}" --scenario=health --mode=open \
+        --rate="$(field "$r" qps_a)")
+      row "$alg   the same with Health CPU at ValidateToken's rate ($(field "$r" qps_a)/s)" \
+        "$(over "$(field "$r" cpu_us_a)" "$(cpu_us "$h")" "$verify"): $(field "$r" cpu_us_a) / ($(cpu_us "$h") + $verify) us"
+      r=$(bench floor-$alg-issue "${t[@]}" --compare=issue,health)
+      echo "$r"
+      row "$alg IssueToken CPU (audit log on) / (Health CPU + raw sign), 1 core" \
+        "$(over "$(field "$r" cpu_us_a)" "$(field "$r" cpu_us_b)" "$sign") (target <= 1.15): $(field "$r" cpu_us_a) / ($(field "$r" cpu_us_b) + $sign) us"
+      h=$(bench "floor-$alg-health-at-issue-rate" "${t[@]}" --scenario=health --mode=open \
+        --rate="$(field "$r" qps_a)")
+      row "$alg   the same with Health CPU at IssueToken's rate ($(field "$r" qps_a)/s)" \
+        "$(over "$(field "$r" cpu_us_a)" "$(cpu_us "$h")" "$sign"): $(field "$r" cpu_us_a) / ($(cpu_us "$h") + $sign) us"
+      r=$(bench "floor-$alg-health-max" "${t[@]}" --scenario=health)
+      rate=$(awk -v q="$(field "$r" qps)" 'BEGIN { printf "%.0f", q / 2 }')
+      for scenario in validate_hot validate_distinct; do
+        r=$(bench floor-$alg-$scenario-tail "${t[@]}" --compare="$scenario,health" --mode=open --rate="$rate")
+        echo "$r"
+        row "$alg $scenario p99 / Health p99, open loop at $rate/s (half of Health max)" \
+          "$(field "$r" p99_ratio_median) (target <= 1.25): $(field "$r" p99_us_a) vs $(field "$r" p99_us_b) us"
+      done
+      BENCH_WRAP=""
+    done
   fi
 fi
 

@@ -16,7 +16,8 @@
 //           server shows up in the percentiles (no coordinated omission).
 //   half    closed loop to find the maximum sustained QPS, then open loop at half of it.
 // Compare (--compare=A,B): runs A and B alternately (A B B A A B ...) for --rounds rounds on the
-// same server (or B on --target_b), and prints the median and spread of the per-round ratios.
+// same server (or B on --target_b), and prints the median and spread of the per-round ratios;
+// closed loop, or with --mode=open both at --rate (to compare tails at one rate).
 //
 // Scenarios:
 //   health             grpc.health.v1.Health/Check (the floor).
@@ -618,8 +619,9 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// `mode` closed, or open at `rate` calls/s (both sides at the same rate: a tail comparison).
 void Compare(const std::string& a, const std::string& b, Target* target_a, Target* target_b,
-             int rounds) {
+             int rounds, const std::string& mode, double rate) {
   std::vector<double> qps_ratios, cpu_ratios, p50_ratios, p99_ratios;
   std::vector<RunResult> as, bs;
   for (int round = 0; round < rounds; ++round) {
@@ -628,11 +630,11 @@ void Compare(const std::string& a, const std::string& b, Target* target_a, Targe
     std::optional<RunResult> ra, rb;
     for (int k = 0; k < 2; ++k) {
       if ((k == 0) == a_first) {
-        ra = RunScenario(a, target_a, "closed", 0);
+        ra = RunScenario(a, target_a, mode, rate);
         ra->name = absl::StrCat("A:", ra->name);
         std::printf("round %d %s\n", round, Summary(*ra).c_str());
       } else {
-        rb = RunScenario(b, target_b, "closed", 0);
+        rb = RunScenario(b, target_b, mode, rate);
         rb->name = absl::StrCat("B:", rb->name);
         std::printf("round %d %s\n", round, Summary(*rb).c_str());
       }
@@ -741,7 +743,9 @@ int Main(int argc, char** argv) {
       target_b.channels = MakeChannels(target_b.address, channels);
       b = &target_b;
     }
-    Compare(ab[0], ab[1], &target_a, b, absl::GetFlag(FLAGS_rounds));
+    if (mode != "closed" && mode != "open") Die("--compare runs with --mode=closed or open");
+    Compare(ab[0], ab[1], &target_a, b, absl::GetFlag(FLAGS_rounds), mode,
+            absl::GetFlag(FLAGS_rate));
     return 0;
   }
 
