@@ -254,24 +254,33 @@ if [[ " $SECTIONS " == *" floor "* ]]; then
       BENCH_WRAP="taskset -c 1"
       t=(--target="127.0.0.1:$port" --server_pid="$SERVER_STARTED" --algorithm="$alg"
          --tokens="$TOKENS")
-      r=$(bench floor-$alg-unique "${t[@]}" --compare=validate_unique,health)
-      echo "$r"
-      row "$alg ValidateToken no cache hit CPU / (Health CPU + raw verify), 1 core" \
-        "$(over "$(field "$r" cpu_us_a)" "$(field "$r" cpu_us_b)" "$verify") (target <= 1.15): $(field "$r" cpu_us_a) / ($(field "$r" cpu_us_b) + $verify) us"
-      # The transport's cost per call depends on the rate (fewer calls share each wake-up and
-      # syscall): Health/Check again, open loop at the rate ValidateToken reached.
-      h=$(bench "floor-$alg-health-at-unique-rate" "${t[@]}" --scenario=health --mode=open \
-        --rate="$(field "$r" qps_a)")
-      row "$alg   the same with Health CPU at ValidateToken's rate ($(field "$r" qps_a)/s)" \
-        "$(over "$(field "$r" cpu_us_a)" "$(cpu_us "$h")" "$verify"): $(field "$r" cpu_us_a) / ($(cpu_us "$h") + $verify) us"
-      r=$(bench floor-$alg-issue "${t[@]}" --compare=issue,health)
-      echo "$r"
-      row "$alg IssueToken CPU (audit log on) / (Health CPU + raw sign), 1 core" \
-        "$(over "$(field "$r" cpu_us_a)" "$(field "$r" cpu_us_b)" "$sign") (target <= 1.15): $(field "$r" cpu_us_a) / ($(field "$r" cpu_us_b) + $sign) us"
-      h=$(bench "floor-$alg-health-at-issue-rate" "${t[@]}" --scenario=health --mode=open \
-        --rate="$(field "$r" qps_a)")
-      row "$alg   the same with Health CPU at IssueToken's rate ($(field "$r" qps_a)/s)" \
-        "$(over "$(field "$r" cpu_us_a)" "$(cpu_us "$h")" "$sign"): $(field "$r" cpu_us_a) / ($(cpu_us "$h") + $sign) us"
+      # Per scenario: its server CPU per call against Health/Check's plus the raw crypto call.
+      for what in "validate_unique ValidateToken verify $verify" "issue IssueToken sign $sign"; do
+        read -r scenario rpc call crypto <<< "$what"
+        r=$(bench "floor-$alg-$scenario" "${t[@]}" --compare="$scenario,health")
+        echo "$r"
+        row "$alg $rpc CPU / (Health CPU + raw $call), 1 core" \
+          "$(over "$(field "$r" cpu_us_a)" "$(field "$r" cpu_us_b)" "$crypto") (target <= 1.15): $(field "$r" cpu_us_a) / ($(field "$r" cpu_us_b) + $crypto) us"
+        # Where the server's time goes in this scenario: perf samples by library, over one more
+        # run of it (skipped without perf or without permission to profile).
+        if command -v perf > /dev/null; then
+          perf record -q -F 999 -p "$SERVER_STARTED" -o "$OUT/floor-$alg-$scenario.perf" \
+            -- sleep "${DURATION%s}" > /dev/null 2>&1 &
+          perf_pid=$!
+          bench "floor-$alg-$scenario-profiled" "${t[@]}" --scenario="$scenario" --warmup=0s \
+            > /dev/null
+          if wait "$perf_pid"; then
+            split=$(perf report -q -i "$OUT/floor-$alg-$scenario.perf" --no-children --sort dso \
+              2> /dev/null | awk '{ sub(/%/, "", $1); d = $2
+                if (d ~ /kernel/) k += $1; else if (d ~ /sodium|libcrypto/) c += $1
+                else if (d ~ /grpc|gpr|protobuf|absl|ld-linux|vdso/) g += $1
+                else if (d ~ /signet/) s += $1
+                else if (d ~ /libc|stdc/) l += $1; else o += $1 }
+                END { printf "kernel %.0f%%, gRPC+protobuf+abseil %.0f%%, crypto %.0f%%, signet %.0f%%, libc+libstdc++ %.0f%%, other %.0f%%", k, g, c, s, l, o }')
+            row "$alg   $rpc: server CPU by library (perf)" "$split"
+          fi
+        fi
+      done
       r=$(bench "floor-$alg-health-max" "${t[@]}" --scenario=health)
       rate=$(awk -v q="$(field "$r" qps)" 'BEGIN { printf "%.0f", q / 2 }')
       for scenario in validate_hot validate_distinct; do
