@@ -55,7 +55,6 @@ namespace {
 
 namespace v1 = ::signet::v1;
 
-constexpr char kSeries[] = "one signet-server, SQLite";
 constexpr char kXLabel[] = "WatchKeys streams";
 
 // Where each stream's copy of each revocation arrived (NowNs), filled by the streams' reactors.
@@ -325,6 +324,9 @@ int Run(const Options& options) {
   ScratchDir dir("signet-watchers");
   if (!dir.ok()) return 1;
   CurvePoints points(options.json_out, "watchers");
+  const std::string series =
+      absl::StrCat("one signet-server, SQLite; ", options.streams_per_channel,
+                   options.streams_per_channel == 1 ? " stream" : " streams", " per connection");
   std::printf("%d revocations per point; delays from sending RevokeToken (ms)\n\n",
               options.revocations);
   std::printf("%6s %5s %7s %8s %8s %9s | %7s %7s | %8s %8s %8s | %8s %8s | %9s %9s\n", "W", "chans",
@@ -342,12 +344,12 @@ int Run(const Options& options) {
         f->delivery_p50_ms, f->delivery_p99_ms, f->cpu_ms_per_broadcast,
         f->client_cpu_ms_per_broadcast);
     std::fflush(stdout);
-    points.Add(kSeries, w, kXLabel, "every_watcher_p50_ms", f->every_p50_ms);
-    points.Add(kSeries, w, kXLabel, "every_watcher_p99_ms", f->every_p99_ms);
-    points.Add(kSeries, w, kXLabel, "delivery_p99_ms", f->delivery_p99_ms);
-    points.Add(kSeries, w, kXLabel, "revoke_ack_p99_ms", f->ack_p99_ms);
-    points.Add(kSeries, w, kXLabel, "rss_kib_per_watcher", f->kib_per_watcher);
-    points.Add(kSeries, w, kXLabel, "server_cpu_ms_per_broadcast", f->cpu_ms_per_broadcast);
+    points.Add(series, w, kXLabel, "every_watcher_p50_ms", f->every_p50_ms);
+    points.Add(series, w, kXLabel, "every_watcher_p99_ms", f->every_p99_ms);
+    points.Add(series, w, kXLabel, "delivery_p99_ms", f->delivery_p99_ms);
+    points.Add(series, w, kXLabel, "revoke_ack_p99_ms", f->ack_p99_ms);
+    points.Add(series, w, kXLabel, "rss_kib_per_watcher", f->kib_per_watcher);
+    points.Add(series, w, kXLabel, "server_cpu_ms_per_broadcast", f->cpu_ms_per_broadcast);
     if (w == 1000) {
       targets_met = f->every_p99_ms < 100 && f->kib_per_watcher < 64;
       std::printf(
