@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Renders the scale curves that the curve benchmarks write as JSON lines, one PNG per curve.
 
 Each input line is one point of one metric:
@@ -17,6 +17,7 @@ import os
 import sys
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after choosing the non-interactive back end)
@@ -83,6 +84,11 @@ def plot_curve(name, points, out_dir):
             shown = [x if x > 0 else 1 for x in xs]
             ax.plot(shown, ys, marker="o", label=series)
         ax.set_xscale("log")
+        # The measured x values as plain numbers, not powers of ten.
+        ticks = sorted({x if x > 0 else 1 for s in by_series.values() for x in s})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(["{:,g}".format(t) for t in ticks], fontsize=8)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 100 and len(positive) == len(values):
             ax.set_yscale("log")
