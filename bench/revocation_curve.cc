@@ -12,6 +12,8 @@
 // At each N, on a freshly started signet-server (gRPC on a free loopback port, no HTTP):
 //   startup_s             from exec of signet-server until grpc.health.v1.Health/Check answers
 //                         SERVING (polled every 2 ms), with N entries stored. Target: < 5 s.
+//   startup_cpu_s         the server's CPU time (utime+stime) by then: the same cost, less
+//                         sensitive to other work on the machine than the wall time.
 //   rss_mib               VmRSS of the server right after that.
 //   validate_unique_cpu_us  server CPU per ValidateToken of tokens freshly issued (not revoked),
 //                         each sent once: no cache hit can happen.
@@ -575,6 +577,8 @@ bool RunSeries(const Series& series, const std::vector<int64_t>& points, const s
     }
     const int pid = server.pid();
     out->Add(series.name(), n, "startup_s", started->startup_s);
+    // The new process's CPU so far: what start-up costs, whatever else the machine runs.
+    out->Add(series.name(), n, "startup_cpu_s", ProcessCpuSeconds(pid).value_or(0));
     out->Add(series.name(), n, "rss_mib", ProcessRssMiB(pid).value_or(0));
 
     std::vector<std::shared_ptr<grpc::Channel>> channels = MakeChannels(server.target(), 2);
