@@ -1,6 +1,9 @@
 #include "server/keys/key_ring.h"
 
 #include <openssl/crypto.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <utility>
@@ -14,17 +17,21 @@
 namespace signet::server {
 namespace {
 
-RevocationSet RevocationsOf(const StoreSnapshot& stored) {
+// The stored revocations as a set, built in one call. Their strings are moved out of `stored`
+// (a million of them would otherwise be held twice while the set is built).
+RevocationSet RevocationsOf(StoreSnapshot* stored) {
   std::vector<RevocationSet::TokenEntry> tokens;
-  tokens.reserve(stored.token_revocations.size());
-  for (const TokenRevocationRecord& t : stored.token_revocations) {
-    tokens.push_back({t.token_id, t.expires_at});
+  tokens.reserve(stored->token_revocations.size());
+  for (TokenRevocationRecord& t : stored->token_revocations) {
+    tokens.push_back({std::move(t.token_id), t.expires_at});
   }
+  stored->token_revocations = {};
   std::vector<RevocationSet::SubjectEntry> subjects;
-  subjects.reserve(stored.subject_revocations.size());
-  for (const SubjectRevocationRecord& s : stored.subject_revocations) {
-    subjects.push_back({s.subject, s.not_before, s.expires_at});
+  subjects.reserve(stored->subject_revocations.size());
+  for (SubjectRevocationRecord& s : stored->subject_revocations) {
+    subjects.push_back({std::move(s.subject), s.not_before, s.expires_at});
   }
+  stored->subject_revocations = {};
   return RevocationSet().WithEntries(tokens, subjects);
 }
 
@@ -153,11 +160,17 @@ absl::Status KeyRing::Start() {
     absl::MutexLock lock(&writer_mu_);
     absl::StatusOr<StoreSnapshot> stored = store_->Load();
     if (!stored.ok()) return stored.status();
-    if (absl::Status s = PublishStored(stored->keys, /*full_reload=*/true, RevocationsOf(*stored));
+    RevocationSet revocations = RevocationsOf(&*stored);
+    if (absl::Status s = PublishStored(stored->keys, /*full_reload=*/true, std::move(revocations));
         !s.ok()) {
       return s;
     }
   }
+#ifdef __GLIBC__
+  // The rows just read were freed below the set built from them: without this their pages stay
+  // resident (a million revoked ids: some 150 MiB more RSS after every start than while running).
+  malloc_trim(0);
+#endif
   absl::Time now = clock_->Now();
   absl::StatusOr<std::vector<KeyRecord>> keys = ApplyKeyDecision(
       [&](const std::vector<KeyRecord>& current) { return lifecycle_.Maintain(current, now); });
@@ -565,7 +578,7 @@ absl::Status KeyRing::Reload() {
   absl::MutexLock lock(&writer_mu_);
   absl::StatusOr<StoreSnapshot> stored = store_->Load();
   if (!stored.ok()) return stored.status();
-  RevocationSet revocations = RevocationsOf(*stored);
+  RevocationSet revocations = RevocationsOf(&*stored);
   std::shared_ptr<const StateSnapshot> prev = Current();
   Screened screened = Screen(stored->keys, /*report=*/true);
   if (absl::Status s = CheckSomeTrusted(stored->keys, screened); !s.ok()) {

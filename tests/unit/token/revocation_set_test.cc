@@ -203,5 +203,74 @@ TEST(RevocationSet, HoldsAMillionJtisInUnderOneHundredMegabytes) {
   EXPECT_FALSE(set.IsTokenRevoked(Jti(1000000), kNow));
 }
 
+// One more entry in a large set copies a bounded amount, not a share of the set: a set of 300,000
+// entries of each kind and the same set plus one differ by a few kilobytes of new memory.
+TEST(RevocationSet, AddingOneEntryToALargeSetCopiesLittle) {
+  std::vector<RevocationSet::TokenEntry> tokens;
+  std::vector<RevocationSet::SubjectEntry> subjects;
+  for (uint64_t i = 0; i < 300000; ++i) {
+    tokens.push_back({Jti(i), kNow + absl::Hours(1)});
+    subjects.push_back({absl::StrCat("user-", i), kNow, kNow + absl::Hours(1)});
+  }
+  const RevocationSet large = RevocationSet().WithEntries(tokens, subjects);
+  auto allocated = [] {
+    const struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+  };
+  const size_t before_token = allocated();
+  const RevocationSet one_more_token = large.WithToken(Jti(300000), kNow + absl::Hours(1));
+  const size_t after_token = allocated();
+  const RevocationSet one_more_subject =
+      large.WithSubject("user-300000", kNow, kNow + absl::Hours(1));
+  const size_t after_subject = allocated();
+  EXPECT_LT(after_token - before_token, size_t{16} << 10);
+  EXPECT_LT(after_subject - after_token, size_t{16} << 10);
+  EXPECT_EQ(one_more_token.token_count(), 300001u);
+  EXPECT_EQ(one_more_subject.subject_count(), 300001u);
+  EXPECT_TRUE(one_more_token.IsTokenRevoked(Jti(300000), kNow));
+  EXPECT_FALSE(large.IsTokenRevoked(Jti(300000), kNow));
+  EXPECT_TRUE(one_more_subject.IsSubjectRevoked("user-300000", kNow - absl::Seconds(1), kNow));
+  EXPECT_FALSE(large.IsSubjectRevoked("user-300000", kNow - absl::Seconds(1), kNow));
+}
+
+// Sets grown one entry at a time (every change copies the path it touches) stay independent of
+// each other and agree with a set built in one call.
+TEST(RevocationSet, EveryVersionKeepsItsOwnEntries) {
+  std::vector<RevocationSet> versions(1);
+  std::vector<RevocationSet::TokenEntry> tokens;
+  for (uint64_t i = 0; i < 20000; ++i) {
+    const std::string id = i % 10 == 0 ? absl::StrCat("opaque-", i) : Jti(i);
+    tokens.push_back({id, kNow + absl::Seconds(static_cast<int64_t>(i))});
+    RevocationSet next = versions.back().WithToken(id, tokens.back().expires_at);
+    if (i % 997 == 0)
+      next = next.WithSubject(absl::StrCat("user-", i), kNow, kNow + absl::Hours(1));
+    if (i % 2000 == 0) versions.push_back(next);
+    versions.back() = std::move(next);
+  }
+  const RevocationSet bulk = RevocationSet().WithEntries(tokens, {});
+  EXPECT_EQ(versions.back().token_count(), 20000u);
+  EXPECT_EQ(bulk.token_count(), 20000u);
+  std::vector<std::string> ids = TokenIds(bulk);
+  std::vector<std::string> grown = TokenIds(versions.back());
+  std::sort(ids.begin(), ids.end());
+  std::sort(grown.begin(), grown.end());
+  EXPECT_EQ(ids, grown);
+  // Version v (v >= 1, but the last) was left behind holding entries 0 .. 2000 v - 1.
+  ASSERT_EQ(versions.size(), 11u);
+  EXPECT_EQ(versions[0].token_count(), 0u);
+  for (size_t v = 1; v + 1 < versions.size(); ++v) {
+    const uint64_t last = 2000 * v - 1;
+    EXPECT_EQ(versions[v].token_count(), last + 1) << v;
+    EXPECT_TRUE(versions[v].IsTokenRevoked(tokens[last].token_id, kNow)) << v;
+    EXPECT_FALSE(versions[v].IsTokenRevoked(tokens[last + 1].token_id, kNow)) << v;
+  }
+  // Pruning half of a large set keeps exactly the other half.
+  const RevocationSet pruned = bulk.Pruned(kNow + absl::Seconds(10000));
+  EXPECT_EQ(pruned.token_count(), 9999u);
+  for (uint64_t i = 0; i < 20000; i += 7) {
+    ASSERT_EQ(pruned.IsTokenRevoked(tokens[i].token_id, kNow), i > 10000) << i;
+  }
+}
+
 }  // namespace
 }  // namespace signet

@@ -1,5 +1,6 @@
 // Immutable sets of revoked token ids (jti) and revoked subjects, with structural sharing so that
-// adding one entry to a set of a million copies only a small shard.
+// adding one entry copies a bounded amount (one leaf of at most 64 entries and the three or so
+// branch nodes above it), whatever the size of the set.
 //
 // Example:
 //   signet::RevocationSet r;
@@ -11,7 +12,6 @@
 #ifndef SIGNET_REVOCATION_SET_H_
 #define SIGNET_REVOCATION_SET_H_
 
-#include <array>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -22,7 +22,7 @@
 
 namespace signet {
 
-// Immutable; copies are cheap (they share shards) and thread-safe to read.
+// Immutable; copies are cheap (one shared pointer) and thread-safe to read.
 class RevocationSet {
  public:
   struct TokenEntry {
@@ -42,7 +42,7 @@ class RevocationSet {
   // A set with this subject added (an existing entry keeps the later not_before/expires_at).
   RevocationSet WithSubject(std::string_view subject, absl::Time not_before,
                             absl::Time expires_at) const;
-  // Many entries at once (one copy per touched shard).
+  // Many entries at once (each node touched is copied once; a set built from empty copies none).
   RevocationSet WithEntries(const std::vector<TokenEntry>& tokens,
                             const std::vector<SubjectEntry>& subjects) const;
   // A set without the entries whose expires_at <= now.
@@ -53,18 +53,17 @@ class RevocationSet {
   // True when tokens of `subject` issued at `issued_at` are refused.
   bool IsSubjectRevoked(std::string_view subject, absl::Time issued_at, absl::Time now) const;
 
+  // O(1).
   size_t token_count() const;
   size_t subject_count() const;
   std::vector<TokenEntry> TokenEntries() const;
   std::vector<SubjectEntry> SubjectEntries() const;
 
-  static constexpr size_t kShards = 256;
-
  private:
-  struct TokenShard;
-  struct SubjectShard;
-  std::array<std::shared_ptr<const TokenShard>, kShards> token_shards_;
-  std::array<std::shared_ptr<const SubjectShard>, kShards> subject_shards_;
+  struct State;  // Hash tries of the entries (see internal/hash_trie.h).
+  const State& state() const;
+
+  std::shared_ptr<const State> state_;  // Null: empty.
 };
 
 }  // namespace signet
