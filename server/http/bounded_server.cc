@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -307,6 +308,11 @@ void BoundedServer::Serve(socket_t sock) {
       return;
     }
   }
+  // httplib writes an answer's headers and its body separately: with Nagle's algorithm the body
+  // would wait for the client's delayed ACK of the headers (40 ms on Linux) on kept-alive
+  // connections.
+  const int one = 1;
+  (void)::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   DeadlineStream stream(sock, ssl.get());
   // The TLS handshake and the first request share one deadline.
   stream.StartRequest(absl::Now() + limits_.request_timeout);

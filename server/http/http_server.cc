@@ -40,9 +40,8 @@ void Text(httplib::Response& res, int status, std::string_view body) {
 
 // A JSON document that changes only with the keys: a strong ETag, 304 to a matching If-None-Match,
 // and the JWKS's cache lifetime.
-void ServeCacheable(const httplib::Request& req, httplib::Response& res, std::string body,
-                    absl::Duration publish_ahead) {
-  std::string etag = StrongEtag(body);
+void ServeCacheable(const httplib::Request& req, httplib::Response& res, std::string_view body,
+                    const std::string& etag, absl::Duration publish_ahead) {
   res.set_header("ETag", etag);
   res.set_header("Cache-Control", JwksCacheControl(publish_ahead));
   if (req.has_header("If-None-Match") &&
@@ -51,7 +50,7 @@ void ServeCacheable(const httplib::Request& req, httplib::Response& res, std::st
     return;
   }
   res.status = 200;
-  res.set_content(std::move(body), kJsonType);
+  res.set_content(std::string(body), kJsonType);
 }
 
 }  // namespace
@@ -219,7 +218,7 @@ void HttpServer::Routes() {
   auto jwks = [this](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
-    ServeCacheable(req, res, snap->jwks_json, options_.publish_ahead);
+    ServeCacheable(req, res, snap->jwks_json, JwksEtag(*snap), options_.publish_ahead);
   };
   server.Get(kJwksPath, jwks);
   // Also where jwks_uri points when --public_url has a path and nothing in front strips it.
@@ -235,8 +234,8 @@ void HttpServer::Routes() {
     }
     std::shared_ptr<const StateSnapshot> snap = options_.ring->Current();
     if (snap == nullptr) return Text(res, 503, "keys not loaded\n");
-    ServeCacheable(req, res, DiscoveryJson(options_.issuer, public_url_, *snap),
-                   options_.publish_ahead);
+    const std::string document = DiscoveryJson(options_.issuer, public_url_, *snap);
+    ServeCacheable(req, res, document, StrongEtag(document), options_.publish_ahead);
   };
   for (const std::string& path : DiscoveryPaths(options_.issuer)) server.Get(path, discovery);
 
@@ -253,6 +252,15 @@ void HttpServer::Routes() {
     res.set_header("Cache-Control", "no-store");
     res.set_content(out.Release(), PrometheusWriter::kContentType);
   });
+}
+
+std::string HttpServer::JwksEtag(const StateSnapshot& snapshot) {
+  absl::MutexLock lock(&etag_mu_);
+  if (etag_version_ != snapshot.version) {
+    etag_ = StrongEtag(snapshot.jwks_json);
+    etag_version_ = snapshot.version;
+  }
+  return etag_;
 }
 
 }  // namespace signet::server
