@@ -78,4 +78,5 @@ for curve in $CURVES; do
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "points: $POINTS"
-/usr/bin/python3 "$ROOT/scripts/plot_curves.py" "$POINTS" --out "$PICTURES"
+/usr/bin/python3 "$ROOT/scripts/plot_curves.py" "$POINTS" --out "$PICTURES" \
+  --only keys:server_cpu_us,response_bytes,rss_mib,rotate_key_ms

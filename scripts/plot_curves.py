@@ -5,7 +5,8 @@ Each input line is one point of one metric:
   {"curve": "revocations", "series": "sqlite-jti", "x": 1000, "x_label": "revoked token ids",
    "metric": "startup_s", "value": 0.12}
 A curve's PNG has one panel per metric (log-scale x; y linear, or log when it spans more than two
-decades), one line per series.
+decades), one line per series; a panel that would hold more than six series is split by what
+follows each series' first word. --only CURVE:METRIC,... keeps some metrics of a curve.
 
   scripts/plot_curves.py curves.jsonl [more.jsonl ...] --out docs/perf
 """
@@ -62,7 +63,26 @@ def read_points(paths):
     return points
 
 
+# More series than this in one panel: the panel is split by what follows the series' first word
+# ("EdDSA list_keys" is line "EdDSA" in panel "list_keys").
+MAX_LINES = 6
+
+
+def split_crowded(points):
+    by_metric = collections.defaultdict(set)
+    for p in points:
+        by_metric[p["metric"]].add(p["series"])
+    out = []
+    for p in points:
+        if len(by_metric[p["metric"]]) > MAX_LINES and " " in p["series"]:
+            line, rest = p["series"].split(" ", 1)
+            p = dict(p, metric="%s: %s" % (rest, p["metric"]), series=line)
+        out.append(p)
+    return out
+
+
 def plot_curve(name, points, out_dir):
+    points = split_crowded(points)
     metrics = sorted({p["metric"] for p in points})
     x_label = next((p["x_label"] for p in points if p.get("x_label")), "x")
     columns = min(3, len(metrics))
@@ -87,7 +107,7 @@ def plot_curve(name, points, out_dir):
         # The measured x values as plain numbers, not powers of ten.
         ticks = sorted({x if x > 0 else 1 for s in by_series.values() for x in s})
         ax.set_xticks(ticks)
-        ax.set_xticklabels(["{:,g}".format(t) for t in ticks], fontsize=8)
+        ax.set_xticklabels(["{:,.0f}".format(t) if t >= 1 else "{:g}".format(t) for t in ticks], fontsize=8)
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 100 and len(positive) == len(values):
@@ -112,8 +132,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("inputs", nargs="+", help="JSON-lines files of curve points")
     parser.add_argument("--out", default=".", help="folder for the PNG files")
+    parser.add_argument("--only", action="append", default=[], metavar="CURVE:METRIC,...",
+                        help="draw only these metrics of that curve (repeatable)")
     args = parser.parse_args()
     points = read_points(args.inputs)
+    only = {}
+    for spec in args.only:
+        curve, _, metrics = spec.partition(":")
+        only[curve] = set(metrics.split(","))
+    points = [p for p in points if p["curve"] not in only or p["metric"] in only[p["curve"]]]
     if not points:
         sys.exit("no curve points in " + ", ".join(args.inputs))
     os.makedirs(args.out, exist_ok=True)
