@@ -253,7 +253,13 @@ grpc::ServerWriteReactor<WatchKeysResponse>* WatchHub::Watch(grpc::CallbackServe
 void WatchHub::OnStateChanged(const std::shared_ptr<const StateSnapshot>& snapshot,
                               const StateDelta& delta) {
   if (delta.full) {
-    // A reload replaced everything: one full state, shared by every watcher.
+    // A reload replaced everything: one full state, shared by every watcher. None is built for no
+    // watcher (at start-up with 1,000,000 revocations it is a tenth of the start): a watcher that
+    // arrives later is sent the state of its own moment.
+    {
+      absl::MutexLock lock(&mu_);
+      if (watchers_.empty()) return;
+    }
     SharedMessage full = FullState(*snapshot);
     absl::MutexLock lock(&mu_);
     for (Watcher* w : watchers_) w->EnqueueSnapshot(full);
