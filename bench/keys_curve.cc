@@ -28,22 +28,13 @@
 //
 // Run (from the repository root, after building signet-server and keys_curve):
 //   build/bench/keys_curve --keys=2,10,30,100,300,1000 --json_out=keys_curve.jsonl
-#include <fcntl.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,18 +48,19 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "bench/fleet/curve_points.h"
+#include "bench/fleet/percentile.h"
+#include "bench/fleet/scratch_dir.h"
+#include "bench/fleet/server_process.h"
 #include "bench/load/driver.h"
 #include "bench/load/histogram.h"
 #include "bench/load/process_figures.h"
 #include "bench/load/run_result.h"
 #include "bench/load/workload.h"
 #include "httplib.h"
-#include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 #include "signet/v1/token_service.grpc.pb.h"
 
-ABSL_FLAG(std::string, server, SIGNET_BINARY_DIR "/server/signet-server",
+ABSL_FLAG(std::string, server, signet::bench::DefaultServerBinary(),
           "The signet-server binary to run");
 ABSL_FLAG(std::string, keys, "2,10,30,100,300,1000", "Key ring sizes K to measure, ascending");
 ABSL_FLAG(std::string, algorithms, "EdDSA,ES256", "Algorithms of the keys (one server each)");
@@ -96,120 +88,11 @@ constexpr char kJwksPath[] = "/.well-known/jwks.json";
 
 int Concurrency() { return absl::GetFlag(FLAGS_concurrency); }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// One signet-server child process; its ports come from its "server_started" log line.
-class ServerProcess {
- public:
-  ~ServerProcess() { Stop(); }
-
-  void Start(const std::vector<std::string>& args, const std::string& log_path) {
-    const std::string binary = absl::GetFlag(FLAGS_server);
-    pid_ = fork();
-    if (pid_ == 0) {
-      // The server goes with the benchmark, however the benchmark ends (Die() exits at once).
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<std::string> copy = args;
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (std::string& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    const int64_t deadline = NowNs() + 30'000'000'000;
-    while (NowNs() < deadline) {
-      for (absl::string_view line : absl::StrSplit(ReadFile(log_path), '\n')) {
-        rapidjson::Document doc;
-        doc.Parse(line.data(), line.size());
-        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("event") ||
-            !doc["event"].IsString() || std::string(doc["event"].GetString()) != "server_started" ||
-            !doc.HasMember("port") || !doc["port"].IsInt() || !doc.HasMember("http_port") ||
-            !doc["http_port"].IsInt()) {
-          continue;
-        }
-        port_ = doc["port"].GetInt();
-        http_port_ = doc["http_port"].GetInt();
-        return;
-      }
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      SleepUntilNs(NowNs() + 20'000'000);
-    }
-    Die("signet-server did not start:\n" + ReadFile(log_path));
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  int pid() const { return pid_; }
-  int port() const { return port_; }
-  int http_port() const { return http_port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int http_port_ = 0;
-};
-
-// The figures of one curve: appended to --json_out as they come, and kept for the table.
-class CurveOutput {
- public:
-  explicit CurveOutput(const std::string& path) {
-    if (path.empty()) return;
-    out_.open(path, std::ios::app);
-    if (!out_) Die("cannot open " + path);
-  }
-
-  void Add(const std::string& series, int keys, const std::string& metric, double value) {
-    if (out_.is_open()) {
-      rapidjson::StringBuffer buffer;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-      w.StartObject();
-      w.Key("curve");
-      w.String(kCurve);
-      w.Key("series");
-      w.String(series.c_str());
-      w.Key("x");
-      w.Int(keys);
-      w.Key("x_label");
-      w.String(kXLabel);
-      w.Key("metric");
-      w.String(metric.c_str());
-      w.Key("value");
-      w.Double(value);
-      w.EndObject();
-      out_ << buffer.GetString() << "\n";
-      out_.flush();
-    }
-  }
-
- private:
-  std::ofstream out_;
-};
-
 // What one series measured at one K.
 struct Figures {
   double server_cpu_us = 0;
   double qps = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
+  Quantiles latency_ms;        // Its p50 and p99 (max: not measured).
   double response_bytes = -1;  // -1: not measured.
   uint64_t calls = 0;
   uint64_t failures = 0;  // Errors and unexpected answers (e.g. valid=false).
@@ -220,8 +103,8 @@ Figures FromRun(const RunResult& r) {
   f.calls = r.calls();
   f.failures = r.calls() - r.ok;
   f.qps = r.qps;
-  f.p50_ms = r.p50_us / 1000;
-  f.p99_ms = r.p99_us / 1000;
+  f.latency_ms.p50 = r.p50_us / 1000;
+  f.latency_ms.p99 = r.p99_us / 1000;
   if (r.server_cpu_s.has_value() && r.calls() > 0) {
     f.server_cpu_us = *r.server_cpu_s * 1e6 / static_cast<double>(r.calls());
   }
@@ -329,8 +212,8 @@ Figures RunHttpJwks(int port, int pid, int threads, const std::string& etag) {
   f.calls = ok.load() + failed.load();
   f.failures = failed.load();
   f.qps = static_cast<double>(f.calls) / ((t1 - t0) / 1e9);
-  f.p50_ms = histogram.Quantile(0.5) / 1e6;
-  f.p99_ms = histogram.Quantile(0.99) / 1e6;
+  f.latency_ms.p50 = histogram.Quantile(0.5) / 1e6;
+  f.latency_ms.p99 = histogram.Quantile(0.99) / 1e6;
   if (cpu0.has_value() && cpu1.has_value() && f.calls > 0) {
     f.server_cpu_us = (*cpu1 - *cpu0) * 1e6 / static_cast<double>(f.calls);
   }
@@ -342,20 +225,21 @@ Figures RunHttpJwks(int port, int pid, int threads, const std::string& etag) {
 
 class KeysCurve {
  public:
-  KeysCurve(std::string algorithm, std::vector<int> points, CurveOutput* output)
+  KeysCurve(std::string algorithm, std::vector<int> points, const CurvePoints* output)
       : algorithm_(std::move(algorithm)), points_(std::move(points)), output_(output) {}
 
   void Run(const std::string& work_dir) {
     const std::string dir = absl::StrCat(work_dir, "/", algorithm_);
     std::filesystem::create_directories(dir);
-    server_.Start(
-        {"--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
-         absl::StrCat("--data_dir=", dir, "/data"), "--algorithm=" + algorithm_,
-         absl::StrCat("--audit_log=", dir, "/audit.log"),
-         absl::StrCat("--validation_cache_entries=", absl::GetFlag(FLAGS_server_cache_entries))},
-        dir + "/server.log");
-    const std::string target = absl::StrCat("127.0.0.1:", server_.port());
-    channels_ = MakeChannels(target, absl::GetFlag(FLAGS_channels));
+    if (!server_.Start({"--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+                        absl::StrCat("--data_dir=", dir, "/data"), "--algorithm=" + algorithm_,
+                        absl::StrCat("--audit_log=", dir, "/audit.log"),
+                        absl::StrCat("--validation_cache_entries=",
+                                     absl::GetFlag(FLAGS_server_cache_entries))},
+                       dir + "/server.log")) {
+      Die("signet-server did not start");
+    }
+    channels_ = MakeChannels(server_.target(), absl::GetFlag(FLAGS_channels));
     stub_ = v1::TokenService::NewStub(channels_.front());
 
     const v1::ListKeysResponse first = ListKeys(stub_.get());
@@ -444,16 +328,16 @@ class KeysCurve {
       const double idle_ms_per_s = idle0.has_value() && idle1.has_value()
                                        ? (*idle1 - *idle0) * 1e3 / ((NowNs() - idle_start) / 1e9)
                                        : 0;
-      output_->Add(Series("server"), k, "idle_cpu_ms_per_s", idle_ms_per_s);
+      output_->Add(Series("server"), k, kXLabel, "idle_cpu_ms_per_s", idle_ms_per_s);
       const double rss = ProcessRssMiB(server_.pid()).value_or(0);
-      output_->Add(Series("server"), k, "rss_mib", rss);
-      if (rotations > 0) output_->Add(Series("server"), k, "rotate_key_ms", rotate_ms);
+      output_->Add(Series("server"), k, kXLabel, "rss_mib", rss);
+      if (rotations > 0) output_->Add(Series("server"), k, kXLabel, "rotate_key_ms", rotate_ms);
       std::printf("%-26s %6d  rss %.1f MiB, idle CPU %.2f ms/s", "server", k, rss, idle_ms_per_s);
       if (rotations > 0) std::printf(", RotateKey %.2f ms each (%d)", rotate_ms, rotations);
       std::printf("\n\n");
       std::fflush(stdout);
     }
-    server_.Stop();
+    server_.Stop(std::chrono::seconds(10));
   }
 
  private:
@@ -484,13 +368,14 @@ class KeysCurve {
 
   void Measure(int keys, const std::string& what, const Figures& f) {
     const std::string series = Series(what);
-    output_->Add(series, keys, "server_cpu_us", f.server_cpu_us);
-    output_->Add(series, keys, "qps", f.qps);
-    output_->Add(series, keys, "p50_ms", f.p50_ms);
-    output_->Add(series, keys, "p99_ms", f.p99_ms);
-    if (f.response_bytes >= 0) output_->Add(series, keys, "response_bytes", f.response_bytes);
+    output_->Add(series, keys, kXLabel, "server_cpu_us", f.server_cpu_us);
+    output_->Add(series, keys, kXLabel, "qps", f.qps);
+    output_->Add(series, keys, kXLabel, "p50_ms", f.latency_ms.p50);
+    output_->Add(series, keys, kXLabel, "p99_ms", f.latency_ms.p99);
+    if (f.response_bytes >= 0)
+      output_->Add(series, keys, kXLabel, "response_bytes", f.response_bytes);
     std::printf("%-26s %6d %11.1f us %10.0f %9.3f %9.3f %10s %9llu\n", what.c_str(), keys,
-                f.server_cpu_us, f.qps, f.p50_ms, f.p99_ms,
+                f.server_cpu_us, f.qps, f.latency_ms.p50, f.latency_ms.p99,
                 f.response_bytes >= 0 ? absl::StrCat(f.response_bytes).c_str() : "",
                 static_cast<unsigned long long>(f.failures));
     std::fflush(stdout);
@@ -503,8 +388,8 @@ class KeysCurve {
 
   const std::string algorithm_;
   const std::vector<int> points_;
-  CurveOutput* const output_;
-  ServerProcess server_;
+  const CurvePoints* const output_;
+  ServerProcess server_{absl::GetFlag(FLAGS_server)};
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<v1::TokenService::Stub> stub_;
 };
@@ -520,15 +405,14 @@ int Main(int argc, char** argv) {
     }
     points.push_back(k);
   }
+  std::optional<ScratchDir> scratch;
   std::string work_dir = absl::GetFlag(FLAGS_work_dir);
-  bool remove_work_dir = false;
   if (work_dir.empty()) {
-    char pattern[] = "/tmp/keys_curve.XXXXXX";
-    if (mkdtemp(pattern) == nullptr) Die("mkdtemp failed");
-    work_dir = pattern;
-    remove_work_dir = true;
+    scratch.emplace("keys_curve");
+    if (!scratch->ok()) Die("mkdtemp failed");
+    work_dir = scratch->path();
   }
-  CurveOutput output(absl::GetFlag(FLAGS_json_out));
+  const CurvePoints output(absl::GetFlag(FLAGS_json_out), kCurve);
   std::printf(
       "keys curve: K = %s; %d tokens per no-cache run; timed runs %s after %s; "
       "ValidateToken at %d outstanding, other calls at %d\n\n",
@@ -538,10 +422,6 @@ int Main(int argc, char** argv) {
       absl::GetFlag(FLAGS_rpc_concurrency));
   for (absl::string_view alg : absl::StrSplit(absl::GetFlag(FLAGS_algorithms), ',')) {
     KeysCurve(std::string(alg), points, &output).Run(work_dir);
-  }
-  if (remove_work_dir) {
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir, ec);
   }
   return 0;
 }

@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -48,6 +49,7 @@
 #include "absl/time/time.h"
 #include "bench/fleet/bench_database.h"
 #include "bench/fleet/curve_points.h"
+#include "bench/fleet/flag_args.h"
 #include "bench/fleet/percentile.h"
 #include "bench/fleet/scratch_dir.h"
 #include "bench/fleet/server_process.h"
@@ -141,13 +143,8 @@ class Watcher {
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-struct Quantiles {
-  double p50 = 0, p99 = 0, max = 0;
-};
-
 Quantiles Report(const std::string& what, std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  Quantiles q{Percentile(ms, 50), Percentile(ms, 99), ms.back()};
+  const Quantiles q = QuantilesOf(std::move(ms));
   std::printf("%-44s p50 %7.2f ms   p99 %7.2f ms   max %7.2f ms\n", what.c_str(), q.p50, q.p99,
               q.max);
   return q;
@@ -441,45 +438,26 @@ int Run(const Options& options) {
   return 0;
 }
 
-bool ParseList(absl::string_view text, std::vector<int>* out) {
-  out->clear();
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    int v = 0;
-    if (!absl::SimpleAtoi(part, &v) || v <= 0 || v > 26) return false;
-    out->push_back(v);
-  }
-  return !out->empty();
-}
-
 }  // namespace
 }  // namespace signet::bench
 
 int main(int argc, char** argv) {
   signet::bench::Options options;
   for (int i = 1; i < argc; ++i) {
+    if (signet::bench::IntFlag(argv[i], "revocations", 1, INT_MAX, &options.revocations) ||
+        signet::bench::PositiveListFlag(argv[i], "replicas", 26, &options.replicas) ||
+        signet::bench::StringFlag(argv[i], "json_out", &options.json_out) ||
+        signet::bench::IntFlag(argv[i], "validate_concurrency", 1, INT_MAX,
+                               &options.validate_concurrency)) {
+      continue;
+    }
     absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--revocations=") &&
-        absl::SimpleAtoi(arg, &options.revocations) && options.revocations > 0) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--replicas=") &&
-        signet::bench::ParseList(arg, &options.replicas)) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--json_out=") && !arg.empty()) {
-      options.json_out = std::string(arg);
-      continue;
-    }
     if (absl::ConsumePrefix(&arg, "--phase_duration=") &&
         absl::ParseDuration(arg, &options.phase_duration)) {
       continue;
     }
     if (absl::ConsumePrefix(&arg, "--storm_rate=") && absl::SimpleAtod(arg, &options.storm_rate) &&
         options.storm_rate > 0) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--validate_concurrency=") &&
-        absl::SimpleAtoi(arg, &options.validate_concurrency) && options.validate_concurrency > 0) {
       continue;
     }
     std::fprintf(stderr,

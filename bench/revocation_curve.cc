@@ -34,24 +34,18 @@
 //   build/bench/revocation_curve --points=0,1000,10000,100000,1000000
 //       --stores=sqlite,postgres --kinds=token,subject --json_out=revocation_curve.jsonl
 // (one command line).
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,14 +59,16 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/fleet/curve_points.h"
+#include "bench/fleet/percentile.h"
+#include "bench/fleet/scratch_dir.h"
+#include "bench/fleet/server_process.h"
 #include "bench/load/driver.h"
 #include "bench/load/process_figures.h"
 #include "bench/load/workload.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 #include "signet/v1/token_service.grpc.pb.h"
 #include "tests/support/postgres_admin.h"
 #include "token/signing/token_signer.h"
@@ -86,7 +82,7 @@ ABSL_FLAG(absl::Duration, hot_duration, absl::Seconds(2), "ValidateToken of one 
 ABSL_FLAG(int, revokes, 300, "One-more revocations per point (RPCs, one after the other)");
 ABSL_FLAG(std::string, json_out, "", "Append one JSON object per (series, N, metric) here");
 ABSL_FLAG(std::string, work_dir, "/tmp", "A fresh folder for data and logs is made in here");
-ABSL_FLAG(std::string, server, SIGNET_BINARY_DIR "/server/signet-server",
+ABSL_FLAG(std::string, server, signet::bench::DefaultServerBinary(),
           "The signet-server binary to measure");
 
 namespace signet::bench {
@@ -104,44 +100,6 @@ constexpr double kStartupTargetS = 5.0;
 // Filled entries expire this far on: long after the run.
 constexpr absl::Duration kEntryLifetime = absl::Hours(24 * 30);
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Mode 0600: the server refuses a key file others can read.
-bool WriteFile(const std::string& path, const std::string& content) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  close(fd);
-  return ok;
-}
-
-// CPU time of every thread of a process, in seconds, to the nanosecond (the first field of each
-// /proc/<pid>/task/<tid>/schedstat): /proc/<pid>/stat counts in 10 ms ticks, too coarse for a few
-// hundred calls of some 50 us each.
-std::optional<double> PreciseCpuSeconds(int pid) {
-  std::error_code ec;
-  std::filesystem::directory_iterator tasks(absl::StrCat("/proc/", pid, "/task"), ec);
-  if (ec) return std::nullopt;
-  uint64_t total = 0;
-  for (const auto& task : tasks) {
-    std::ifstream in(task.path() / "schedstat");
-    uint64_t ns = 0;
-    if (in >> ns) total += ns;
-  }
-  return static_cast<double>(total) / 1e9;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // ---- Output -------------------------------------------------------------------------------------
@@ -149,30 +107,11 @@ double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d
 // The figures of the curve: appended to --json_out as they come, and kept for the table.
 class CurveOutput {
  public:
-  explicit CurveOutput(std::string path) : path_(std::move(path)) {}
+  explicit CurveOutput(std::string path) : points_(std::move(path), kCurve) {}
 
   void Add(const std::string& series, int64_t x, const std::string& metric, double value) {
     rows_[{series, x}][metric] = value;
-    if (path_.empty()) return;
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("curve");
-    w.String(kCurve);
-    w.Key("series");
-    w.String(series.c_str());
-    w.Key("x");
-    w.Int64(x);
-    w.Key("x_label");
-    w.String(kXLabel);
-    w.Key("metric");
-    w.String(metric.c_str());
-    w.Key("value");
-    w.Double(value);
-    w.EndObject();
-    std::ofstream out(path_, std::ios::app);
-    out << buffer.GetString() << "\n";
-    if (!out) Die("cannot append to " + path_);
+    if (!points_.Add(series, static_cast<double>(x), kXLabel, metric, value)) Die("--json_out");
   }
 
   void PrintTable() const {
@@ -193,138 +132,83 @@ class CurveOutput {
   }
 
  private:
-  std::string path_;
+  const CurvePoints points_;
   std::map<std::pair<std::string, int64_t>, std::map<std::string, double>> rows_;
 };
 
 // ---- The server ---------------------------------------------------------------------------------
 
-// The running server's pid, killed at exit (Die() exits without unwinding).
-pid_t g_running_server = -1;
+// The counts of revocations a server loaded at start-up (its "key_ring_started" log line); -1
+// when the log has none.
+struct Loaded {
+  int64_t token_revocations = -1;
+  int64_t subject_revocations = -1;
+};
 
-void KillRunningServer() {
-  if (g_running_server > 0) kill(g_running_server, SIGKILL);
+Loaded ReadLoaded(const std::string& log_path) {
+  Loaded loaded;
+  for (absl::string_view line : absl::StrSplit(ReadFile(log_path), '\n')) {
+    rapidjson::Document doc;
+    doc.Parse(line.data(), line.size());
+    if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("event") &&
+        doc["event"].IsString() && std::string(doc["event"].GetString()) == "key_ring_started" &&
+        doc.HasMember("token_revocations") && doc["token_revocations"].IsInt64() &&
+        doc.HasMember("subject_revocations") && doc["subject_revocations"].IsInt64()) {
+      loaded.token_revocations = doc["token_revocations"].GetInt64();
+      loaded.subject_revocations = doc["subject_revocations"].GetInt64();
+    }
+  }
+  return loaded;
 }
 
-// One signet-server child process. Start() returns once Health/Check answers SERVING.
-class ServerProcess {
- public:
-  ~ServerProcess() { Stop(); }
+// One Health/Check: true when it answers SERVING.
+bool Serving(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  grpc::ByteBuffer request(nullptr, 0);  // HealthCheckRequest{}: no bytes.
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, kHealthMethod, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  if (!done.get_future().get().ok()) return false;
+  grpc::Slice all;
+  // HealthCheckResponse{status: SERVING}: field 1, varint 1.
+  return response.DumpToSingleSlice(&all).ok() && all.size() >= 2 && all.begin()[0] == 0x08 &&
+         all.begin()[1] == 0x01;
+}
 
-  struct Started {
-    double startup_s = 0;
-    int64_t token_revocations = -1;
-    int64_t subject_revocations = -1;
-  };
+// What a start of the server took.
+struct Started {
+  double startup_s = 0;  // From the fork until Health/Check answers SERVING.
+  Loaded loaded;
+};
 
-  std::optional<Started> Start(const std::vector<std::string>& args, const std::string& log_path) {
-    std::filesystem::remove(log_path);
-    const std::string binary = absl::GetFlag(FLAGS_server);
-    const SteadyClock::time_point t0 = SteadyClock::now();
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<std::string> copy = args;
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (std::string& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    g_running_server = pid_;
-    Started started;
-    const auto deadline = t0 + std::chrono::seconds(120);
-    while (SteadyClock::now() < deadline) {
-      if (port_ == 0) ReadLog(log_path, &started);
-      if (port_ != 0 && Serving()) {
-        started.startup_s = Seconds(SteadyClock::now() - t0);
-        ReadLog(log_path, &started);
-        return started;
-      }
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    std::fprintf(stderr, "signet-server did not start:\n%s\n", ReadFile(log_path).c_str());
+constexpr auto kStartLimit = std::chrono::seconds(120);
+constexpr auto kStopGrace = std::chrono::seconds(10);
+
+// Starts `server` on a fresh log and waits (polling every 2 ms) until it answers SERVING.
+std::optional<Started> StartServing(ServerProcess* server, const std::vector<std::string>& args,
+                                    const std::string& log_path) {
+  std::filesystem::remove(log_path);
+  if (!server->Start(args, log_path, {std::chrono::milliseconds(2), kStartLimit})) {
     return std::nullopt;
   }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 500; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(server->target(), grpc::InsecureChannelCredentials());
+  const auto deadline = server->started_at() + kStartLimit;
+  while (SteadyClock::now() < deadline && server->Running()) {
+    if (Serving(channel)) {
+      Started started;
+      started.startup_s = Seconds(SteadyClock::now() - server->started_at());
+      started.loaded = ReadLoaded(log_path);
+      return started;
     }
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    pid_ = -1;
-    g_running_server = -1;
-    port_ = 0;
-    channel_ = nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-
-  int pid() const { return pid_; }
-  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
-
- private:
-  // The port (server_started) and the revocations loaded (key_ring_started).
-  void ReadLog(const std::string& log_path, Started* started) {
-    for (absl::string_view line : absl::StrSplit(ReadFile(log_path), '\n')) {
-      rapidjson::Document doc;
-      doc.Parse(line.data(), line.size());
-      if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("event") ||
-          !doc["event"].IsString()) {
-        continue;
-      }
-      const std::string event = doc["event"].GetString();
-      if (event == "server_started" && doc.HasMember("port") && doc["port"].IsInt()) {
-        port_ = doc["port"].GetInt();
-      } else if (event == "key_ring_started" && doc.HasMember("token_revocations") &&
-                 doc["token_revocations"].IsInt64() && doc.HasMember("subject_revocations") &&
-                 doc["subject_revocations"].IsInt64()) {
-        started->token_revocations = doc["token_revocations"].GetInt64();
-        started->subject_revocations = doc["subject_revocations"].GetInt64();
-      }
-    }
-  }
-
-  // One Health/Check: true when it answers SERVING.
-  bool Serving() {
-    if (channel_ == nullptr) {
-      channel_ = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
-    }
-    grpc::GenericStub stub(channel_);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc::ByteBuffer request(nullptr, 0);  // HealthCheckRequest{}: no bytes.
-    grpc::ByteBuffer response;
-    std::promise<grpc::Status> done;
-    stub.UnaryCall(&context, kHealthMethod, grpc::StubOptions(), &request, &response,
-                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    if (!done.get_future().get().ok()) return false;
-    grpc::Slice all;
-    // HealthCheckResponse{status: SERVING}: field 1, varint 1.
-    return response.DumpToSingleSlice(&all).ok() && all.size() >= 2 && all.begin()[0] == 0x08 &&
-           all.begin()[1] == 0x01;
-  }
-
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
-};
+  std::fprintf(stderr, "signet-server did not start:\n%s\n", ReadFile(log_path).c_str());
+  return std::nullopt;
+}
 
 // ---- Filling the store --------------------------------------------------------------------------
 
@@ -490,7 +374,7 @@ RevokeFigures RevokeMore(v1::TokenService::Stub* stub, int pid, Kind kind, int c
                          const std::string& tag) {
   std::vector<double> ms;
   ms.reserve(count);
-  const std::optional<double> cpu0 = PreciseCpuSeconds(pid);
+  const std::optional<double> cpu0 = ThreadsCpuSeconds(pid);
   for (int i = 0; i < count; ++i) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -510,9 +394,9 @@ RevokeFigures RevokeMore(v1::TokenService::Stub* stub, int pid, Kind kind, int c
     ms.push_back(Seconds(SteadyClock::now() - t0) * 1e3);
     if (!s.ok()) Die("revoking: " + s.error_message());
   }
-  const std::optional<double> cpu1 = PreciseCpuSeconds(pid);
+  const std::optional<double> cpu1 = ThreadsCpuSeconds(pid);
   RevokeFigures f;
-  f.p50_ms = Median(ms);
+  if (!ms.empty()) f.p50_ms = QuantilesOf(std::move(ms)).p50;
   if (cpu0 && cpu1) f.cpu_us = (*cpu1 - *cpu0) * 1e6 / count;
   return f;
 }
@@ -551,10 +435,10 @@ bool RunSeries(const Series& series, const std::vector<int64_t>& points, const s
     filler = std::make_unique<SqliteFiller>(dir + "/data/signet.db");
   }
   const std::string log = dir + "/server.log";
-  ServerProcess server;
+  ServerProcess server(absl::GetFlag(FLAGS_server));
   // The first start makes the schema.
-  if (!server.Start(args, log)) return false;
-  server.Stop();
+  if (!StartServing(&server, args, log)) return false;
+  server.Stop(kStopGrace);
 
   int64_t stored = 0;  // Entries of this kind in the store.
   for (int64_t n : points) {
@@ -567,10 +451,10 @@ bool RunSeries(const Series& series, const std::vector<int64_t>& points, const s
       std::fflush(stdout);
       stored = n;
     }
-    std::optional<ServerProcess::Started> started = server.Start(args, log);
+    std::optional<Started> started = StartServing(&server, args, log);
     if (!started) return false;
-    const int64_t loaded =
-        series.kind == Kind::kToken ? started->token_revocations : started->subject_revocations;
+    const int64_t loaded = series.kind == Kind::kToken ? started->loaded.token_revocations
+                                                       : started->loaded.subject_revocations;
     if (loaded != stored) {
       Die(absl::StrCat(series.name(), ": the server loaded ", loaded, " entries, ", stored,
                        " are stored"));
@@ -610,7 +494,7 @@ bool RunSeries(const Series& series, const std::vector<int64_t>& points, const s
                 started->startup_s, started->startup_s < kStartupTargetS ? "" : " (over 5 s)",
                 ProcessRssMiB(pid).value_or(0), revoke.p50_ms, revoke.cpu_us);
     std::fflush(stdout);
-    server.Stop();
+    server.Stop(kStopGrace);
   }
   return true;
 }
@@ -636,20 +520,19 @@ int Main() {
       all.push_back({store, kind == "token" ? Kind::kToken : Kind::kSubject});
     }
   }
-  std::string root = absl::GetFlag(FLAGS_work_dir) + "/signet-revocation-curve-XXXXXX";
-  if (mkdtemp(root.data()) == nullptr) Die("mkdtemp in " + absl::GetFlag(FLAGS_work_dir));
+  ScratchDir root("signet-revocation-curve", absl::GetFlag(FLAGS_work_dir));
+  if (!root.ok()) Die("mkdtemp in " + absl::GetFlag(FLAGS_work_dir));
   const std::optional<std::string> admin_dsn = signet::testing::TestPostgresDsn();
   CurveOutput out(absl::GetFlag(FLAGS_json_out));
   bool ok = true;
   for (const Series& s : all) {
-    if (!RunSeries(s, points, root, admin_dsn, &out)) {
+    if (!RunSeries(s, points, root.path(), admin_dsn, &out)) {
       ok = false;
       break;
     }
   }
   out.PrintTable();
-  std::error_code ec;
-  if (ok) std::filesystem::remove_all(root, ec);
+  if (!ok) root.Keep();  // Its logs.
   return ok ? 0 : 1;
 }
 
@@ -660,6 +543,5 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("The cost of revoked entries to signet-server (curve revocations)");
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  std::atexit(signet::bench::KillRunningServer);
   return signet::bench::Main();
 }

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <memory>
@@ -35,13 +36,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "bench/fleet/curve_points.h"
+#include "bench/fleet/flag_args.h"
 #include "bench/fleet/percentile.h"
 #include "bench/fleet/scratch_dir.h"
 #include "bench/fleet/server_process.h"
@@ -172,13 +170,9 @@ struct Figures {
   double rss0_mib = 0;
   double rss_mib = 0;
   double kib_per_watcher = 0;
-  double ack_p50_ms = 0;  // RevokeToken answered (committed to SQLite).
-  double ack_p99_ms = 0;
-  double every_p50_ms = 0;
-  double every_p99_ms = 0;
-  double every_max_ms = 0;
-  double delivery_p50_ms = 0;
-  double delivery_p99_ms = 0;
+  Quantiles ack_ms;  // RevokeToken answered (committed to SQLite).
+  Quantiles every_ms;
+  Quantiles delivery_ms;
   double cpu_ms_per_broadcast = 0;
   double client_cpu_ms_per_broadcast = 0;
 };
@@ -305,16 +299,9 @@ std::optional<Figures> Measure(const Options& options, int watchers, const std::
   }
   if (!end_streams()) std::_Exit(1);
   if (!ok) return std::nullopt;
-  std::sort(acks.begin(), acks.end());
-  std::sort(every.begin(), every.end());
-  std::sort(deliveries.begin(), deliveries.end());
-  f.ack_p50_ms = Percentile(acks, 50);
-  f.ack_p99_ms = Percentile(acks, 99);
-  f.every_p50_ms = Percentile(every, 50);
-  f.every_p99_ms = Percentile(every, 99);
-  f.every_max_ms = every.back();
-  f.delivery_p50_ms = Percentile(deliveries, 50);
-  f.delivery_p99_ms = Percentile(deliveries, 99);
+  f.ack_ms = QuantilesOf(std::move(acks));
+  f.every_ms = QuantilesOf(std::move(every));
+  f.delivery_ms = QuantilesOf(std::move(deliveries));
   if (cpu0 && cpu1) f.cpu_ms_per_broadcast = (*cpu1 - *cpu0) * 1e3 / options.revocations;
   f.client_cpu_ms_per_broadcast = (self1 - self0) * 1e3 / options.revocations;
   return f;
@@ -340,18 +327,18 @@ int Run(const Options& options) {
         "%6d %5d %7.2f %8.1f %8.1f %9.1f | %7.2f %7.2f | %8.2f %8.2f %8.2f | %8.2f %8.2f | %9.3f "
         "%9.3f\n",
         f->watchers, f->channels, f->open_s, f->rss0_mib, f->rss_mib, f->kib_per_watcher,
-        f->ack_p50_ms, f->ack_p99_ms, f->every_p50_ms, f->every_p99_ms, f->every_max_ms,
-        f->delivery_p50_ms, f->delivery_p99_ms, f->cpu_ms_per_broadcast,
+        f->ack_ms.p50, f->ack_ms.p99, f->every_ms.p50, f->every_ms.p99, f->every_ms.max,
+        f->delivery_ms.p50, f->delivery_ms.p99, f->cpu_ms_per_broadcast,
         f->client_cpu_ms_per_broadcast);
     std::fflush(stdout);
-    points.Add(series, w, kXLabel, "every_watcher_p50_ms", f->every_p50_ms);
-    points.Add(series, w, kXLabel, "every_watcher_p99_ms", f->every_p99_ms);
-    points.Add(series, w, kXLabel, "delivery_p99_ms", f->delivery_p99_ms);
-    points.Add(series, w, kXLabel, "revoke_ack_p99_ms", f->ack_p99_ms);
+    points.Add(series, w, kXLabel, "every_watcher_p50_ms", f->every_ms.p50);
+    points.Add(series, w, kXLabel, "every_watcher_p99_ms", f->every_ms.p99);
+    points.Add(series, w, kXLabel, "delivery_p99_ms", f->delivery_ms.p99);
+    points.Add(series, w, kXLabel, "revoke_ack_p99_ms", f->ack_ms.p99);
     points.Add(series, w, kXLabel, "rss_kib_per_watcher", f->kib_per_watcher);
     points.Add(series, w, kXLabel, "server_cpu_ms_per_broadcast", f->cpu_ms_per_broadcast);
     if (w == 1000) {
-      targets_met = f->every_p99_ms < 100 && f->kib_per_watcher < 64;
+      targets_met = f->every_ms.p99 < 100 && f->kib_per_watcher < 64;
       std::printf(
           "       targets at W=1,000 (every watcher p99 < 100 ms, < 64 KiB per watcher): "
           "%s\n",
@@ -361,38 +348,14 @@ int Run(const Options& options) {
   return 0;
 }
 
-bool ParseList(absl::string_view text, std::vector<int>* out) {
-  out->clear();
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    int v = 0;
-    if (!absl::SimpleAtoi(part, &v) || v <= 0) return false;
-    out->push_back(v);
-  }
-  return !out->empty();
-}
-
-}  // namespace
-}  // namespace signet::bench
-
-int main(int argc, char** argv) {
-  signet::bench::Options options;
+// Parses the command line (usage on stderr: 2), then Run().
+int Main(int argc, char** argv) {
+  Options options;
   for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--watchers=") &&
-        signet::bench::ParseList(arg, &options.watchers)) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--revocations=") &&
-        absl::SimpleAtoi(arg, &options.revocations) && options.revocations > 0) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--streams_per_channel=") &&
-        absl::SimpleAtoi(arg, &options.streams_per_channel) && options.streams_per_channel > 0 &&
-        options.streams_per_channel <= 256) {
-      continue;
-    }
-    if (absl::ConsumePrefix(&arg, "--json_out=") && !arg.empty()) {
-      options.json_out = std::string(arg);
+    if (PositiveListFlag(argv[i], "watchers", INT_MAX, &options.watchers) ||
+        IntFlag(argv[i], "revocations", 1, INT_MAX, &options.revocations) ||
+        IntFlag(argv[i], "streams_per_channel", 1, 256, &options.streams_per_channel) ||
+        StringFlag(argv[i], "json_out", &options.json_out)) {
       continue;
     }
     std::fprintf(stderr,
@@ -402,5 +365,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
-  return signet::bench::Run(options);
+  return Run(options);
 }
+
+}  // namespace
+}  // namespace signet::bench
+
+int main(int argc, char** argv) { return signet::bench::Main(argc, argv); }

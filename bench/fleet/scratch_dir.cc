@@ -12,8 +12,9 @@
 
 namespace signet::bench {
 
-ScratchDir::ScratchDir(const std::string& prefix) {
-  std::string name = std::filesystem::temp_directory_path().string() + "/" + prefix + "-XXXXXX";
+ScratchDir::ScratchDir(const std::string& prefix, const std::string& parent) {
+  std::string name = (parent.empty() ? std::filesystem::temp_directory_path().string() : parent) +
+                     "/" + prefix + "-XXXXXX";
   std::vector<char> buffer(name.begin(), name.end());
   buffer.push_back('\0');
   if (mkdtemp(buffer.data()) == nullptr) {
@@ -24,7 +25,7 @@ ScratchDir::ScratchDir(const std::string& prefix) {
 }
 
 ScratchDir::~ScratchDir() {
-  if (path_.empty()) return;
+  if (path_.empty() || keep_) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -2,12 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -17,10 +18,25 @@
 
 namespace signet::bench {
 
+std::string DefaultServerBinary() {
+  return std::string(SIGNET_BINARY_DIR) + "/server/signet-server";
+}
+
+ServerProcess::ServerProcess(std::string binary) : binary_(std::move(binary)) {}
+
 bool ServerProcess::Start(const std::vector<std::string>& args, const std::string& log_path) {
-  const std::string binary = std::string(SIGNET_BINARY_DIR) + "/server/signet-server";
+  return Start(args, log_path, Wait());
+}
+
+bool ServerProcess::Start(const std::vector<std::string>& args, const std::string& log_path,
+                          Wait wait) {
+  started_at_ = Clock::now();
+  port_ = 0;
+  http_port_ = 0;
   pid_ = fork();
   if (pid_ == 0) {
+    // The server goes with the benchmark, however the benchmark ends (Die() exits at once).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -28,14 +44,13 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
     }
     std::vector<std::string> copy = args;
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
+    argv.push_back(const_cast<char*>(binary_.c_str()));
     for (std::string& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
+    execv(binary_.c_str(), argv.data());
     _exit(127);
   }
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  const auto deadline = started_at_ + wait.limit;
   while (pid_ > 0 && Clock::now() < deadline) {
     for (absl::string_view line : absl::StrSplit(ReadFile(log_path), '\n')) {
       rapidjson::Document doc;
@@ -46,13 +61,13 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
         continue;
       }
       port_ = doc["port"].GetInt();
+      if (doc.HasMember("http_port") && doc["http_port"].IsInt()) {
+        http_port_ = doc["http_port"].GetInt();
+      }
       return true;
     }
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!Running()) break;
+    std::this_thread::sleep_for(wait.poll);
   }
   std::fprintf(stderr, "signet-server did not start:\n%s\n", ReadFile(log_path).c_str());
   Kill();
@@ -64,6 +79,22 @@ void ServerProcess::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+void ServerProcess::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  const auto deadline = Clock::now() + grace;
+  while (Running() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+}
+
+bool ServerProcess::Running() {
+  if (pid_ <= 0) return false;
+  if (waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
+  return pid_ > 0;
 }
 
 std::string ServerProcess::target() const { return absl::StrCat("127.0.0.1:", port_); }

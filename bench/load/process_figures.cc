@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -33,6 +34,19 @@ void SleepUntilNs(int64_t deadline) {
 // ---- Server process figures (from /proc) --------------------------------------------------------
 
 // utime + stime of a process, in seconds; nullopt without a pid or when it cannot be read.
+std::optional<double> ThreadsCpuSeconds(int pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks(absl::StrCat("/proc/", pid, "/task"), ec);
+  if (ec) return std::nullopt;
+  uint64_t total = 0;
+  for (const auto& task : tasks) {
+    std::ifstream in(task.path() / "schedstat");
+    uint64_t ns = 0;
+    if (in >> ns) total += ns;
+  }
+  return static_cast<double>(total) / 1e9;
+}
+
 std::optional<double> ProcessCpuSeconds(int pid) {
   if (pid <= 0) return std::nullopt;
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));

@@ -18,6 +18,11 @@ void SleepUntilNs(int64_t deadline);
 // utime + stime of a process, in seconds; nullopt without a pid or when it cannot be read.
 std::optional<double> ProcessCpuSeconds(int pid);
 
+// The CPU time of every thread of a process, in seconds, to the nanosecond (the first field of
+// each /proc/<pid>/task/<tid>/schedstat): ProcessCpuSeconds counts in 10 ms ticks, too coarse for
+// a few hundred calls of some 50 us each.
+std::optional<double> ThreadsCpuSeconds(int pid);
+
 // VmRSS of a process (0: this one), in MiB.
 std::optional<double> ProcessRssMiB(int pid);
 
